@@ -1,0 +1,159 @@
+//! The tensor backend trait: everything a graph needs a device to compute.
+//!
+//! A tensor is a row-major matrix (`rows × cols`); vectors are `1 × n` rows and scalars
+//! `1 × 1`. Each method is one kernel (or a few) on the device, with no host round trip
+//! except [`Backend::upload`], [`Backend::download`] and [`Backend::scalar`]. The graph
+//! checks shapes before calling a backend, so implementations may assume valid shapes.
+//! The CPU implementation is [`crate::CpuBackend`]; a CUDA one implements the same trait.
+
+use ndarray::{Array2, ArrayView2};
+
+use crate::{Element, Result};
+
+/// Saved outputs of a layer norm forward pass, reused by the backward pass.
+#[derive(Clone, Debug)]
+pub struct LayerNormOutput<T> {
+    /// The normalised, scaled and shifted output, `rows × cols`.
+    pub y: T,
+    /// Per-row mean, `rows × 1`.
+    pub mean: T,
+    /// Per-row reciprocal standard deviation `1/√(var + eps)`, `rows × 1`.
+    pub rstd: T,
+}
+
+/// Gradients of a layer norm with respect to its input, weight and bias.
+#[derive(Clone, Debug)]
+pub struct LayerNormGrads<T> {
+    /// With respect to the input, `rows × cols`.
+    pub x: T,
+    /// With respect to the weight (γ), `1 × cols`.
+    pub weight: T,
+    /// With respect to the bias (β), `1 × cols`.
+    pub bias: T,
+}
+
+/// Hyper-parameters of one Adam update, with the step count already folded into the
+/// bias corrections.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamUpdate<E> {
+    /// Learning rate.
+    pub lr: E,
+    /// First-moment decay β₁.
+    pub beta1: E,
+    /// Second-moment decay β₂.
+    pub beta2: E,
+    /// Denominator guard ε.
+    pub eps: E,
+    /// `1 − β₁ᵗ`.
+    pub bias_correction1: E,
+    /// `1 − β₂ᵗ`.
+    pub bias_correction2: E,
+}
+
+/// A device that stores matrices and runs the kernels the autodiff ops are made of.
+///
+/// Cloning a backend is cheap (a handle), and so is cloning a tensor: tensors are
+/// reference-counted and immutable except through [`Backend::adam_update`], which may
+/// update in place when it holds the only reference.
+pub trait Backend: Clone + Send + Sync + 'static {
+    /// The element type of every tensor on this backend.
+    type Elem: Element;
+    /// A `rows × cols` matrix on the device.
+    type Tensor: Clone + Send + Sync;
+
+    /// A short human-readable description (for example `cpu (OpenBLAS SkylakeX)`).
+    fn name(&self) -> String;
+    /// `(rows, cols)` of a tensor.
+    fn shape(&self, t: &Self::Tensor) -> (usize, usize);
+    /// Copies a host matrix to the device.
+    fn upload(&self, a: ArrayView2<Self::Elem>) -> Result<Self::Tensor>;
+    /// Copies a tensor back to the host.
+    fn download(&self, t: &Self::Tensor) -> Result<Array2<Self::Elem>>;
+    /// The single value of a `1 × 1` tensor.
+    fn scalar(&self, t: &Self::Tensor) -> Result<Self::Elem> {
+        Ok(self.download(t)?[[0, 0]])
+    }
+    /// A `rows × cols` tensor filled with `value`.
+    fn full(&self, rows: usize, cols: usize, value: Self::Elem) -> Result<Self::Tensor>;
+
+    /// `op(a) · op(b)` where `op` transposes when the flag is set (a GEMM).
+    fn matmul(
+        &self,
+        a: &Self::Tensor,
+        transpose_a: bool,
+        b: &Self::Tensor,
+        transpose_b: bool,
+    ) -> Result<Self::Tensor>;
+    /// Elementwise `a + b`.
+    fn add(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Elementwise `a − b`.
+    fn sub(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Elementwise `a ⊙ b`.
+    fn mul(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Elementwise `scale · a + shift`.
+    fn affine(&self, a: &Self::Tensor, scale: Self::Elem, shift: Self::Elem) -> Result<Self::Tensor>;
+    /// Adds the `1 × cols` row `row` to every row of `a`.
+    fn add_row(&self, a: &Self::Tensor, row: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Column sums of `a`, as a `1 × cols` row.
+    fn sum_rows(&self, a: &Self::Tensor) -> Result<Self::Tensor>;
+    /// The sum of all entries, as `1 × 1`.
+    fn sum(&self, a: &Self::Tensor) -> Result<Self::Tensor>;
+    /// A `rows × cols` tensor every entry of which is `scale · s` for the `1 × 1` tensor `s`.
+    fn broadcast_scalar(
+        &self,
+        s: &Self::Tensor,
+        rows: usize,
+        cols: usize,
+        scale: Self::Elem,
+    ) -> Result<Self::Tensor>;
+
+    /// GELU, exact form `x · Φ(x) = x/2 · (1 + erf(x/√2))`.
+    fn gelu(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `g ⊙ GELU'(x)` with `GELU'(x) = Φ(x) + x φ(x)`.
+    fn gelu_backward(&self, x: &Self::Tensor, g: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Logistic sigmoid `1 / (1 + e^(-x))`.
+    fn sigmoid(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `g ⊙ y(1 − y)` where `y` is the sigmoid's output.
+    fn sigmoid_backward(&self, y: &Self::Tensor, g: &Self::Tensor) -> Result<Self::Tensor>;
+
+    /// Layer norm over each row (biased variance, as PyTorch), then `· weight + bias`.
+    fn layer_norm(
+        &self,
+        x: &Self::Tensor,
+        weight: &Self::Tensor,
+        bias: &Self::Tensor,
+        eps: Self::Elem,
+    ) -> Result<LayerNormOutput<Self::Tensor>>;
+    /// Gradients of [`Backend::layer_norm`] given the saved forward values.
+    fn layer_norm_backward(
+        &self,
+        x: &Self::Tensor,
+        weight: &Self::Tensor,
+        saved: &LayerNormOutput<Self::Tensor>,
+        g: &Self::Tensor,
+    ) -> Result<LayerNormGrads<Self::Tensor>>;
+
+    /// `(Â, d)` with `Â = D^-1/2 A D^-1/2`, `d` as `n × 1` (see
+    /// [`hagcn_linalg::normalized_adjacency`]).
+    fn normalized_adjacency(&self, a: &Self::Tensor) -> Result<(Self::Tensor, Self::Tensor)>;
+    /// Gradient with respect to `A` given `Â`, `d` and the gradient `g` with respect to `Â`.
+    fn normalized_adjacency_backward(
+        &self,
+        a_hat: &Self::Tensor,
+        d: &Self::Tensor,
+        g: &Self::Tensor,
+    ) -> Result<Self::Tensor>;
+
+    /// One Adam update of `param` with gradient `grad` and moments `m`, `v` (PyTorch's
+    /// `torch.optim.Adam`, no weight decay):
+    /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
+    /// `param ← param − (lr/bc₁) · m / (√v/√bc₂ + ε)`.
+    fn adam_update(
+        &self,
+        param: &mut Self::Tensor,
+        grad: &Self::Tensor,
+        m: &mut Self::Tensor,
+        v: &mut Self::Tensor,
+        update: &AdamUpdate<Self::Elem>,
+    ) -> Result<()>;
+}

@@ -1,0 +1,143 @@
+//! Reverse-mode differentiation: one backward rule per [`Op`], in one exhaustive `match`.
+
+use hagcn_linalg::Real;
+use num_traits::{One, Zero};
+
+use crate::backend::Backend;
+use crate::graph::{Graph, Op, Var};
+use crate::{Error, Result};
+
+/// Gradients of a scalar with respect to the variables of a [`Graph`].
+pub struct Gradients<T> {
+    grads: Vec<Option<T>>,
+}
+
+impl<T> Gradients<T> {
+    /// The gradient with respect to `v`, or `None` when `v` does not influence the output
+    /// or was recorded with [`Graph::constant`].
+    pub fn get(&self, v: Var) -> Option<&T> {
+        self.grads.get(v.0).and_then(Option::as_ref)
+    }
+
+    /// Takes the gradient with respect to `v` out of the store.
+    pub fn take(&mut self, v: Var) -> Option<T> {
+        self.grads.get_mut(v.0).and_then(Option::take)
+    }
+}
+
+impl<B: Backend> Graph<B> {
+    /// Differentiates the `1 × 1` value `output` with respect to every variable recorded
+    /// with [`Graph::param`] (and everything in between).
+    pub fn backward(&self, output: Var) -> Result<Gradients<B::Tensor>> {
+        let (rows, cols) = self.shape(output)?;
+        if (rows, cols) != (1, 1) {
+            return Err(Error::NotScalar { rows, cols });
+        }
+        let be = &self.backend;
+        let mut grads: Vec<Option<B::Tensor>> = vec![None; self.nodes.len()];
+        grads[output.0] = Some(be.full(1, 1, B::Elem::one())?);
+
+        // Accumulates `g` into the gradient of `v` when `v` needs one.
+        let acc = |grads: &mut Vec<Option<B::Tensor>>, v: Var, g: B::Tensor| -> Result<()> {
+            if !self.nodes[v.0].requires_grad {
+                return Ok(());
+            }
+            grads[v.0] = Some(match grads[v.0].take() {
+                Some(prev) => be.add(&prev, &g)?,
+                None => g,
+            });
+            Ok(())
+        };
+        let needs = |v: Var| self.nodes[v.0].requires_grad;
+
+        for idx in (0..=output.0).rev() {
+            let node = &self.nodes[idx];
+            if !node.requires_grad {
+                continue;
+            }
+            let Some(g) = grads[idx].clone() else { continue };
+            match &node.op {
+                Op::Leaf => {}
+                Op::MatMul { a, transpose_a, b, transpose_b } => {
+                    // C = op(A) op(B):  ∂op(A) = G op(B)ᵀ,  ∂op(B) = op(A)ᵀ G;
+                    // a transposed operand takes the transpose of its product.
+                    let (va, vb) = (self.value(*a)?, self.value(*b)?);
+                    if needs(*a) {
+                        let ga = if *transpose_a {
+                            be.matmul(vb, *transpose_b, &g, true)?
+                        } else {
+                            be.matmul(&g, false, vb, !*transpose_b)?
+                        };
+                        acc(&mut grads, *a, ga)?;
+                    }
+                    if needs(*b) {
+                        let gb = if *transpose_b {
+                            be.matmul(&g, true, va, *transpose_a)?
+                        } else {
+                            be.matmul(va, !*transpose_a, &g, false)?
+                        };
+                        acc(&mut grads, *b, gb)?;
+                    }
+                }
+                Op::Add(a, b) => {
+                    // ∂a = G, ∂b = G
+                    acc(&mut grads, *a, g.clone())?;
+                    acc(&mut grads, *b, g)?;
+                }
+                Op::Sub(a, b) => {
+                    // ∂a = G, ∂b = −G
+                    if needs(*b) {
+                        acc(&mut grads, *b, be.affine(&g, -B::Elem::one(), B::Elem::zero())?)?;
+                    }
+                    acc(&mut grads, *a, g)?;
+                }
+                Op::Mul(a, b) => {
+                    // ∂a = G ⊙ b, ∂b = G ⊙ a (a == b gives 2 G ⊙ a by accumulation)
+                    let (va, vb) = (self.value(*a)?, self.value(*b)?);
+                    if needs(*a) {
+                        acc(&mut grads, *a, be.mul(&g, vb)?)?;
+                    }
+                    if needs(*b) {
+                        acc(&mut grads, *b, be.mul(&g, va)?)?;
+                    }
+                }
+                Op::Affine { a, scale } => {
+                    // y = s·a + c:  ∂a = s G
+                    acc(&mut grads, *a, be.affine(&g, B::Elem::of(*scale), B::Elem::zero())?)?;
+                }
+                Op::AddRow { a, row } => {
+                    // y_ij = a_ij + r_j:  ∂a = G,  ∂r_j = Σ_i G_ij
+                    if needs(*row) {
+                        acc(&mut grads, *row, be.sum_rows(&g)?)?;
+                    }
+                    acc(&mut grads, *a, g)?;
+                }
+                Op::Sum(a) => {
+                    // y = Σ a:  ∂a = G · 1
+                    let (rows, cols) = self.shape(*a)?;
+                    acc(&mut grads, *a, be.broadcast_scalar(&g, rows, cols, B::Elem::one())?)?;
+                }
+                Op::Gelu(x) => {
+                    // y = x Φ(x):  ∂x = G ⊙ (Φ(x) + x φ(x))
+                    acc(&mut grads, *x, be.gelu_backward(self.value(*x)?, &g)?)?;
+                }
+                Op::Sigmoid(x) => {
+                    // y = σ(x):  ∂x = G ⊙ y (1 − y)
+                    acc(&mut grads, *x, be.sigmoid_backward(&node.value, &g)?)?;
+                }
+                Op::LayerNorm { x, weight, bias, saved } => {
+                    // see Backend::layer_norm_backward for the formulas
+                    let lg = be.layer_norm_backward(self.value(*x)?, self.value(*weight)?, saved, &g)?;
+                    acc(&mut grads, *x, lg.x)?;
+                    acc(&mut grads, *weight, lg.weight)?;
+                    acc(&mut grads, *bias, lg.bias)?;
+                }
+                Op::NormalizedAdjacency { a, d } => {
+                    // ∂A_ij = G_ij d_i d_j − d_i²/2 · (Σ_l G_il Â_il + Σ_k G_ki Â_ki)
+                    acc(&mut grads, *a, be.normalized_adjacency_backward(&node.value, d, &g)?)?;
+                }
+            }
+        }
+        Ok(Gradients { grads })
+    }
+}

@@ -1,0 +1,264 @@
+//! The CPU backend: ndarray, with matrix products through BLAS.
+//!
+//! Which BLAS is linked is the final binary's choice (OpenBLAS in this workspace through
+//! `hagcn-openblas`). Elementwise kernels are plain loops over contiguous memory.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use ndarray::{Array2, ArrayView2, Axis, Zip, linalg::general_mat_mul};
+
+use crate::backend::{AdamUpdate, Backend, LayerNormGrads, LayerNormOutput};
+use crate::{Element, Result};
+
+/// A reference-counted host matrix: cloning shares the buffer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CpuTensor<E>(Arc<Array2<E>>);
+
+impl<E> CpuTensor<E> {
+    /// Wraps a host matrix.
+    pub fn new(a: Array2<E>) -> Self {
+        CpuTensor(Arc::new(a))
+    }
+    /// A view of the data.
+    pub fn view(&self) -> ArrayView2<'_, E> {
+        self.0.view()
+    }
+}
+
+impl<E: Clone> CpuTensor<E> {
+    /// Mutable access, copying first when the buffer is shared.
+    fn make_mut(&mut self) -> &mut Array2<E> {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// The CPU backend over element type `E` (`f32` for training, `f64` for gradient checks).
+#[derive(Debug)]
+pub struct CpuBackend<E>(PhantomData<fn() -> E>);
+
+impl<E> CpuBackend<E> {
+    /// Creates the backend.
+    pub fn new() -> Self {
+        CpuBackend(PhantomData)
+    }
+}
+
+impl<E> Default for CpuBackend<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E> Clone for CpuBackend<E> {
+    fn clone(&self) -> Self {
+        Self::new()
+    }
+}
+
+fn t<E>(a: Array2<E>) -> CpuTensor<E> {
+    CpuTensor::new(a)
+}
+
+/// `1/√(2π)`.
+const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+
+impl<E: Element> Backend for CpuBackend<E> {
+    type Elem = E;
+    type Tensor = CpuTensor<E>;
+
+    fn name(&self) -> String {
+        format!("cpu ({})", std::any::type_name::<E>())
+    }
+
+    fn shape(&self, x: &CpuTensor<E>) -> (usize, usize) {
+        x.0.dim()
+    }
+
+    fn upload(&self, a: ArrayView2<E>) -> Result<CpuTensor<E>> {
+        Ok(t(a.as_standard_layout().into_owned()))
+    }
+
+    fn download(&self, x: &CpuTensor<E>) -> Result<Array2<E>> {
+        Ok(x.0.as_ref().clone())
+    }
+
+    fn full(&self, rows: usize, cols: usize, value: E) -> Result<CpuTensor<E>> {
+        Ok(t(Array2::from_elem((rows, cols), value)))
+    }
+
+    fn matmul(&self, a: &CpuTensor<E>, ta: bool, b: &CpuTensor<E>, tb: bool) -> Result<CpuTensor<E>> {
+        let a = if ta { a.0.t() } else { a.0.view() };
+        let b = if tb { b.0.t() } else { b.0.view() };
+        let mut c = Array2::zeros((a.nrows(), b.ncols()));
+        general_mat_mul(E::one(), &a, &b, E::zero(), &mut c);
+        Ok(t(c))
+    }
+
+    fn add(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        Ok(t(Zip::from(&*a.0).and(&*b.0).map_collect(|&x, &y| x + y)))
+    }
+
+    fn sub(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        Ok(t(Zip::from(&*a.0).and(&*b.0).map_collect(|&x, &y| x - y)))
+    }
+
+    fn mul(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        Ok(t(Zip::from(&*a.0).and(&*b.0).map_collect(|&x, &y| x * y)))
+    }
+
+    fn affine(&self, a: &CpuTensor<E>, scale: E, shift: E) -> Result<CpuTensor<E>> {
+        Ok(t(a.0.mapv(|x| x * scale + shift)))
+    }
+
+    fn add_row(&self, a: &CpuTensor<E>, row: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        let mut out = a.0.as_ref().clone();
+        let row = row.0.row(0);
+        for mut r in out.rows_mut() {
+            Zip::from(&mut r).and(&row).for_each(|x, &b| *x = *x + b);
+        }
+        Ok(t(out))
+    }
+
+    fn sum_rows(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        Ok(t(a.0.sum_axis(Axis(0)).insert_axis(Axis(0))))
+    }
+
+    fn sum(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        Ok(t(Array2::from_elem((1, 1), a.0.sum())))
+    }
+
+    fn broadcast_scalar(&self, s: &CpuTensor<E>, rows: usize, cols: usize, scale: E) -> Result<CpuTensor<E>> {
+        Ok(t(Array2::from_elem((rows, cols), s.0[[0, 0]] * scale)))
+    }
+
+    fn gelu(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        let half = E::of(0.5);
+        let inv_sqrt2 = E::of(std::f64::consts::FRAC_1_SQRT_2);
+        Ok(t(x.0.mapv(|v| half * v * (E::one() + (v * inv_sqrt2).erf()))))
+    }
+
+    fn gelu_backward(&self, x: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        let half = E::of(0.5);
+        let inv_sqrt2 = E::of(std::f64::consts::FRAC_1_SQRT_2);
+        let inv_sqrt_2pi = E::of(INV_SQRT_2PI);
+        Ok(t(Zip::from(&*x.0).and(&*g.0).map_collect(|&v, &g| {
+            let cdf = half * (E::one() + (v * inv_sqrt2).erf());
+            let pdf = inv_sqrt_2pi * (-half * v * v).exp();
+            g * (cdf + v * pdf)
+        })))
+    }
+
+    fn sigmoid(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        Ok(t(x.0.mapv(|v| E::one() / (E::one() + (-v).exp()))))
+    }
+
+    fn sigmoid_backward(&self, y: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        Ok(t(Zip::from(&*y.0).and(&*g.0).map_collect(|&y, &g| g * y * (E::one() - y))))
+    }
+
+    fn layer_norm(
+        &self,
+        x: &CpuTensor<E>,
+        weight: &CpuTensor<E>,
+        bias: &CpuTensor<E>,
+        eps: E,
+    ) -> Result<LayerNormOutput<CpuTensor<E>>> {
+        let (rows, cols) = x.0.dim();
+        let inv_cols = E::of(1.0 / cols as f64);
+        let (weight, bias) = (weight.0.row(0), bias.0.row(0));
+        let mut y = Array2::zeros((rows, cols));
+        let mut mean = Array2::zeros((rows, 1));
+        let mut rstd = Array2::zeros((rows, 1));
+        for (i, x_row) in x.0.rows().into_iter().enumerate() {
+            let mu = x_row.sum() * inv_cols;
+            let var = x_row.fold(E::zero(), |acc, &v| acc + (v - mu) * (v - mu)) * inv_cols;
+            let r = (var + eps).sqrt().recip();
+            Zip::from(y.row_mut(i))
+                .and(&x_row)
+                .and(&weight)
+                .and(&bias)
+                .for_each(|y, &v, &w, &b| *y = (v - mu) * r * w + b);
+            mean[[i, 0]] = mu;
+            rstd[[i, 0]] = r;
+        }
+        Ok(LayerNormOutput { y: t(y), mean: t(mean), rstd: t(rstd) })
+    }
+
+    fn layer_norm_backward(
+        &self,
+        x: &CpuTensor<E>,
+        weight: &CpuTensor<E>,
+        saved: &LayerNormOutput<CpuTensor<E>>,
+        g: &CpuTensor<E>,
+    ) -> Result<LayerNormGrads<CpuTensor<E>>> {
+        // x̂ = (x − μ)·r, y = x̂ ⊙ γ + β. With ĝ = g ⊙ γ:
+        // ∂x = r · (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)),  ∂γ = Σ_rows g ⊙ x̂,  ∂β = Σ_rows g.
+        let (rows, cols) = x.0.dim();
+        let inv_cols = E::of(1.0 / cols as f64);
+        let weight = weight.0.row(0);
+        let mut gx = Array2::zeros((rows, cols));
+        let mut gw = ndarray::Array1::zeros(cols);
+        let mut x_hat = ndarray::Array1::zeros(cols);
+        let mut g_hat = ndarray::Array1::zeros(cols);
+        for i in 0..rows {
+            let (mu, r) = (saved.mean.0[[i, 0]], saved.rstd.0[[i, 0]]);
+            let g_row = g.0.row(i);
+            Zip::from(&mut x_hat).and(x.0.row(i)).for_each(|h, &v| *h = (v - mu) * r);
+            Zip::from(&mut g_hat).and(&g_row).and(&weight).for_each(|h, &g, &w| *h = g * w);
+            let mean_g = g_hat.sum() * inv_cols;
+            let mean_gx = Zip::from(&g_hat).and(&x_hat).fold(E::zero(), |acc, &a, &b| acc + a * b) * inv_cols;
+            Zip::from(gx.row_mut(i))
+                .and(&g_hat)
+                .and(&x_hat)
+                .for_each(|out, &gh, &xh| *out = r * (gh - mean_g - xh * mean_gx));
+            Zip::from(&mut gw).and(&g_row).and(&x_hat).for_each(|acc, &g, &xh| *acc = *acc + g * xh);
+        }
+        Ok(LayerNormGrads {
+            x: t(gx),
+            weight: t(gw.insert_axis(Axis(0))),
+            bias: t(g.0.sum_axis(Axis(0)).insert_axis(Axis(0))),
+        })
+    }
+
+    fn normalized_adjacency(&self, a: &CpuTensor<E>) -> Result<(CpuTensor<E>, CpuTensor<E>)> {
+        let (a_hat, d) = hagcn_linalg::normalized_adjacency(a.view())?;
+        Ok((t(a_hat), t(d.insert_axis(Axis(1)))))
+    }
+
+    fn normalized_adjacency_backward(
+        &self,
+        a_hat: &CpuTensor<E>,
+        d: &CpuTensor<E>,
+        g: &CpuTensor<E>,
+    ) -> Result<CpuTensor<E>> {
+        Ok(t(hagcn_linalg::normalized_adjacency_backward(
+            a_hat.view(),
+            d.0.column(0),
+            g.view(),
+        )?))
+    }
+
+    fn adam_update(
+        &self,
+        param: &mut CpuTensor<E>,
+        grad: &CpuTensor<E>,
+        m: &mut CpuTensor<E>,
+        v: &mut CpuTensor<E>,
+        u: &AdamUpdate<E>,
+    ) -> Result<()> {
+        let step = u.lr / u.bias_correction1;
+        let sqrt_bc2 = u.bias_correction2.sqrt();
+        let (one_b1, one_b2) = (E::one() - u.beta1, E::one() - u.beta2);
+        Zip::from(param.make_mut())
+            .and(&*grad.0)
+            .and(m.make_mut())
+            .and(v.make_mut())
+            .for_each(|p, &g, m, v| {
+                *m = u.beta1 * *m + one_b1 * g;
+                *v = u.beta2 * *v + one_b2 * g * g;
+                *p = *p - step * *m / (v.sqrt() / sqrt_bc2 + u.eps);
+            });
+        Ok(())
+    }
+}

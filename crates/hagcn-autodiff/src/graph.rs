@@ -1,0 +1,266 @@
+//! The tape: a graph of recorded ops, built forward and differentiated in reverse.
+//!
+//! Each op appends a node holding its value and an [`Op`] that remembers its inputs and
+//! whatever the backward rule needs. [`Graph::backward`] walks the nodes in reverse order
+//! of insertion (a valid reverse topological order, since a node's inputs always come
+//! before it) and accumulates gradients into a [`Gradients`] store. The backward rules are
+//! in `backward.rs`, one `match` arm per op.
+
+use crate::backend::{Backend, LayerNormOutput};
+use crate::{Error, Result};
+
+/// A handle to a value recorded in a [`Graph`]. Cheap to copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Var(pub(crate) usize);
+
+impl Var {
+    /// Position of the node in its graph (insertion order).
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// A recorded operation: its inputs and the values its backward rule needs.
+#[derive(Clone)]
+pub(crate) enum Op<T> {
+    /// A leaf: a constant or a parameter.
+    Leaf,
+    /// `op(a) · op(b)`.
+    MatMul { a: Var, transpose_a: bool, b: Var, transpose_b: bool },
+    Add(Var, Var),
+    Sub(Var, Var),
+    Mul(Var, Var),
+    /// `scale · a + shift`.
+    Affine { a: Var, scale: f64 },
+    /// Row vector `row` broadcast over the rows of `a`.
+    AddRow { a: Var, row: Var },
+    Sum(Var),
+    Gelu(Var),
+    /// Saves nothing beyond the node's own value `y`.
+    Sigmoid(Var),
+    LayerNorm { x: Var, weight: Var, bias: Var, saved: LayerNormOutput<T> },
+    NormalizedAdjacency { a: Var, d: T },
+}
+
+pub(crate) struct Node<T> {
+    pub(crate) value: T,
+    pub(crate) op: Op<T>,
+    pub(crate) requires_grad: bool,
+}
+
+/// A computation graph on backend `B`.
+pub struct Graph<B: Backend> {
+    pub(crate) backend: B,
+    pub(crate) nodes: Vec<Node<B::Tensor>>,
+}
+
+impl<B: Backend> Graph<B> {
+    /// An empty graph on `backend`.
+    pub fn new(backend: B) -> Self {
+        Graph { backend, nodes: Vec::new() }
+    }
+
+    /// The backend the graph computes on.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// Number of recorded nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether nothing has been recorded.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    fn node(&self, v: Var) -> Result<&Node<B::Tensor>> {
+        self.nodes.get(v.0).ok_or(Error::UnknownVar(v.0))
+    }
+
+    /// The value of `v`.
+    pub fn value(&self, v: Var) -> Result<&B::Tensor> {
+        Ok(&self.node(v)?.value)
+    }
+
+    /// `(rows, cols)` of `v`.
+    pub fn shape(&self, v: Var) -> Result<(usize, usize)> {
+        Ok(self.backend.shape(self.value(v)?))
+    }
+
+    /// The single value of the `1 × 1` variable `v`, copied to the host.
+    pub fn scalar(&self, v: Var) -> Result<B::Elem> {
+        let (rows, cols) = self.shape(v)?;
+        if (rows, cols) != (1, 1) {
+            return Err(Error::NotScalar { rows, cols });
+        }
+        self.backend.scalar(self.value(v)?)
+    }
+
+    fn push(&mut self, value: B::Tensor, op: Op<B::Tensor>, inputs: &[Var]) -> Var {
+        let requires_grad = inputs.iter().any(|v| self.nodes[v.0].requires_grad);
+        self.nodes.push(Node { value, op, requires_grad });
+        Var(self.nodes.len() - 1)
+    }
+
+    /// Records a value that receives no gradient (for example a data batch).
+    pub fn constant(&mut self, value: B::Tensor) -> Var {
+        self.nodes.push(Node { value, op: Op::Leaf, requires_grad: false });
+        Var(self.nodes.len() - 1)
+    }
+
+    /// Records a value whose gradient [`Graph::backward`] computes (a parameter).
+    pub fn param(&mut self, value: B::Tensor) -> Var {
+        self.nodes.push(Node { value, op: Op::Leaf, requires_grad: true });
+        Var(self.nodes.len() - 1)
+    }
+
+    fn same_shape(&self, op: &'static str, a: Var, b: Var) -> Result<()> {
+        let (sa, sb) = (self.shape(a)?, self.shape(b)?);
+        if sa != sb {
+            return Err(Error::Shape { op, left: sa, right: sb });
+        }
+        Ok(())
+    }
+
+    /// `op(a) · op(b)`, transposing an operand when its flag is set
+    /// (PyTorch: `a @ b`, `a.T @ b`, …).
+    pub fn matmul(&mut self, a: Var, transpose_a: bool, b: Var, transpose_b: bool) -> Result<Var> {
+        let (mut sa, mut sb) = (self.shape(a)?, self.shape(b)?);
+        if transpose_a {
+            sa = (sa.1, sa.0);
+        }
+        if transpose_b {
+            sb = (sb.1, sb.0);
+        }
+        if sa.1 != sb.0 {
+            return Err(Error::Shape { op: "matmul", left: sa, right: sb });
+        }
+        let value = self.backend.matmul(self.value(a)?, transpose_a, self.value(b)?, transpose_b)?;
+        Ok(self.push(value, Op::MatMul { a, transpose_a, b, transpose_b }, &[a, b]))
+    }
+
+    /// Elementwise `a + b` (same shapes).
+    pub fn add(&mut self, a: Var, b: Var) -> Result<Var> {
+        self.same_shape("add", a, b)?;
+        let value = self.backend.add(self.value(a)?, self.value(b)?)?;
+        Ok(self.push(value, Op::Add(a, b), &[a, b]))
+    }
+
+    /// Elementwise `a − b` (same shapes).
+    pub fn sub(&mut self, a: Var, b: Var) -> Result<Var> {
+        self.same_shape("sub", a, b)?;
+        let value = self.backend.sub(self.value(a)?, self.value(b)?)?;
+        Ok(self.push(value, Op::Sub(a, b), &[a, b]))
+    }
+
+    /// Elementwise `a ⊙ b` (same shapes).
+    pub fn mul(&mut self, a: Var, b: Var) -> Result<Var> {
+        self.same_shape("mul", a, b)?;
+        let value = self.backend.mul(self.value(a)?, self.value(b)?)?;
+        Ok(self.push(value, Op::Mul(a, b), &[a, b]))
+    }
+
+    /// Elementwise `a²` (recorded as `a ⊙ a`).
+    pub fn square(&mut self, a: Var) -> Result<Var> {
+        self.mul(a, a)
+    }
+
+    /// Elementwise `scale · a + shift`.
+    pub fn affine(&mut self, a: Var, scale: f64, shift: f64) -> Result<Var> {
+        let (s, h) = (hagcn_linalg::Real::of(scale), hagcn_linalg::Real::of(shift));
+        let value = self.backend.affine(self.value(a)?, s, h)?;
+        Ok(self.push(value, Op::Affine { a, scale }, &[a]))
+    }
+
+    /// `scale · a`.
+    pub fn scale(&mut self, a: Var, scale: f64) -> Result<Var> {
+        self.affine(a, scale, 0.0)
+    }
+
+    /// `a + shift` on every entry.
+    pub fn add_scalar(&mut self, a: Var, shift: f64) -> Result<Var> {
+        self.affine(a, 1.0, shift)
+    }
+
+    /// Adds the `1 × cols` row vector `row` to every row of `a` (a bias).
+    pub fn add_row(&mut self, a: Var, row: Var) -> Result<Var> {
+        let (sa, sr) = (self.shape(a)?, self.shape(row)?);
+        if sr != (1, sa.1) {
+            return Err(Error::Shape { op: "add_row", left: sa, right: sr });
+        }
+        let value = self.backend.add_row(self.value(a)?, self.value(row)?)?;
+        Ok(self.push(value, Op::AddRow { a, row }, &[a, row]))
+    }
+
+    /// `x · weightᵀ + bias` with `weight` as `out × in` and `bias` as `1 × out`
+    /// (PyTorch: `torch.nn.Linear`).
+    pub fn linear(&mut self, x: Var, weight: Var, bias: Var) -> Result<Var> {
+        let xw = self.matmul(x, false, weight, true)?;
+        self.add_row(xw, bias)
+    }
+
+    /// The sum of every entry, as `1 × 1`.
+    pub fn sum(&mut self, a: Var) -> Result<Var> {
+        let value = self.backend.sum(self.value(a)?)?;
+        Ok(self.push(value, Op::Sum(a), &[a]))
+    }
+
+    /// The mean of every entry, as `1 × 1` (PyTorch: `a.mean()`).
+    pub fn mean(&mut self, a: Var) -> Result<Var> {
+        let (rows, cols) = self.shape(a)?;
+        let s = self.sum(a)?;
+        self.scale(s, 1.0 / (rows * cols).max(1) as f64)
+    }
+
+    /// `mean((a − b)²)` (PyTorch: `torch.nn.functional.mse_loss`).
+    pub fn mse(&mut self, a: Var, b: Var) -> Result<Var> {
+        let diff = self.sub(a, b)?;
+        let sq = self.square(diff)?;
+        self.mean(sq)
+    }
+
+    /// GELU, exact erf form (PyTorch: `torch.nn.GELU()` with `approximate='none'`).
+    pub fn gelu(&mut self, x: Var) -> Result<Var> {
+        let value = self.backend.gelu(self.value(x)?)?;
+        Ok(self.push(value, Op::Gelu(x), &[x]))
+    }
+
+    /// Logistic sigmoid (PyTorch: `torch.sigmoid`).
+    pub fn sigmoid(&mut self, x: Var) -> Result<Var> {
+        let value = self.backend.sigmoid(self.value(x)?)?;
+        Ok(self.push(value, Op::Sigmoid(x), &[x]))
+    }
+
+    /// Layer norm over each row with affine `weight`, `bias` (`1 × cols` each)
+    /// (PyTorch: `torch.nn.LayerNorm(cols, eps)`).
+    pub fn layer_norm(&mut self, x: Var, weight: Var, bias: Var, eps: f64) -> Result<Var> {
+        let sx = self.shape(x)?;
+        for p in [weight, bias] {
+            let sp = self.shape(p)?;
+            if sp != (1, sx.1) {
+                return Err(Error::Shape { op: "layer_norm", left: sx, right: sp });
+            }
+        }
+        let saved = self.backend.layer_norm(
+            self.value(x)?,
+            self.value(weight)?,
+            self.value(bias)?,
+            hagcn_linalg::Real::of(eps),
+        )?;
+        let value = saved.y.clone();
+        Ok(self.push(value, Op::LayerNorm { x, weight, bias, saved }, &[x, weight, bias]))
+    }
+
+    /// The normalised adjacency `Â = D^-1/2 A D^-1/2` of a square `A` with positive row sums
+    /// (see [`hagcn_linalg::normalized_adjacency`]).
+    pub fn normalized_adjacency(&mut self, a: Var) -> Result<Var> {
+        let (rows, cols) = self.shape(a)?;
+        if rows != cols {
+            return Err(Error::Shape { op: "normalized_adjacency", left: (rows, cols), right: (rows, rows) });
+        }
+        let (value, d) = self.backend.normalized_adjacency(self.value(a)?)?;
+        Ok(self.push(value, Op::NormalizedAdjacency { a, d }, &[a]))
+    }
+}

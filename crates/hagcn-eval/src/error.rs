@@ -1,0 +1,79 @@
+//! The error type of `hagcn-eval`.
+//!
+//! Every function that takes codes, labels or cut-offs from a caller validates them and
+//! returns one of these variants instead of panicking.
+
+use thiserror::Error;
+
+/// Result alias for this crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Everything that can go wrong when packing codes, ranking or scoring them.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Error {
+    /// A code length of zero bits was given where codes must carry at least one bit.
+    #[error("codes must have at least one bit")]
+    ZeroBits,
+
+    /// A byte matrix whose width is not `ceil(n_bits / 8)`.
+    #[error("{n_bits}-bit codes need {expected} bytes per code, got {got}")]
+    ByteWidth {
+        /// The declared number of bits per code.
+        n_bits: usize,
+        /// `ceil(n_bits / 8)`.
+        expected: usize,
+        /// The number of columns of the byte matrix.
+        got: usize,
+    },
+
+    /// A packed code with a one in the padding bits of its last byte.
+    #[error(
+        "code {code_idx} has nonzero padding bits in byte {byte_idx} (value {byte:#010b}); \
+         bits {n_bits} and above must be zero"
+    )]
+    NonZeroPadding {
+        /// The row of the offending code.
+        code_idx: usize,
+        /// The column of the offending byte (always the last one).
+        byte_idx: usize,
+        /// The value of that byte.
+        byte: u8,
+        /// The declared number of bits per code.
+        n_bits: usize,
+    },
+
+    /// Query and database codes of different lengths.
+    #[error("query codes have {query_bits} bits but database codes have {database_bits}")]
+    BitsMismatch {
+        /// Bits per query code.
+        query_bits: usize,
+        /// Bits per database code.
+        database_bits: usize,
+    },
+
+    /// A label slice whose length differs from the number of codes it describes.
+    #[error("{set} has {n_codes} codes but {n_labels} labels")]
+    LabelsLength {
+        /// `"query set"` or `"database"`.
+        set: &'static str,
+        /// Number of codes in that set.
+        n_codes: usize,
+        /// Number of labels given for it.
+        n_labels: usize,
+    },
+
+    /// An empty query set or database.
+    #[error("{set} is empty")]
+    EmptySet {
+        /// `"query set"` or `"database"`.
+        set: &'static str,
+    },
+
+    /// A cut-off `K = 0`; ranks are counted from 1.
+    #[error("top-K cut-off must be at least 1, got 0")]
+    ZeroK,
+
+    /// A string that is neither `all` nor a positive integer, given as a cut-off.
+    #[error("invalid top-K cut-off {0:?}: expected \"all\" or an integer >= 1")]
+    ParseTopK(String),
+}

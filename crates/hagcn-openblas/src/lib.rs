@@ -1,0 +1,128 @@
+//! Links the system OpenBLAS (Debian: `libopenblas-dev`) and exposes its run-time controls.
+//!
+//! The library crates of this workspace never choose a BLAS/LAPACK backend (see the
+//! ndarray-linalg README, "For library developer"); binaries, benches and tests depend on
+//! this crate instead, which pulls in `openblas-src` with its `system` feature and so
+//! provides the `cblas_*` and LAPACK symbols that ndarray and ndarray-linalg call.
+//!
+//! ```
+//! let name = hagcn_openblas::corename();
+//! assert!(!name.is_empty());
+//! ```
+#![warn(missing_docs)]
+
+extern crate openblas_src;
+
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int};
+
+unsafe extern "C" {
+    fn openblas_get_corename() -> *const c_char;
+    fn openblas_get_num_threads() -> c_int;
+    fn openblas_set_num_threads(n: c_int);
+    fn openblas_get_config() -> *const c_char;
+}
+
+/// The name of the compute kernel OpenBLAS selected at load time (for example `SkylakeX`,
+/// `Haswell` or `Prescott`).
+pub fn corename() -> String {
+    // SAFETY: OpenBLAS returns a pointer to a static NUL-terminated string.
+    unsafe { CStr::from_ptr(openblas_get_corename()) }
+        .to_string_lossy()
+        .trim()
+        .to_string()
+}
+
+/// OpenBLAS's build configuration string (version, `DYNAMIC_ARCH`, maximum threads).
+pub fn config() -> String {
+    // SAFETY: OpenBLAS returns a pointer to a static NUL-terminated string.
+    unsafe { CStr::from_ptr(openblas_get_config()) }
+        .to_string_lossy()
+        .trim()
+        .to_string()
+}
+
+/// The number of threads OpenBLAS uses for one call.
+pub fn num_threads() -> usize {
+    // SAFETY: a plain getter with no preconditions.
+    unsafe { openblas_get_num_threads() }.max(1) as usize
+}
+
+/// Sets the number of threads OpenBLAS uses for one call (at least 1).
+pub fn set_num_threads(n: usize) {
+    let n = c_int::try_from(n.max(1)).unwrap_or(c_int::MAX);
+    // SAFETY: a plain setter; OpenBLAS clamps the value to its compiled maximum.
+    unsafe { openblas_set_num_threads(n) }
+}
+
+/// The `OPENBLAS_CORETYPE` this machine should use when the user has not chosen one.
+///
+/// Debian's OpenBLAS 0.3.21 does not recognise recent Xeons (AVX-512 with AMX) and falls
+/// back to its slowest kernels (`Prescott`). On a CPU with AVX-512 F/BW/DQ/VL the `SkylakeX`
+/// kernels are correct and 4–6× faster. Returns `None` when the variable is already set
+/// (the user's choice is respected) or the CPU lacks AVX-512.
+pub fn recommended_coretype() -> Option<&'static str> {
+    if std::env::var_os("OPENBLAS_CORETYPE").is_some() {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            return Some("SkylakeX");
+        }
+    }
+    None
+}
+
+/// Makes sure the fast OpenBLAS kernels are in use, re-executing the current program once
+/// with `OPENBLAS_CORETYPE` set when needed.
+///
+/// OpenBLAS reads `OPENBLAS_CORETYPE` when the shared library is loaded, before `main`, so
+/// setting it from inside the process is too late. Call this first thing in `main` of a
+/// binary or bench: when [`recommended_coretype`] returns a value, the program is started
+/// again with the variable set (same arguments, same standard streams) and this process
+/// exits with the child's status. A value the user set is left alone. When re-executing is
+/// impossible, the process carries on with the kernels it has.
+pub fn ensure_fast_kernels() {
+    const GUARD: &str = "HAGCN_OPENBLAS_REEXEC";
+    if std::env::var_os(GUARD).is_some() {
+        return;
+    }
+    let Some(core) = recommended_coretype() else {
+        return;
+    };
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let status = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("OPENBLAS_CORETYPE", core)
+        .env(GUARD, "1")
+        .status();
+    if let Ok(status) = status {
+        std::process::exit(status.code().unwrap_or(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_count_round_trips() {
+        let before = num_threads();
+        set_num_threads(1);
+        assert_eq!(num_threads(), 1);
+        set_num_threads(before);
+        assert_eq!(num_threads(), before);
+    }
+
+    #[test]
+    fn config_names_openblas() {
+        assert!(config().to_lowercase().contains("openblas"), "{}", config());
+    }
+}
