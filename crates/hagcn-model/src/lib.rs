@@ -1,1 +1,37 @@
-//! stub
+//! The HAGCN model: a similarity graph inside each mini-batch, a graph filter, an
+//! autoencoder and a similarity-preserving hash loss (see `shared/spec/HAGCN.md` §2–§3).
+//!
+//! ```
+//! # use hagcn_openblas as _;
+//! use hagcn_autodiff::{AdamConfig, CpuBackend};
+//! use hagcn_model::{Filter, Machine, MachineConfig};
+//! use ndarray::Array2;
+//!
+//! let mut config = MachineConfig::new(8, 16, Filter::Gcn); // d = 8, 16-bit codes
+//! config.hidden = 12;
+//! let mut machine = Machine::new(CpuBackend::<f32>::new(), config, AdamConfig::default(), 42)?;
+//! let batch = Array2::from_shape_fn((6, 8), |(i, j)| ((i * 8 + j) as f32).sin());
+//! let before = machine.train_step(batch.view())?;
+//! assert!(before.loss.is_finite());
+//! let logits = machine.hash_logits(batch.view())?; // bit = logit ≥ 0
+//! assert_eq!(logits.dim(), (6, 16));
+//! # Ok::<(), hagcn_model::Error>(())
+//! ```
+//!
+//! The model talks to its device only through [`hagcn_autodiff::Backend`], so it runs
+//! unchanged on any backend; checkpoints use the reference's PyTorch `state_dict` names.
+#![warn(missing_docs)]
+
+mod checkpoint;
+mod config;
+mod error;
+mod machine;
+pub mod params;
+
+pub use checkpoint::{Checkpoint, load_checkpoint, save_checkpoint};
+pub use config::{Filter, MachineConfig};
+pub use error::{Error, Result};
+pub use machine::{LossParts, Machine, record_loss};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,60 @@
+//! Errors of the model, training and checkpoints.
+
+use std::path::PathBuf;
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What can go wrong while building, training or saving a model.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An autodiff or backend failure.
+    #[error(transparent)]
+    Autodiff(#[from] hagcn_autodiff::Error),
+    /// A configuration value is out of range.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The filter exists in the method but this build cannot run it yet.
+    #[error("the {0} filter is not implemented yet; available: gcn")]
+    FilterNotImplemented(crate::Filter),
+    /// A batch does not match the model's input size, or has too few rows.
+    #[error("batch of shape {rows}×{cols} does not fit a model with input size {in_size}")]
+    BatchShape {
+        /// Rows of the batch.
+        rows: usize,
+        /// Columns of the batch.
+        cols: usize,
+        /// The model's input size `d`.
+        in_size: usize,
+    },
+    /// The input holds NaN or infinite values.
+    #[error("non-finite value at row {row}, column {col} of the input")]
+    NonFiniteInput {
+        /// Row of the first bad value.
+        row: usize,
+        /// Column of the first bad value.
+        col: usize,
+    },
+    /// Training diverged: the loss is NaN or infinite.
+    #[error("the loss became {value} at step {step}; lower the learning rate or check the inputs")]
+    NonFiniteLoss {
+        /// Optimiser step (1-based) at which it happened.
+        step: u64,
+        /// The loss value.
+        value: f64,
+    },
+    /// A checkpoint could not be read or written.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn checkpoint(path: &std::path::Path, message: impl std::fmt::Display) -> Self {
+        Error::Checkpoint { path: path.to_path_buf(), message: message.to_string() }
+    }
+}

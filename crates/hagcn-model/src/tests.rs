@@ -1,0 +1,161 @@
+//! Whole-model tests: gradient check of the full loss, training, checkpoints.
+
+use hagcn_autodiff::test_utils::{Tolerance, assert_gradcheck, random_matrix};
+use hagcn_autodiff::{AdamConfig, CpuBackend};
+use hagcn_openblas as _;
+use ndarray::Array2;
+
+use crate::params::{init_params, param_specs};
+use crate::{Error, Filter, Machine, MachineConfig, load_checkpoint, record_loss, save_checkpoint};
+
+fn small_config() -> MachineConfig {
+    let mut c = MachineConfig::new(5, 3, Filter::Gcn);
+    c.hidden = 4;
+    c.gamma = 0.3; // large enough that the hash term matters in the check
+    c
+}
+
+#[test]
+fn gcn_loss_gradcheck_f64() {
+    let config = small_config();
+    let specs = param_specs(&config);
+    let mut inputs = init_params(&specs, 7);
+    // Scale the weights up so every nonlinearity works away from its linear regime.
+    for p in &mut inputs {
+        p.mapv_inplace(|v| v * 2.0);
+    }
+    let x = random_matrix(6, config.in_size, -1.0, 1.0, 8);
+    inputs.push(x);
+    assert_gradcheck(
+        |g, v| {
+            let (params, x) = v.split_at(v.len() - 1);
+            Ok(record_loss(&config, g, x[0], params).map_err(|e| match e {
+                Error::Autodiff(e) => e,
+                other => panic!("{other}"),
+            })?
+            .loss)
+        },
+        &inputs,
+        Tolerance { eps: 1e-6, rtol: 1e-5, atol: 1e-8 },
+    );
+}
+
+fn synthetic_batch(n: usize, d: usize, seed: u64) -> Array2<f32> {
+    random_matrix(n, d, -1.0, 1.0, seed).mapv(|v| v as f32)
+}
+
+#[test]
+fn training_lowers_the_loss_and_is_reproducible() {
+    let mut config = MachineConfig::new(16, 8, Filter::Gcn);
+    config.hidden = 32;
+    let x = synthetic_batch(24, 16, 1);
+    let adam = AdamConfig { lr: 1e-3, ..AdamConfig::default() };
+    let run = || {
+        let mut m = Machine::new(CpuBackend::<f32>::new(), config.clone(), adam, 3).unwrap();
+        let first = m.train_step(x.view()).unwrap();
+        for _ in 0..200 {
+            m.train_step(x.view()).unwrap();
+        }
+        (first, m.loss(x.view()).unwrap(), m.hash_logits(x.view()).unwrap())
+    };
+    let (first, last, logits) = run();
+    assert!(last.loss < 0.75 * first.loss, "{first:?} → {last:?}");
+    let (first2, last2, logits2) = run();
+    assert_eq!((first, last), (first2, last2));
+    assert_eq!(logits, logits2);
+}
+
+#[test]
+fn hash_logits_are_the_affine_map() {
+    let mut config = MachineConfig::new(6, 5, Filter::Gcn);
+    config.hidden = 4;
+    let m = Machine::new(CpuBackend::<f32>::new(), config, AdamConfig::default(), 11).unwrap();
+    let x = synthetic_batch(9000, 6, 2); // more rows than one chunk
+    let logits = m.hash_logits(x.view()).unwrap();
+    let state = m.state_dict().unwrap();
+    let w = &state.iter().find(|(n, _)| *n == "w2.weight").unwrap().1;
+    let b = &state.iter().find(|(n, _)| *n == "w2.bias").unwrap().1;
+    for i in [0, 4095, 4096, 8999] {
+        for j in 0..5 {
+            let expect: f32 = (0..6).map(|k| x[[i, k]] * w[[j, k]]).sum::<f32>() + b[[0, j]];
+            assert!((logits[[i, j]] - expect).abs() < 1e-5);
+        }
+    }
+}
+
+#[test]
+fn bad_batches_are_rejected() {
+    let mut m = Machine::new(CpuBackend::<f32>::new(), small_config(), AdamConfig::default(), 1).unwrap();
+    let err = m.train_step(Array2::zeros((4, 7)).view()).unwrap_err();
+    assert!(matches!(err, Error::BatchShape { rows: 4, cols: 7, in_size: 5 }), "{err}");
+    let err = m.train_step(Array2::zeros((0, 5)).view()).unwrap_err();
+    assert!(matches!(err, Error::BatchShape { rows: 0, .. }), "{err}");
+    let mut x = Array2::zeros((3, 5));
+    x[[2, 1]] = f32::NAN;
+    let err = m.train_step(x.view()).unwrap_err();
+    assert!(matches!(err, Error::NonFiniteInput { row: 2, col: 1 }), "{err}");
+    assert!(matches!(m.hash_logits(x.view()), Err(Error::NonFiniteInput { .. })));
+}
+
+#[test]
+fn unimplemented_filters_and_bad_configs_are_clear_errors() {
+    let mut c = small_config();
+    c.filter = Filter::Lanczos;
+    let err = Machine::new(CpuBackend::<f32>::new(), c, AdamConfig::default(), 1).err().unwrap();
+    assert!(err.to_string().contains("lanczos filter is not implemented"), "{err}");
+    let mut c = small_config();
+    c.bits = 0;
+    assert!(matches!(Machine::new(CpuBackend::<f32>::new(), c, AdamConfig::default(), 1), Err(Error::Config(_))));
+    assert!("GCN".parse::<Filter>().is_ok());
+    assert!("gnc".parse::<Filter>().is_err());
+}
+
+#[test]
+fn checkpoint_round_trips_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ckpt.npz");
+    let mut m = Machine::new(CpuBackend::<f32>::new(), small_config(), AdamConfig::default(), 5).unwrap();
+    m.train_step(synthetic_batch(4, 5, 3).view()).unwrap();
+    save_checkpoint(&m, &path, false).unwrap();
+    let ck = load_checkpoint(&path).unwrap();
+    assert_eq!(ck.config, *m.config());
+    assert_eq!(ck.steps, 1);
+    let restored = Machine::from_params(CpuBackend::<f32>::new(), ck.config, AdamConfig::default(), ck.params).unwrap();
+    assert_eq!(restored.state_dict().unwrap(), m.state_dict().unwrap());
+    // biases are 1-D in the file, as in PyTorch
+    let mut npz = ndarray_npy::NpzReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let bias: ndarray::Array1<f32> = npz.by_name("w1.bias").unwrap();
+    assert_eq!(bias.len(), 4);
+    // no temporary file is left behind, and an existing file is not overwritten silently
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    let err = save_checkpoint(&m, &path, false).unwrap_err();
+    assert!(err.to_string().contains("refusing to overwrite"), "{err}");
+    save_checkpoint(&m, &path, true).unwrap();
+}
+
+#[test]
+fn corrupt_checkpoints_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.npz");
+    let err = load_checkpoint(&missing).unwrap_err();
+    assert!(err.to_string().contains("nope.npz") && err.to_string().contains("cannot open"), "{err}");
+    let junk = dir.path().join("junk.npz");
+    std::fs::write(&junk, b"not a zip").unwrap();
+    let err = load_checkpoint(&junk).unwrap_err();
+    assert!(err.to_string().contains("not a valid .npz"), "{err}");
+    // a valid checkpoint truncated halfway
+    let good = dir.path().join("good.npz");
+    let m = Machine::new(CpuBackend::<f32>::new(), small_config(), AdamConfig::default(), 5).unwrap();
+    save_checkpoint(&m, &good, false).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let cut = dir.path().join("cut.npz");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(load_checkpoint(&cut).is_err());
+    // an npz without the config entry
+    let plain = dir.path().join("plain.npz");
+    let mut w = ndarray_npy::NpzWriter::new(std::fs::File::create(&plain).unwrap());
+    w.add_array("w1.weight", &Array2::<f32>::zeros((2, 2))).unwrap();
+    w.finish().unwrap();
+    let err = load_checkpoint(&plain).unwrap_err();
+    assert!(err.to_string().contains("not a hagcn checkpoint"), "{err}");
+}
