@@ -1,1 +1,95 @@
-fn main() {}
+//! One full HAGCN training step (forward, backward, Adam) on the CPU, next to the
+//! machine's sgemm throughput so the two can be compared.
+//!
+//! Run with `cargo xtask bench` (or `cargo bench -p hagcn-benches --bench train_step`).
+//! Throughput is reported as elements/s where one element is one floating-point operation,
+//! so "Gelem/s" reads as GFLOP/s.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use hagcn_autodiff::{AdamConfig, Backend, CpuBackend};
+use hagcn_data::synthetic::GaussianClusters;
+use hagcn_model::{Filter, Machine, MachineConfig};
+use ndarray::{Array2, linalg::general_mat_mul, s};
+
+/// FLOPs of one training step at batch `n`, input `d`, hidden `h`, `b` bits (GCN): the GEMMs
+/// only, forward and backward (each forward GEMM costs two more backward).
+fn gcn_step_flops(n: u64, d: u64, h: u64, b: u64) -> u64 {
+    let fwd = 2 * n * d * h // W1
+        + 2 * n * n * h // S = Z Zᵀ
+        + 2 * n * d * b // W2
+        + 2 * n * n * h // Â Z
+        + 2 * n * h * h // w
+        + 2 * n * h * h * 2 // W4, W5a
+        + 2 * n * h * d // W5b
+        + 2 * n * n * b; // C Cᵀ
+    3 * fwd - 2 * n * d * h - 2 * n * d * b // no gradient for the input X
+}
+
+fn sgemm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sgemm");
+    for &(m, k, n) in &[(128usize, 768usize, 768usize), (1024, 768, 768)] {
+        let a = Array2::<f32>::from_shape_fn((m, k), |(i, j)| ((i * 7 + j) % 13) as f32 / 13.0);
+        let b = Array2::<f32>::from_shape_fn((k, n), |(i, j)| ((i * 5 + j) % 11) as f32 / 11.0);
+        let mut out = Array2::<f32>::zeros((m, n));
+        group.throughput(Throughput::Elements((2 * m * k * n) as u64));
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format!("{m}x{k}x{n}")),
+            &(),
+            |bench, _| {
+                bench.iter(|| general_mat_mul(1.0, black_box(&a), black_box(&b), 0.0, &mut out))
+            },
+        );
+    }
+    group.finish();
+}
+
+fn train_step(c: &mut Criterion) {
+    let mut group = c.benchmark_group("train_step");
+    group.sample_size(20);
+    let (d, h, bits) = (768usize, 768usize, 64usize);
+    for &n in &[128usize] {
+        let data = GaussianClusters {
+            n_samples: n,
+            dim: d,
+            n_classes: 10,
+            spread: 0.5,
+            seed: 1,
+        }
+        .generate()
+        .expect("synthetic data");
+        let batch = data.features.slice(s![..n, ..]).to_owned();
+        let mut config = MachineConfig::new(d, bits, Filter::Gcn);
+        config.hidden = h;
+        let backend = CpuBackend::<f32>::new();
+        let mut machine =
+            Machine::new(backend.clone(), config, AdamConfig::default(), 0).expect("model");
+        group.throughput(Throughput::Elements(gcn_step_flops(
+            n as u64,
+            d as u64,
+            h as u64,
+            bits as u64,
+        )));
+        group.bench_with_input(
+            BenchmarkId::new(format!("gcn/{}", backend.name()), n),
+            &n,
+            |bench, _| bench.iter(|| machine.train_step(black_box(batch.view())).expect("step")),
+        );
+    }
+    group.finish();
+}
+
+fn main() {
+    hagcn_openblas::ensure_fast_kernels();
+    eprintln!(
+        "OpenBLAS kernel: {} ({} threads; OPENBLAS_CORETYPE={})",
+        hagcn_openblas::corename(),
+        hagcn_openblas::num_threads(),
+        std::env::var("OPENBLAS_CORETYPE").unwrap_or_else(|_| "unset".into())
+    );
+    let mut c = Criterion::default().configure_from_args();
+    sgemm(&mut c);
+    train_step(&mut c);
+    c.final_summary();
+}

@@ -91,7 +91,12 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// Elementwise `a ⊙ b`.
     fn mul(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
     /// Elementwise `scale · a + shift`.
-    fn affine(&self, a: &Self::Tensor, scale: Self::Elem, shift: Self::Elem) -> Result<Self::Tensor>;
+    fn affine(
+        &self,
+        a: &Self::Tensor,
+        scale: Self::Elem,
+        shift: Self::Elem,
+    ) -> Result<Self::Tensor>;
     /// Adds the `1 × cols` row `row` to every row of `a`.
     fn add_row(&self, a: &Self::Tensor, row: &Self::Tensor) -> Result<Self::Tensor>;
     /// Column sums of `a`, as a `1 × cols` row.

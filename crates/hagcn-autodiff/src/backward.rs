@@ -55,10 +55,17 @@ impl<B: Backend> Graph<B> {
             if !node.requires_grad {
                 continue;
             }
-            let Some(g) = grads[idx].clone() else { continue };
+            let Some(g) = grads[idx].clone() else {
+                continue;
+            };
             match &node.op {
                 Op::Leaf => {}
-                Op::MatMul { a, transpose_a, b, transpose_b } => {
+                Op::MatMul {
+                    a,
+                    transpose_a,
+                    b,
+                    transpose_b,
+                } => {
                     // C = op(A) op(B):  ∂op(A) = G op(B)ᵀ,  ∂op(B) = op(A)ᵀ G;
                     // a transposed operand takes the transpose of its product.
                     let (va, vb) = (self.value(*a)?, self.value(*b)?);
@@ -87,7 +94,11 @@ impl<B: Backend> Graph<B> {
                 Op::Sub(a, b) => {
                     // ∂a = G, ∂b = −G
                     if needs(*b) {
-                        acc(&mut grads, *b, be.affine(&g, -B::Elem::one(), B::Elem::zero())?)?;
+                        acc(
+                            &mut grads,
+                            *b,
+                            be.affine(&g, -B::Elem::one(), B::Elem::zero())?,
+                        )?;
                     }
                     acc(&mut grads, *a, g)?;
                 }
@@ -103,7 +114,11 @@ impl<B: Backend> Graph<B> {
                 }
                 Op::Affine { a, scale } => {
                     // y = s·a + c:  ∂a = s G
-                    acc(&mut grads, *a, be.affine(&g, B::Elem::of(*scale), B::Elem::zero())?)?;
+                    acc(
+                        &mut grads,
+                        *a,
+                        be.affine(&g, B::Elem::of(*scale), B::Elem::zero())?,
+                    )?;
                 }
                 Op::AddRow { a, row } => {
                     // y_ij = a_ij + r_j:  ∂a = G,  ∂r_j = Σ_i G_ij
@@ -115,7 +130,11 @@ impl<B: Backend> Graph<B> {
                 Op::Sum(a) => {
                     // y = Σ a:  ∂a = G · 1
                     let (rows, cols) = self.shape(*a)?;
-                    acc(&mut grads, *a, be.broadcast_scalar(&g, rows, cols, B::Elem::one())?)?;
+                    acc(
+                        &mut grads,
+                        *a,
+                        be.broadcast_scalar(&g, rows, cols, B::Elem::one())?,
+                    )?;
                 }
                 Op::Gelu(x) => {
                     // y = x Φ(x):  ∂x = G ⊙ (Φ(x) + x φ(x))
@@ -125,16 +144,26 @@ impl<B: Backend> Graph<B> {
                     // y = σ(x):  ∂x = G ⊙ y (1 − y)
                     acc(&mut grads, *x, be.sigmoid_backward(&node.value, &g)?)?;
                 }
-                Op::LayerNorm { x, weight, bias, saved } => {
+                Op::LayerNorm {
+                    x,
+                    weight,
+                    bias,
+                    saved,
+                } => {
                     // see Backend::layer_norm_backward for the formulas
-                    let lg = be.layer_norm_backward(self.value(*x)?, self.value(*weight)?, saved, &g)?;
+                    let lg =
+                        be.layer_norm_backward(self.value(*x)?, self.value(*weight)?, saved, &g)?;
                     acc(&mut grads, *x, lg.x)?;
                     acc(&mut grads, *weight, lg.weight)?;
                     acc(&mut grads, *bias, lg.bias)?;
                 }
                 Op::NormalizedAdjacency { a, d } => {
                     // ∂A_ij = G_ij d_i d_j − d_i²/2 · (Σ_l G_il Â_il + Σ_k G_ki Â_ki)
-                    acc(&mut grads, *a, be.normalized_adjacency_backward(&node.value, d, &g)?)?;
+                    acc(
+                        &mut grads,
+                        *a,
+                        be.normalized_adjacency_backward(&node.value, d, &g)?,
+                    )?;
                 }
             }
         }

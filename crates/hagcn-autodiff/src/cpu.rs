@@ -87,7 +87,13 @@ impl<E: Element> Backend for CpuBackend<E> {
         Ok(t(Array2::from_elem((rows, cols), value)))
     }
 
-    fn matmul(&self, a: &CpuTensor<E>, ta: bool, b: &CpuTensor<E>, tb: bool) -> Result<CpuTensor<E>> {
+    fn matmul(
+        &self,
+        a: &CpuTensor<E>,
+        ta: bool,
+        b: &CpuTensor<E>,
+        tb: bool,
+    ) -> Result<CpuTensor<E>> {
         let a = if ta { a.0.t() } else { a.0.view() };
         let b = if tb { b.0.t() } else { b.0.view() };
         let mut c = Array2::zeros((a.nrows(), b.ncols()));
@@ -128,14 +134,22 @@ impl<E: Element> Backend for CpuBackend<E> {
         Ok(t(Array2::from_elem((1, 1), a.0.sum())))
     }
 
-    fn broadcast_scalar(&self, s: &CpuTensor<E>, rows: usize, cols: usize, scale: E) -> Result<CpuTensor<E>> {
+    fn broadcast_scalar(
+        &self,
+        s: &CpuTensor<E>,
+        rows: usize,
+        cols: usize,
+        scale: E,
+    ) -> Result<CpuTensor<E>> {
         Ok(t(Array2::from_elem((rows, cols), s.0[[0, 0]] * scale)))
     }
 
     fn gelu(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
         let half = E::of(0.5);
         let inv_sqrt2 = E::of(std::f64::consts::FRAC_1_SQRT_2);
-        Ok(t(x.0.mapv(|v| half * v * (E::one() + (v * inv_sqrt2).erf()))))
+        Ok(t(x
+            .0
+            .mapv(|v| half * v * (E::one() + (v * inv_sqrt2).erf()))))
     }
 
     fn gelu_backward(&self, x: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
@@ -154,7 +168,9 @@ impl<E: Element> Backend for CpuBackend<E> {
     }
 
     fn sigmoid_backward(&self, y: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(Zip::from(&*y.0).and(&*g.0).map_collect(|&y, &g| g * y * (E::one() - y))))
+        Ok(t(Zip::from(&*y.0)
+            .and(&*g.0)
+            .map_collect(|&y, &g| g * y * (E::one() - y))))
     }
 
     fn layer_norm(
@@ -182,7 +198,11 @@ impl<E: Element> Backend for CpuBackend<E> {
             mean[[i, 0]] = mu;
             rstd[[i, 0]] = r;
         }
-        Ok(LayerNormOutput { y: t(y), mean: t(mean), rstd: t(rstd) })
+        Ok(LayerNormOutput {
+            y: t(y),
+            mean: t(mean),
+            rstd: t(rstd),
+        })
     }
 
     fn layer_norm_backward(
@@ -204,15 +224,26 @@ impl<E: Element> Backend for CpuBackend<E> {
         for i in 0..rows {
             let (mu, r) = (saved.mean.0[[i, 0]], saved.rstd.0[[i, 0]]);
             let g_row = g.0.row(i);
-            Zip::from(&mut x_hat).and(x.0.row(i)).for_each(|h, &v| *h = (v - mu) * r);
-            Zip::from(&mut g_hat).and(&g_row).and(&weight).for_each(|h, &g, &w| *h = g * w);
+            Zip::from(&mut x_hat)
+                .and(x.0.row(i))
+                .for_each(|h, &v| *h = (v - mu) * r);
+            Zip::from(&mut g_hat)
+                .and(&g_row)
+                .and(&weight)
+                .for_each(|h, &g, &w| *h = g * w);
             let mean_g = g_hat.sum() * inv_cols;
-            let mean_gx = Zip::from(&g_hat).and(&x_hat).fold(E::zero(), |acc, &a, &b| acc + a * b) * inv_cols;
+            let mean_gx = Zip::from(&g_hat)
+                .and(&x_hat)
+                .fold(E::zero(), |acc, &a, &b| acc + a * b)
+                * inv_cols;
             Zip::from(gx.row_mut(i))
                 .and(&g_hat)
                 .and(&x_hat)
                 .for_each(|out, &gh, &xh| *out = r * (gh - mean_g - xh * mean_gx));
-            Zip::from(&mut gw).and(&g_row).and(&x_hat).for_each(|acc, &g, &xh| *acc = *acc + g * xh);
+            Zip::from(&mut gw)
+                .and(&g_row)
+                .and(&x_hat)
+                .for_each(|acc, &g, &xh| *acc = *acc + g * xh);
         }
         Ok(LayerNormGrads {
             x: t(gx),

@@ -26,20 +26,39 @@ pub(crate) enum Op<T> {
     /// A leaf: a constant or a parameter.
     Leaf,
     /// `op(a) · op(b)`.
-    MatMul { a: Var, transpose_a: bool, b: Var, transpose_b: bool },
+    MatMul {
+        a: Var,
+        transpose_a: bool,
+        b: Var,
+        transpose_b: bool,
+    },
     Add(Var, Var),
     Sub(Var, Var),
     Mul(Var, Var),
     /// `scale · a + shift`.
-    Affine { a: Var, scale: f64 },
+    Affine {
+        a: Var,
+        scale: f64,
+    },
     /// Row vector `row` broadcast over the rows of `a`.
-    AddRow { a: Var, row: Var },
+    AddRow {
+        a: Var,
+        row: Var,
+    },
     Sum(Var),
     Gelu(Var),
     /// Saves nothing beyond the node's own value `y`.
     Sigmoid(Var),
-    LayerNorm { x: Var, weight: Var, bias: Var, saved: LayerNormOutput<T> },
-    NormalizedAdjacency { a: Var, d: T },
+    LayerNorm {
+        x: Var,
+        weight: Var,
+        bias: Var,
+        saved: LayerNormOutput<T>,
+    },
+    NormalizedAdjacency {
+        a: Var,
+        d: T,
+    },
 }
 
 pub(crate) struct Node<T> {
@@ -57,7 +76,10 @@ pub struct Graph<B: Backend> {
 impl<B: Backend> Graph<B> {
     /// An empty graph on `backend`.
     pub fn new(backend: B) -> Self {
-        Graph { backend, nodes: Vec::new() }
+        Graph {
+            backend,
+            nodes: Vec::new(),
+        }
     }
 
     /// The backend the graph computes on.
@@ -100,26 +122,42 @@ impl<B: Backend> Graph<B> {
 
     fn push(&mut self, value: B::Tensor, op: Op<B::Tensor>, inputs: &[Var]) -> Var {
         let requires_grad = inputs.iter().any(|v| self.nodes[v.0].requires_grad);
-        self.nodes.push(Node { value, op, requires_grad });
+        self.nodes.push(Node {
+            value,
+            op,
+            requires_grad,
+        });
         Var(self.nodes.len() - 1)
     }
 
     /// Records a value that receives no gradient (for example a data batch).
     pub fn constant(&mut self, value: B::Tensor) -> Var {
-        self.nodes.push(Node { value, op: Op::Leaf, requires_grad: false });
+        self.nodes.push(Node {
+            value,
+            op: Op::Leaf,
+            requires_grad: false,
+        });
         Var(self.nodes.len() - 1)
     }
 
     /// Records a value whose gradient [`Graph::backward`] computes (a parameter).
     pub fn param(&mut self, value: B::Tensor) -> Var {
-        self.nodes.push(Node { value, op: Op::Leaf, requires_grad: true });
+        self.nodes.push(Node {
+            value,
+            op: Op::Leaf,
+            requires_grad: true,
+        });
         Var(self.nodes.len() - 1)
     }
 
     fn same_shape(&self, op: &'static str, a: Var, b: Var) -> Result<()> {
         let (sa, sb) = (self.shape(a)?, self.shape(b)?);
         if sa != sb {
-            return Err(Error::Shape { op, left: sa, right: sb });
+            return Err(Error::Shape {
+                op,
+                left: sa,
+                right: sb,
+            });
         }
         Ok(())
     }
@@ -135,10 +173,25 @@ impl<B: Backend> Graph<B> {
             sb = (sb.1, sb.0);
         }
         if sa.1 != sb.0 {
-            return Err(Error::Shape { op: "matmul", left: sa, right: sb });
+            return Err(Error::Shape {
+                op: "matmul",
+                left: sa,
+                right: sb,
+            });
         }
-        let value = self.backend.matmul(self.value(a)?, transpose_a, self.value(b)?, transpose_b)?;
-        Ok(self.push(value, Op::MatMul { a, transpose_a, b, transpose_b }, &[a, b]))
+        let value =
+            self.backend
+                .matmul(self.value(a)?, transpose_a, self.value(b)?, transpose_b)?;
+        Ok(self.push(
+            value,
+            Op::MatMul {
+                a,
+                transpose_a,
+                b,
+                transpose_b,
+            },
+            &[a, b],
+        ))
     }
 
     /// Elementwise `a + b` (same shapes).
@@ -188,7 +241,11 @@ impl<B: Backend> Graph<B> {
     pub fn add_row(&mut self, a: Var, row: Var) -> Result<Var> {
         let (sa, sr) = (self.shape(a)?, self.shape(row)?);
         if sr != (1, sa.1) {
-            return Err(Error::Shape { op: "add_row", left: sa, right: sr });
+            return Err(Error::Shape {
+                op: "add_row",
+                left: sa,
+                right: sr,
+            });
         }
         let value = self.backend.add_row(self.value(a)?, self.value(row)?)?;
         Ok(self.push(value, Op::AddRow { a, row }, &[a, row]))
@@ -240,7 +297,11 @@ impl<B: Backend> Graph<B> {
         for p in [weight, bias] {
             let sp = self.shape(p)?;
             if sp != (1, sx.1) {
-                return Err(Error::Shape { op: "layer_norm", left: sx, right: sp });
+                return Err(Error::Shape {
+                    op: "layer_norm",
+                    left: sx,
+                    right: sp,
+                });
             }
         }
         let saved = self.backend.layer_norm(
@@ -250,7 +311,16 @@ impl<B: Backend> Graph<B> {
             hagcn_linalg::Real::of(eps),
         )?;
         let value = saved.y.clone();
-        Ok(self.push(value, Op::LayerNorm { x, weight, bias, saved }, &[x, weight, bias]))
+        Ok(self.push(
+            value,
+            Op::LayerNorm {
+                x,
+                weight,
+                bias,
+                saved,
+            },
+            &[x, weight, bias],
+        ))
     }
 
     /// The normalised adjacency `Â = D^-1/2 A D^-1/2` of a square `A` with positive row sums
@@ -258,7 +328,11 @@ impl<B: Backend> Graph<B> {
     pub fn normalized_adjacency(&mut self, a: Var) -> Result<Var> {
         let (rows, cols) = self.shape(a)?;
         if rows != cols {
-            return Err(Error::Shape { op: "normalized_adjacency", left: (rows, cols), right: (rows, rows) });
+            return Err(Error::Shape {
+                op: "normalized_adjacency",
+                left: (rows, cols),
+                right: (rows, rows),
+            });
         }
         let (value, d) = self.backend.normalized_adjacency(self.value(a)?)?;
         Ok(self.push(value, Op::NormalizedAdjacency { a, d }, &[a]))

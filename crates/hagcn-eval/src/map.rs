@@ -12,20 +12,28 @@
 //! including those with no relevant item in their top `K` (spec §4 and §7; the legacy
 //! reference divides by the queries with a hit instead). `K = all` means `K = N`.
 //!
-//! Each query is ranked once, to the largest requested `K`, and every `AP@K` is read off
-//! one walk down that ranking. Everything is `f64`; the per-query sums run in rank order
-//! and the mean sums the per-query values in query order, so the result is bit-for-bit
-//! the same for any number of threads.
+//! Only the ranks `p_1 < p_2 < …` of the relevant items matter: `R_K = #{j : p_j ≤ K}`
+//! and `Σ_i rel_i · P@i = Σ_{j : p_j ≤ K} j / p_j`. Each query is scanned once for the
+//! largest requested `K` and every `AP@K` is read off those ranks. For a small `K` they
+//! come from the top-`K` ranking; for a `K` near `N` (`K = all`) they come from counting,
+//! without materialising the ranking: an item at distance `d` with `c` items at distance
+//! `d` before it in index order has rank `1 + #{items at distance < d} + c`.
+//!
+//! Everything is `f64`. The per-query sums run in rank order and the mean adds the
+//! per-query values in query order, so the result is bit-for-bit the same for any number
+//! of threads (and equal to the definition evaluated term by term in that order).
 
 use crate::codes::PackedCodes;
 use crate::error::{Error, Result};
-use crate::rank::{Ranker, TopK};
+use crate::rank::{Ranker, Ranking, TopK};
 
 /// `mAP@K` of the Hamming ranking of `query` against `database`, one value per entry of
 /// `ks`, in the same order.
 ///
-/// An item is relevant to a query when their labels are equal. Each query is ranked once,
-/// to the largest `K` in `ks`. An empty `ks` gives an empty vector (after validation).
+/// An item is relevant to a query when their labels are equal (single-label data; the
+/// spec's multi-label "any shared label" relevance is not covered by this function).
+/// Each query is ranked once, to the largest `K` in `ks`. An empty `ks` gives an empty
+/// vector (after validation).
 ///
 /// ```
 /// use hagcn_eval::{PackedCodes, TopK, mean_average_precision};
@@ -74,25 +82,20 @@ pub fn mean_average_precision(
         })
         .collect();
 
-    let ranker = Ranker::new(query, database, TopK::K(k_max))?;
-    let per_query: Vec<Vec<f64>> = ranker.map_rankings(|q_idx, ranking| {
-        let label = query_labels[q_idx];
-        let mut aps = Vec::with_capacity(cuts.len());
-        let (mut hits, mut sum) = (0usize, 0.0f64);
-        let mut rank = 0usize;
-        ranking.for_each(|db_idx, _| {
-            rank += 1;
-            if db_labels[db_idx] == label {
-                hits += 1;
-                sum += hits as f64 / rank as f64;
-            }
-            if cuts.get(aps.len()) == Some(&rank) {
-                aps.push(if hits == 0 { 0.0 } else { sum / hits as f64 });
-            }
-        });
-        assert_eq!(aps.len(), cuts.len(), "the ranking reaches every cut-off");
-        aps
-    });
+    let per_query: Vec<Vec<f64>> = if uses_counting(k_max, n_database) {
+        let ranker = Ranker::new(query, database, TopK::All)?;
+        ranker.par_map_queries(|q_idx| {
+            let positions =
+                relevant_positions_counting(&ranker, q_idx, query_labels[q_idx], db_labels);
+            average_precisions(&positions, &cuts)
+        })
+    } else {
+        let ranker = Ranker::new(query, database, TopK::K(k_max))?;
+        ranker.map_rankings(|q_idx, ranking| {
+            let positions = relevant_positions(ranking, query_labels[q_idx], db_labels);
+            average_precisions(&positions, &cuts)
+        })
+    };
     let n_queries = per_query.len() as f64;
     Ok(slot
         .iter()
@@ -104,6 +107,95 @@ pub fn mean_average_precision(
             total / n_queries
         })
         .collect())
+}
+
+/// Whether to score by counting over the whole database rather than through a top-`K`
+/// ranking: a top-`K` scan keeps about `K (1 + ln(N / K))` items on the way, each dearer
+/// than one counted item, so counting wins once `K` is a sizeable fraction of `N`.
+fn uses_counting(k_max: usize, n_database: usize) -> bool {
+    k_max.saturating_mul(32) >= n_database
+}
+
+/// The 1-based ranks, ascending, of the items in `ranking` labelled `label`.
+fn relevant_positions(ranking: &Ranking, label: usize, db_labels: &[usize]) -> Vec<usize> {
+    let mut positions = Vec::new();
+    let mut rank = 0;
+    ranking.for_each(|db_idx, _| {
+        rank += 1;
+        if db_labels[db_idx] == label {
+            positions.push(rank);
+        }
+    });
+    positions
+}
+
+/// The 1-based ranks, ascending, of all database items labelled `label`, by counting.
+///
+/// One scan in index order records, for each relevant item, its distance `d` and how many
+/// items at distance `d` came before it (its place within bucket `d`). Its rank is then
+/// the number of items at distances `< d` plus that place plus one, and a stable counting
+/// sort by `d` puts the relevant items in rank order.
+fn relevant_positions_counting(
+    ranker: &Ranker,
+    query_idx: usize,
+    label: usize,
+    db_labels: &[usize],
+) -> Vec<usize> {
+    let n_buckets = ranker.n_bits() + 1;
+    // Per distance: items (then, after the prefix sum, the rank offset of the bucket) and
+    // relevant items (then the first slot of that bucket among the relevant ranks).
+    let mut bucket_start = vec![0usize; n_buckets];
+    let mut slot_start = vec![0usize; n_buckets];
+    let mut relevant: Vec<(u32, usize)> = Vec::new();
+    ranker.for_each_distance(query_idx, |db_idx, dist| {
+        let d = dist as usize;
+        if db_labels[db_idx] == label {
+            relevant.push((dist, bucket_start[d]));
+            slot_start[d] += 1;
+        }
+        bucket_start[d] += 1;
+    });
+    exclusive_prefix_sum(&mut bucket_start);
+    exclusive_prefix_sum(&mut slot_start);
+    let mut positions = vec![0usize; relevant.len()];
+    for (dist, place) in relevant {
+        let slot = &mut slot_start[dist as usize];
+        positions[*slot] = bucket_start[dist as usize] + place + 1;
+        *slot += 1;
+    }
+    positions
+}
+
+/// Turns counts into the running total before each entry.
+fn exclusive_prefix_sum(counts: &mut [usize]) {
+    let mut total = 0;
+    for c in counts {
+        let n = *c;
+        *c = total;
+        total += n;
+    }
+}
+
+/// `AP@K` for each cut-off in `cuts` (increasing), from the ascending 1-based ranks of
+/// the relevant items: `AP@K = (1 / R_K) Σ_{j : p_j ≤ K} j / p_j`, 0 when `R_K = 0`.
+fn average_precisions(positions: &[usize], cuts: &[usize]) -> Vec<f64> {
+    let ap = |sum: f64, hits: usize| if hits == 0 { 0.0 } else { sum / hits as f64 };
+    let mut aps = Vec::with_capacity(cuts.len());
+    let (mut hits, mut sum) = (0usize, 0.0f64);
+    for &p in positions {
+        while aps.len() < cuts.len() && cuts[aps.len()] < p {
+            aps.push(ap(sum, hits));
+        }
+        if aps.len() == cuts.len() {
+            break;
+        }
+        hits += 1;
+        sum += hits as f64 / p as f64;
+    }
+    while aps.len() < cuts.len() {
+        aps.push(ap(sum, hits));
+    }
+    aps
 }
 
 fn check_labels(set: &'static str, codes: &PackedCodes, labels: &[usize]) -> Result<()> {
@@ -263,6 +355,42 @@ mod tests {
                 check(&q, &q_labels, &db, &db_labels, &[k], &[e]);
             }
         }
+    }
+
+    #[test]
+    fn counting_and_ranking_agree() {
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        for n_bits in [3, 9, 64, 100] {
+            let q = random_codes(&mut rng, 9, n_bits);
+            let db = random_codes(&mut rng, 1500, n_bits);
+            let q_labels: Vec<usize> = (0..9).map(|_| rng.random_range(0..4)).collect();
+            let db_labels: Vec<usize> = (0..1500).map(|_| rng.random_range(0..4)).collect();
+            let full = Ranker::new(&q, &db, TopK::All).unwrap();
+            let by_counting: Vec<Vec<usize>> = full.par_map_queries(|i| {
+                relevant_positions_counting(&full, i, q_labels[i], &db_labels)
+            });
+            let by_ranking =
+                full.map_rankings(|i, r| relevant_positions(r, q_labels[i], &db_labels));
+            assert_eq!(by_counting, by_ranking);
+            for (i, positions) in by_counting.iter().enumerate() {
+                let brute: Vec<usize> = brute_rank(&q, i, &db)
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &(_, idx))| db_labels[idx] == q_labels[i])
+                    .map(|(r, _)| r + 1)
+                    .collect();
+                assert_eq!(positions, &brute);
+            }
+        }
+    }
+
+    #[test]
+    fn average_precision_from_ranks() {
+        // Relevant at ranks 2 and 5: AP@1 = 0, AP@2 = (1/1)(1/2), AP@4 = 1/2,
+        // AP@5 = AP@9 = (1/2)(1/2 + 2/5) = 0.45.
+        let aps = average_precisions(&[2, 5], &[1, 2, 4, 5, 9]);
+        assert_eq!(aps, vec![0.0, 0.5, 0.5, 0.45, 0.45]);
+        assert_eq!(average_precisions(&[], &[1, 3]), vec![0.0, 0.0]);
     }
 
     #[test]

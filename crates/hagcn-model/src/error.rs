@@ -55,6 +55,9 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn checkpoint(path: &std::path::Path, message: impl std::fmt::Display) -> Self {
-        Error::Checkpoint { path: path.to_path_buf(), message: message.to_string() }
+        Error::Checkpoint {
+            path: path.to_path_buf(),
+            message: message.to_string(),
+        }
     }
 }

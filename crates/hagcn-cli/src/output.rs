@@ -1,0 +1,51 @@
+//! Writing run outputs: atomic file writes and `.npy` arrays.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use ndarray::{ArrayBase, Data, Dimension};
+use ndarray_npy::{WritableElement, WriteNpyExt};
+
+/// Writes `path` through a temporary sibling, then renames it into place.
+pub fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
+) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .context("output path has no file name")?
+        .to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut w = BufWriter::new(
+            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?,
+        );
+        write(&mut w)?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot move {} into place", path.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
+}
+
+/// Writes a text file atomically.
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
+    write_atomic(path, |w| Ok(w.write_all(text.as_bytes())?))
+}
+
+/// Writes an array as `.npy` atomically.
+pub fn write_npy<S, D>(path: &Path, array: &ArrayBase<S, D>) -> Result<()>
+where
+    S: Data,
+    S::Elem: WritableElement,
+    D: Dimension,
+{
+    write_atomic(path, |w| Ok(array.write_npy(w)?))
+}
