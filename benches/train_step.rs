@@ -8,7 +8,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use hagcn_autodiff::{AdamConfig, Backend, CpuBackend};
+use hagcn_autodiff::{AdamConfig, AdamUpdate, Backend, CpuBackend};
 use hagcn_data::synthetic::GaussianClusters;
 use hagcn_model::{Filter, Machine, MachineConfig};
 use ndarray::{Array2, linalg::general_mat_mul, s};
@@ -76,12 +76,41 @@ fn train_step(c: &mut Criterion) {
             &n,
             |bench, _| bench.iter(|| machine.train_step(black_box(batch.view())).expect("step")),
         );
+        // Where the time goes: the forward pass alone (the Adam update has its own group).
+        group.bench_with_input(BenchmarkId::new("gcn-forward-only", n), &n, |bench, _| {
+            bench.iter(|| machine.loss(black_box(batch.view())).expect("forward"))
+        });
     }
+    group.finish();
+}
+
+fn adam(c: &mut Criterion) {
+    // The GCN model's parameters at d = h = 768, b = 64: about 3.2 M values.
+    let mut group = c.benchmark_group("adam");
+    let backend = CpuBackend::<f32>::new();
+    let n_params = 5 * 768 * 768 + 64 * 768;
+    let mut p = backend.full(1, n_params, 0.5).expect("alloc");
+    let g = backend.full(1, n_params, 0.1).expect("alloc");
+    let mut m = backend.full(1, n_params, 0.0).expect("alloc");
+    let mut v = backend.full(1, n_params, 0.0).expect("alloc");
+    let update = AdamUpdate {
+        lr: 1e-4,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        bias_correction1: 0.1,
+        bias_correction2: 0.001,
+    };
+    group.throughput(Throughput::Elements(n_params as u64));
+    group.bench_function(BenchmarkId::from_parameter(n_params), |bench| {
+        bench.iter(|| backend.adam_update(&mut p, &g, &mut m, &mut v, &update).expect("adam"))
+    });
     group.finish();
 }
 
 fn main() {
     hagcn_openblas::ensure_fast_kernels();
+    hagcn_openblas::keep_freed_memory();
     eprintln!(
         "OpenBLAS kernel: {} ({} threads; OPENBLAS_CORETYPE={})",
         hagcn_openblas::corename(),
@@ -91,5 +120,6 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     sgemm(&mut c);
     train_step(&mut c);
+    adam(&mut c);
     c.final_summary();
 }

@@ -60,6 +60,29 @@ fn t<E>(a: Array2<E>) -> CpuTensor<E> {
     CpuTensor::new(a)
 }
 
+/// Elementwise kernels on at least this many entries run on the rayon thread pool.
+const PAR_MIN_LEN: usize = 1 << 15;
+
+/// `f` applied to every entry of `a`, in parallel for large arrays.
+fn map1<E: Element>(a: &Array2<E>, f: impl Fn(E) -> E + Sync + Send) -> Array2<E> {
+    let zip = Zip::from(a);
+    if a.len() >= PAR_MIN_LEN {
+        zip.par_map_collect(|&x| f(x))
+    } else {
+        zip.map_collect(|&x| f(x))
+    }
+}
+
+/// `f` applied to every pair of entries of `a` and `b`, in parallel for large arrays.
+fn map2<E: Element>(a: &Array2<E>, b: &Array2<E>, f: impl Fn(E, E) -> E + Sync + Send) -> Array2<E> {
+    let zip = Zip::from(a).and(b);
+    if a.len() >= PAR_MIN_LEN {
+        zip.par_map_collect(|&x, &y| f(x, y))
+    } else {
+        zip.map_collect(|&x, &y| f(x, y))
+    }
+}
+
 /// `1/√(2π)`.
 const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 
@@ -102,28 +125,24 @@ impl<E: Element> Backend for CpuBackend<E> {
     }
 
     fn add(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(Zip::from(&*a.0).and(&*b.0).map_collect(|&x, &y| x + y)))
+        Ok(t(map2(&a.0, &b.0, |x, y| x + y)))
     }
 
     fn sub(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(Zip::from(&*a.0).and(&*b.0).map_collect(|&x, &y| x - y)))
+        Ok(t(map2(&a.0, &b.0, |x, y| x - y)))
     }
 
     fn mul(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(Zip::from(&*a.0).and(&*b.0).map_collect(|&x, &y| x * y)))
+        Ok(t(map2(&a.0, &b.0, |x, y| x * y)))
     }
 
     fn affine(&self, a: &CpuTensor<E>, scale: E, shift: E) -> Result<CpuTensor<E>> {
-        Ok(t(a.0.mapv(|x| x * scale + shift)))
+        Ok(t(map1(&a.0, |x| x * scale + shift)))
     }
 
     fn add_row(&self, a: &CpuTensor<E>, row: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        let mut out = a.0.as_ref().clone();
-        let row = row.0.row(0);
-        for mut r in out.rows_mut() {
-            Zip::from(&mut r).and(&row).for_each(|x, &b| *x = *x + b);
-        }
-        Ok(t(out))
+        let row = row.0.broadcast(a.0.dim()).expect("the graph checked the shapes");
+        Ok(t(Zip::from(&*a.0).and(&row).map_collect(|&x, &b| x + b)))
     }
 
     fn sum_rows(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
@@ -147,16 +166,14 @@ impl<E: Element> Backend for CpuBackend<E> {
     fn gelu(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
         let half = E::of(0.5);
         let inv_sqrt2 = E::of(std::f64::consts::FRAC_1_SQRT_2);
-        Ok(t(x
-            .0
-            .mapv(|v| half * v * (E::one() + (v * inv_sqrt2).erf()))))
+        Ok(t(map1(&x.0, |v| half * v * (E::one() + (v * inv_sqrt2).erf()))))
     }
 
     fn gelu_backward(&self, x: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
         let half = E::of(0.5);
         let inv_sqrt2 = E::of(std::f64::consts::FRAC_1_SQRT_2);
         let inv_sqrt_2pi = E::of(INV_SQRT_2PI);
-        Ok(t(Zip::from(&*x.0).and(&*g.0).map_collect(|&v, &g| {
+        Ok(t(map2(&x.0, &g.0, |v, g| {
             let cdf = half * (E::one() + (v * inv_sqrt2).erf());
             let pdf = inv_sqrt_2pi * (-half * v * v).exp();
             g * (cdf + v * pdf)
@@ -164,13 +181,11 @@ impl<E: Element> Backend for CpuBackend<E> {
     }
 
     fn sigmoid(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(x.0.mapv(|v| E::one() / (E::one() + (-v).exp()))))
+        Ok(t(map1(&x.0, |v| E::one() / (E::one() + (-v).exp()))))
     }
 
     fn sigmoid_backward(&self, y: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(Zip::from(&*y.0)
-            .and(&*g.0)
-            .map_collect(|&y, &g| g * y * (E::one() - y))))
+        Ok(t(map2(&y.0, &g.0, |y, g| g * y * (E::one() - y))))
     }
 
     fn layer_norm(
@@ -281,15 +296,17 @@ impl<E: Element> Backend for CpuBackend<E> {
         let step = u.lr / u.bias_correction1;
         let sqrt_bc2 = u.bias_correction2.sqrt();
         let (one_b1, one_b2) = (E::one() - u.beta1, E::one() - u.beta2);
-        Zip::from(param.make_mut())
-            .and(&*grad.0)
-            .and(m.make_mut())
-            .and(v.make_mut())
-            .for_each(|p, &g, m, v| {
-                *m = u.beta1 * *m + one_b1 * g;
-                *v = u.beta2 * *v + one_b2 * g * g;
-                *p = *p - step * *m / (v.sqrt() / sqrt_bc2 + u.eps);
-            });
+        let kernel = |p: &mut E, &g: &E, m: &mut E, v: &mut E| {
+            *m = u.beta1 * *m + one_b1 * g;
+            *v = u.beta2 * *v + one_b2 * g * g;
+            *p = *p - step * *m / (v.sqrt() / sqrt_bc2 + u.eps);
+        };
+        let zip = Zip::from(param.make_mut()).and(&*grad.0).and(m.make_mut()).and(v.make_mut());
+        if grad.0.len() >= PAR_MIN_LEN {
+            zip.par_for_each(kernel);
+        } else {
+            zip.for_each(kernel);
+        }
         Ok(())
     }
 }

@@ -45,6 +45,7 @@ enum DataCommand {
 
 fn main() {
     hagcn_openblas::ensure_fast_kernels();
+    hagcn_openblas::keep_freed_memory();
     let cli = Cli::parse();
     if let Err(err) = run(cli) {
         eprintln!("error: {err:#}");
