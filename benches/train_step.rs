@@ -103,7 +103,11 @@ fn adam(c: &mut Criterion) {
     };
     group.throughput(Throughput::Elements(n_params as u64));
     group.bench_function(BenchmarkId::from_parameter(n_params), |bench| {
-        bench.iter(|| backend.adam_update(&mut p, &g, &mut m, &mut v, &update).expect("adam"))
+        bench.iter(|| {
+            backend
+                .adam_update(&mut p, &g, &mut m, &mut v, &update)
+                .expect("adam")
+        })
     });
     group.finish();
 }

@@ -74,7 +74,11 @@ fn map1<E: Element>(a: &Array2<E>, f: impl Fn(E) -> E + Sync + Send) -> Array2<E
 }
 
 /// `f` applied to every pair of entries of `a` and `b`, in parallel for large arrays.
-fn map2<E: Element>(a: &Array2<E>, b: &Array2<E>, f: impl Fn(E, E) -> E + Sync + Send) -> Array2<E> {
+fn map2<E: Element>(
+    a: &Array2<E>,
+    b: &Array2<E>,
+    f: impl Fn(E, E) -> E + Sync + Send,
+) -> Array2<E> {
     let zip = Zip::from(a).and(b);
     if a.len() >= PAR_MIN_LEN {
         zip.par_map_collect(|&x, &y| f(x, y))
@@ -141,7 +145,10 @@ impl<E: Element> Backend for CpuBackend<E> {
     }
 
     fn add_row(&self, a: &CpuTensor<E>, row: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        let row = row.0.broadcast(a.0.dim()).expect("the graph checked the shapes");
+        let row = row
+            .0
+            .broadcast(a.0.dim())
+            .expect("the graph checked the shapes");
         Ok(t(Zip::from(&*a.0).and(&row).map_collect(|&x, &b| x + b)))
     }
 
@@ -166,7 +173,9 @@ impl<E: Element> Backend for CpuBackend<E> {
     fn gelu(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
         let half = E::of(0.5);
         let inv_sqrt2 = E::of(std::f64::consts::FRAC_1_SQRT_2);
-        Ok(t(map1(&x.0, |v| half * v * (E::one() + (v * inv_sqrt2).erf()))))
+        Ok(t(map1(&x.0, |v| {
+            half * v * (E::one() + (v * inv_sqrt2).erf())
+        })))
     }
 
     fn gelu_backward(&self, x: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
@@ -301,7 +310,10 @@ impl<E: Element> Backend for CpuBackend<E> {
             *v = u.beta2 * *v + one_b2 * g * g;
             *p = *p - step * *m / (v.sqrt() / sqrt_bc2 + u.eps);
         };
-        let zip = Zip::from(param.make_mut()).and(&*grad.0).and(m.make_mut()).and(v.make_mut());
+        let zip = Zip::from(param.make_mut())
+            .and(&*grad.0)
+            .and(m.make_mut())
+            .and(v.make_mut());
         if grad.0.len() >= PAR_MIN_LEN {
             zip.par_for_each(kernel);
         } else {
