@@ -49,7 +49,7 @@ fn train_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("train_step");
     group.sample_size(20);
     let (d, h, bits) = (768usize, 768usize, 64usize);
-    for &n in &[128usize] {
+    for &n in &[128usize, 1024] {
         let data = GaussianClusters {
             n_samples: n,
             dim: d,

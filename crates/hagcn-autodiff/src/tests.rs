@@ -74,7 +74,7 @@ fn matmul_gradcheck_all_transposes() {
 fn matmul_with_itself_accumulates() {
     // S = Z Zᵀ, L = Σ S = Σ_ij z_i·z_j = |Σ_i z_i|²:  ∂Z_i = 2 Σ_k z_k (same for every row).
     let z = array![[1.0, 0.0], [2.0, 1.0]];
-    let (_, g) = grads_of(&[z.clone()], |g, v| g.matmul(v[0], false, v[0], true));
+    let (_, g) = grads_of(&[z], |g, v| g.matmul(v[0], false, v[0], true));
     assert_eq!(g[0], array![[6.0, 2.0], [6.0, 2.0]]);
     assert_gradcheck(
         |g, v| g.matmul(v[0], false, v[0], true),

@@ -31,7 +31,7 @@ pub mod params;
 pub use checkpoint::{Checkpoint, load_checkpoint, save_checkpoint};
 pub use config::{Filter, MachineConfig};
 pub use error::{Error, Result};
-pub use machine::{LossParts, Machine, record_loss};
+pub use machine::{LossParts, Machine, StateDict, record_loss};
 
 #[cfg(test)]
 mod tests;

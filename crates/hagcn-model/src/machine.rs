@@ -92,6 +92,9 @@ pub fn record_loss<B: Backend>(
     })
 }
 
+/// Parameter names and host copies of their values, in `state_dict` order.
+pub type StateDict<E> = Vec<(&'static str, Array2<E>)>;
+
 /// A HAGCN model with its parameters on backend `B`, and its Adam state.
 pub struct Machine<B: Backend> {
     backend: B,
@@ -165,7 +168,7 @@ impl<B: Backend> Machine<B> {
     }
 
     /// `(name, value)` of every parameter, in `state_dict` order, copied to the host.
-    pub fn state_dict(&self) -> Result<Vec<(&'static str, Array2<B::Elem>)>> {
+    pub fn state_dict(&self) -> Result<StateDict<B::Elem>> {
         self.specs
             .iter()
             .zip(&self.params)
