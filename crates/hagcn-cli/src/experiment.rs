@@ -59,7 +59,7 @@ pub struct ExperimentArgs {
     /// Also evaluate every N epochs (0: only after the last epoch)
     #[arg(long, default_value_t = 0)]
     pub eval_every: usize,
-    /// Run directory (default: runs/<date>-<time>); must not exist or be empty
+    /// Run directory (default: runs/YYYYMMDD-HHMMSS); must not exist or be empty
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
