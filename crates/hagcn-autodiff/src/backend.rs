@@ -84,6 +84,9 @@ pub trait Backend: Clone + Send + Sync + 'static {
         b: &Self::Tensor,
         transpose_b: bool,
     ) -> Result<Self::Tensor>;
+    /// `x · wᵀ + b` for `x` as `n × in`, `w` as `out × in` and the `1 × out` row `b`
+    /// broadcast over rows (a fully connected layer, as `torch.nn.Linear`).
+    fn linear(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
     /// Elementwise `a + b`.
     fn add(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
     /// Elementwise `a − b`.

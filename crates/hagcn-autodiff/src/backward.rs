@@ -86,6 +86,18 @@ impl<B: Backend> Graph<B> {
                         acc(&mut grads, *b, gb)?;
                     }
                 }
+                Op::Linear { x, w, b } => {
+                    // Y = X Wᵀ + 1 bᵀ:  ∂X = G W,  ∂W = Gᵀ X,  ∂b = Σ_rows G
+                    if needs(*x) {
+                        acc(&mut grads, *x, be.matmul(&g, false, self.value(*w)?, false)?)?;
+                    }
+                    if needs(*w) {
+                        acc(&mut grads, *w, be.matmul(&g, true, self.value(*x)?, false)?)?;
+                    }
+                    if needs(*b) {
+                        acc(&mut grads, *b, be.sum_rows(&g)?)?;
+                    }
+                }
                 Op::Add(a, b) => {
                     // ∂a = G, ∂b = G
                     acc(&mut grads, *a, g.clone())?;

@@ -60,8 +60,13 @@ fn t<E>(a: Array2<E>) -> CpuTensor<E> {
     CpuTensor::new(a)
 }
 
-/// Elementwise kernels on at least this many entries run on the rayon thread pool.
-const PAR_MIN_LEN: usize = 1 << 15;
+/// Elementwise kernels on at least this many entries run on the rayon thread pool. The
+/// kernels vectorise and are memory-bound, so only very large matrices gain from threads
+/// (and below this size the pool would compete with OpenBLAS's own threads).
+const PAR_MIN_LEN: usize = 1 << 21;
+
+/// Adam updates of at least this many entries run on the rayon thread pool.
+const PAR_MIN_LEN_ADAM: usize = 1 << 16;
 
 /// `f` applied to every entry of `a`, in parallel for large arrays.
 fn map1<E: Element>(a: &Array2<E>, f: impl Fn(E) -> E + Sync + Send) -> Array2<E> {
@@ -86,9 +91,6 @@ fn map2<E: Element>(
         zip.map_collect(|&x, &y| f(x, y))
     }
 }
-
-/// `1/√(2π)`.
-const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 
 impl<E: Element> Backend for CpuBackend<E> {
     type Elem = E;
@@ -125,6 +127,13 @@ impl<E: Element> Backend for CpuBackend<E> {
         let b = if tb { b.0.t() } else { b.0.view() };
         let mut c = Array2::zeros((a.nrows(), b.ncols()));
         general_mat_mul(E::one(), &a, &b, E::zero(), &mut c);
+        Ok(t(c))
+    }
+
+    fn linear(&self, x: &CpuTensor<E>, w: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        // C = 1 (broadcast bias), then C = x wᵀ + 1·C: one GEMM, no separate bias pass.
+        let mut c = b.0.broadcast((x.0.nrows(), w.0.nrows())).expect("the graph checked the shapes").to_owned();
+        general_mat_mul(E::one(), &x.0.view(), &w.0.t(), E::one(), &mut c);
         Ok(t(c))
     }
 
@@ -171,22 +180,11 @@ impl<E: Element> Backend for CpuBackend<E> {
     }
 
     fn gelu(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        let half = E::of(0.5);
-        let inv_sqrt2 = E::of(std::f64::consts::FRAC_1_SQRT_2);
-        Ok(t(map1(&x.0, |v| {
-            half * v * (E::one() + (v * inv_sqrt2).erf())
-        })))
+        Ok(t(map1(&x.0, E::gelu)))
     }
 
     fn gelu_backward(&self, x: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        let half = E::of(0.5);
-        let inv_sqrt2 = E::of(std::f64::consts::FRAC_1_SQRT_2);
-        let inv_sqrt_2pi = E::of(INV_SQRT_2PI);
-        Ok(t(map2(&x.0, &g.0, |v, g| {
-            let cdf = half * (E::one() + (v * inv_sqrt2).erf());
-            let pdf = inv_sqrt_2pi * (-half * v * v).exp();
-            g * (cdf + v * pdf)
-        })))
+        Ok(t(map2(&x.0, &g.0, |v, g| g * v.gelu_grad())))
     }
 
     fn sigmoid(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
@@ -314,7 +312,7 @@ impl<E: Element> Backend for CpuBackend<E> {
             .and(&*grad.0)
             .and(m.make_mut())
             .and(v.make_mut());
-        if grad.0.len() >= PAR_MIN_LEN {
+        if grad.0.len() >= PAR_MIN_LEN_ADAM {
             zip.par_for_each(kernel);
         } else {
             zip.for_each(kernel);

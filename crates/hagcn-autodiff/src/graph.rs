@@ -32,6 +32,8 @@ pub(crate) enum Op<T> {
         b: Var,
         transpose_b: bool,
     },
+    /// `x wᵀ + b` (a fully connected layer).
+    Linear { x: Var, w: Var, b: Var },
     Add(Var, Var),
     Sub(Var, Var),
     Mul(Var, Var),
@@ -254,8 +256,15 @@ impl<B: Backend> Graph<B> {
     /// `x · weightᵀ + bias` with `weight` as `out × in` and `bias` as `1 × out`
     /// (PyTorch: `torch.nn.Linear`).
     pub fn linear(&mut self, x: Var, weight: Var, bias: Var) -> Result<Var> {
-        let xw = self.matmul(x, false, weight, true)?;
-        self.add_row(xw, bias)
+        let (sx, sw, sb) = (self.shape(x)?, self.shape(weight)?, self.shape(bias)?);
+        if sx.1 != sw.1 {
+            return Err(Error::Shape { op: "linear", left: sx, right: sw });
+        }
+        if sb != (1, sw.0) {
+            return Err(Error::Shape { op: "linear (bias)", left: sw, right: sb });
+        }
+        let value = self.backend.linear(self.value(x)?, self.value(weight)?, self.value(bias)?)?;
+        Ok(self.push(value, Op::Linear { x, w: weight, b: bias }, &[x, weight, bias]))
     }
 
     /// The sum of every entry, as `1 × 1`.
