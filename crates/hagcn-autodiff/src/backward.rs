@@ -89,7 +89,11 @@ impl<B: Backend> Graph<B> {
                 Op::Linear { x, w, b } => {
                     // Y = X Wᵀ + 1 bᵀ:  ∂X = G W,  ∂W = Gᵀ X,  ∂b = Σ_rows G
                     if needs(*x) {
-                        acc(&mut grads, *x, be.matmul(&g, false, self.value(*w)?, false)?)?;
+                        acc(
+                            &mut grads,
+                            *x,
+                            be.matmul(&g, false, self.value(*w)?, false)?,
+                        )?;
                     }
                     if needs(*w) {
                         acc(&mut grads, *w, be.matmul(&g, true, self.value(*x)?, false)?)?;

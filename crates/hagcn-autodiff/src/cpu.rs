@@ -132,7 +132,10 @@ impl<E: Element> Backend for CpuBackend<E> {
 
     fn linear(&self, x: &CpuTensor<E>, w: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
         // C = 1 (broadcast bias), then C = x wᵀ + 1·C: one GEMM, no separate bias pass.
-        let mut c = b.0.broadcast((x.0.nrows(), w.0.nrows())).expect("the graph checked the shapes").to_owned();
+        let mut c =
+            b.0.broadcast((x.0.nrows(), w.0.nrows()))
+                .expect("the graph checked the shapes")
+                .to_owned();
         general_mat_mul(E::one(), &x.0.view(), &w.0.t(), E::one(), &mut c);
         Ok(t(c))
     }

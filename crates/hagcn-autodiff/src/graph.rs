@@ -33,7 +33,11 @@ pub(crate) enum Op<T> {
         transpose_b: bool,
     },
     /// `x wᵀ + b` (a fully connected layer).
-    Linear { x: Var, w: Var, b: Var },
+    Linear {
+        x: Var,
+        w: Var,
+        b: Var,
+    },
     Add(Var, Var),
     Sub(Var, Var),
     Mul(Var, Var),
@@ -258,13 +262,31 @@ impl<B: Backend> Graph<B> {
     pub fn linear(&mut self, x: Var, weight: Var, bias: Var) -> Result<Var> {
         let (sx, sw, sb) = (self.shape(x)?, self.shape(weight)?, self.shape(bias)?);
         if sx.1 != sw.1 {
-            return Err(Error::Shape { op: "linear", left: sx, right: sw });
+            return Err(Error::Shape {
+                op: "linear",
+                left: sx,
+                right: sw,
+            });
         }
         if sb != (1, sw.0) {
-            return Err(Error::Shape { op: "linear (bias)", left: sw, right: sb });
+            return Err(Error::Shape {
+                op: "linear (bias)",
+                left: sw,
+                right: sb,
+            });
         }
-        let value = self.backend.linear(self.value(x)?, self.value(weight)?, self.value(bias)?)?;
-        Ok(self.push(value, Op::Linear { x, w: weight, b: bias }, &[x, weight, bias]))
+        let value = self
+            .backend
+            .linear(self.value(x)?, self.value(weight)?, self.value(bias)?)?;
+        Ok(self.push(
+            value,
+            Op::Linear {
+                x,
+                w: weight,
+                b: bias,
+            },
+            &[x, weight, bias],
+        ))
     }
 
     /// The sum of every entry, as `1 × 1`.

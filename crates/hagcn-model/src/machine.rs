@@ -297,8 +297,8 @@ impl<B: Backend> Machine<B> {
             let chunk = x.slice(s![start..end, ..]).mapv(|v| B::Elem::of(v as f64));
             let xw = self
                 .backend
-                .matmul(&self.backend.upload(chunk.view())?, false, w, true)?;
-            let logits = self.backend.download(&self.backend.add_row(&xw, b)?)?;
+                .linear(&self.backend.upload(chunk.view())?, w, b)?;
+            let logits = self.backend.download(&xw)?;
             out.slice_mut(s![start..end, ..])
                 .assign(&logits.mapv(|v| v.as_f64() as f32));
         }
