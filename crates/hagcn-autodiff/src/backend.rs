@@ -115,6 +115,24 @@ pub trait Backend: Clone + Send + Sync + 'static {
         scale: Self::Elem,
     ) -> Result<Self::Tensor>;
 
+    /// `s · a` for the `1 × 1` tensor `s` (a scalar that lives on the device).
+    fn scale_by(&self, a: &Self::Tensor, s: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Elementwise `√a`.
+    fn sqrt(&self, a: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Elementwise `1 / a`.
+    fn recip(&self, a: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Columns `start .. start + len` of `a`.
+    fn slice_cols(&self, a: &Self::Tensor, start: usize, len: usize) -> Result<Self::Tensor>;
+    /// A `rows × total` tensor of zeros with `a` written into columns `start ..`.
+    fn embed_cols(&self, a: &Self::Tensor, total: usize, start: usize) -> Result<Self::Tensor>;
+    /// The tensors side by side (same number of rows).
+    fn concat_cols(&self, parts: &[&Self::Tensor]) -> Result<Self::Tensor>;
+    /// The symmetric tridiagonal `m × m` matrix with diagonal `alpha` (`1 × m`) and
+    /// off-diagonals `beta` (`1 × (m − 1)`).
+    fn tridiagonal(&self, alpha: &Self::Tensor, beta: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Gradients of [`Backend::tridiagonal`]: `(diag(G), G_(i,i+1) + G_(i+1,i))`.
+    fn tridiagonal_backward(&self, g: &Self::Tensor) -> Result<(Self::Tensor, Self::Tensor)>;
+
     /// GELU, exact form `x · Φ(x) = x/2 · (1 + erf(x/√2))`.
     fn gelu(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
     /// `g ⊙ GELU'(x)` with `GELU'(x) = Φ(x) + x φ(x)`.

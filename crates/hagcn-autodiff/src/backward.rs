@@ -152,6 +152,54 @@ impl<B: Backend> Graph<B> {
                         be.broadcast_scalar(&g, rows, cols, B::Elem::one())?,
                     )?;
                 }
+                Op::ScaleBy { a, s } => {
+                    // y = s a:  ∂a = s G,  ∂s = Σ G ⊙ a
+                    if needs(*s) {
+                        acc(&mut grads, *s, be.sum(&be.mul(&g, self.value(*a)?)?)?)?;
+                    }
+                    if needs(*a) {
+                        acc(&mut grads, *a, be.scale_by(&g, self.value(*s)?)?)?;
+                    }
+                }
+                Op::Sqrt(a) => {
+                    // y = √a:  ∂a = G / (2y)
+                    let half_recip =
+                        be.affine(&be.recip(&node.value)?, B::Elem::of(0.5), B::Elem::zero())?;
+                    acc(&mut grads, *a, be.mul(&g, &half_recip)?)?;
+                }
+                Op::Recip(a) => {
+                    // y = 1/a:  ∂a = −G y²
+                    let y2 = be.mul(&node.value, &node.value)?;
+                    acc(
+                        &mut grads,
+                        *a,
+                        be.affine(&be.mul(&g, &y2)?, -B::Elem::one(), B::Elem::zero())?,
+                    )?;
+                }
+                Op::SliceCols { a, start } => {
+                    // ∂a = G placed at columns start.., zero elsewhere
+                    let total = self.shape(*a)?.1;
+                    acc(&mut grads, *a, be.embed_cols(&g, total, *start)?)?;
+                }
+                Op::ConcatCols(parts) => {
+                    // ∂part = the part's columns of G
+                    let mut offset = 0;
+                    for &p in parts {
+                        let width = self.shape(p)?.1;
+                        if needs(p) {
+                            acc(&mut grads, p, be.slice_cols(&g, offset, width)?)?;
+                        }
+                        offset += width;
+                    }
+                }
+                Op::Tridiagonal { alpha, beta } => {
+                    // ∂α_i = G_ii,  ∂β_i = G_(i,i+1) + G_(i+1,i)
+                    let (ga, gb) = be.tridiagonal_backward(&g)?;
+                    acc(&mut grads, *alpha, ga)?;
+                    if self.shape(*beta)?.1 > 0 {
+                        acc(&mut grads, *beta, gb)?;
+                    }
+                }
                 Op::Gelu(x) => {
                     // y = x Φ(x):  ∂x = G ⊙ (Φ(x) + x φ(x))
                     acc(&mut grads, *x, be.gelu_backward(self.value(*x)?, &g)?)?;

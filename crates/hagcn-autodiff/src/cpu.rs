@@ -182,6 +182,60 @@ impl<E: Element> Backend for CpuBackend<E> {
         Ok(t(Array2::from_elem((rows, cols), s.0[[0, 0]] * scale)))
     }
 
+    fn scale_by(&self, a: &CpuTensor<E>, s: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        let s = s.0[[0, 0]];
+        Ok(t(map1(&a.0, |x| x * s)))
+    }
+
+    fn sqrt(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        Ok(t(map1(&a.0, |x| x.sqrt())))
+    }
+
+    fn recip(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        Ok(t(map1(&a.0, |x| x.recip())))
+    }
+
+    fn slice_cols(&self, a: &CpuTensor<E>, start: usize, len: usize) -> Result<CpuTensor<E>> {
+        Ok(t(a.0.slice(ndarray::s![.., start..start + len]).to_owned()))
+    }
+
+    fn embed_cols(&self, a: &CpuTensor<E>, total: usize, start: usize) -> Result<CpuTensor<E>> {
+        let (rows, cols) = a.0.dim();
+        let mut out = Array2::zeros((rows, total));
+        out.slice_mut(ndarray::s![.., start..start + cols])
+            .assign(&*a.0);
+        Ok(t(out))
+    }
+
+    fn concat_cols(&self, parts: &[&CpuTensor<E>]) -> Result<CpuTensor<E>> {
+        let views: Vec<_> = parts.iter().map(|p| p.0.view()).collect();
+        Ok(t(
+            ndarray::concatenate(Axis(1), &views).expect("the graph checked the shapes")
+        ))
+    }
+
+    fn tridiagonal(&self, alpha: &CpuTensor<E>, beta: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        let m = alpha.0.ncols();
+        let mut out = Array2::zeros((m, m));
+        for i in 0..m {
+            out[[i, i]] = alpha.0[[0, i]];
+            if i + 1 < m {
+                out[[i, i + 1]] = beta.0[[0, i]];
+                out[[i + 1, i]] = beta.0[[0, i]];
+            }
+        }
+        Ok(t(out))
+    }
+
+    fn tridiagonal_backward(&self, g: &CpuTensor<E>) -> Result<(CpuTensor<E>, CpuTensor<E>)> {
+        let m = g.0.nrows();
+        let alpha = Array2::from_shape_fn((1, m), |(_, i)| g.0[[i, i]]);
+        let beta = Array2::from_shape_fn((1, m.saturating_sub(1)), |(_, i)| {
+            g.0[[i, i + 1]] + g.0[[i + 1, i]]
+        });
+        Ok((t(alpha), t(beta)))
+    }
+
     fn gelu(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
         Ok(t(map1(&x.0, E::gelu)))
     }

@@ -52,6 +52,22 @@ pub(crate) enum Op<T> {
         row: Var,
     },
     Sum(Var),
+    /// `s · a` for a `1 × 1` variable `s`.
+    ScaleBy {
+        a: Var,
+        s: Var,
+    },
+    Sqrt(Var),
+    Recip(Var),
+    SliceCols {
+        a: Var,
+        start: usize,
+    },
+    ConcatCols(Vec<Var>),
+    Tridiagonal {
+        alpha: Var,
+        beta: Var,
+    },
     Gelu(Var),
     /// Saves nothing beyond the node's own value `y`.
     Sigmoid(Var),
@@ -307,6 +323,88 @@ impl<B: Backend> Graph<B> {
         let diff = self.sub(a, b)?;
         let sq = self.square(diff)?;
         self.mean(sq)
+    }
+
+    /// `s · a` where `s` is a `1 × 1` variable (a scalar computed in the graph).
+    pub fn scale_by(&mut self, a: Var, s: Var) -> Result<Var> {
+        let ss = self.shape(s)?;
+        if ss != (1, 1) {
+            return Err(Error::Shape {
+                op: "scale_by",
+                left: self.shape(a)?,
+                right: ss,
+            });
+        }
+        let value = self.backend.scale_by(self.value(a)?, self.value(s)?)?;
+        Ok(self.push(value, Op::ScaleBy { a, s }, &[a, s]))
+    }
+
+    /// Elementwise `√a` (PyTorch: `torch.sqrt`).
+    pub fn sqrt(&mut self, a: Var) -> Result<Var> {
+        let value = self.backend.sqrt(self.value(a)?)?;
+        Ok(self.push(value, Op::Sqrt(a), &[a]))
+    }
+
+    /// Elementwise `1 / a` (PyTorch: `torch.reciprocal`).
+    pub fn recip(&mut self, a: Var) -> Result<Var> {
+        let value = self.backend.recip(self.value(a)?)?;
+        Ok(self.push(value, Op::Recip(a), &[a]))
+    }
+
+    /// Columns `start .. start + len` of `a` (PyTorch: `a[:, start:start+len]`).
+    pub fn slice_cols(&mut self, a: Var, start: usize, len: usize) -> Result<Var> {
+        let sa = self.shape(a)?;
+        if start + len > sa.1 || len == 0 {
+            return Err(Error::Shape {
+                op: "slice_cols",
+                left: sa,
+                right: (start, len),
+            });
+        }
+        let value = self.backend.slice_cols(self.value(a)?, start, len)?;
+        Ok(self.push(value, Op::SliceCols { a, start }, &[a]))
+    }
+
+    /// The variables side by side (PyTorch: `torch.cat(parts, dim=1)`).
+    pub fn concat_cols(&mut self, parts: &[Var]) -> Result<Var> {
+        let first = self.shape(*parts.first().ok_or(Error::Shape {
+            op: "concat_cols",
+            left: (0, 0),
+            right: (0, 0),
+        })?)?;
+        for &p in parts {
+            let sp = self.shape(p)?;
+            if sp.0 != first.0 {
+                return Err(Error::Shape {
+                    op: "concat_cols",
+                    left: first,
+                    right: sp,
+                });
+            }
+        }
+        let values = parts
+            .iter()
+            .map(|&p| self.value(p))
+            .collect::<Result<Vec<_>>>()?;
+        let value = self.backend.concat_cols(&values)?;
+        Ok(self.push(value, Op::ConcatCols(parts.to_vec()), parts))
+    }
+
+    /// The symmetric tridiagonal matrix with diagonal `alpha` (`1 × m`) and off-diagonals
+    /// `beta` (`1 × (m − 1)`).
+    pub fn tridiagonal(&mut self, alpha: Var, beta: Var) -> Result<Var> {
+        let (sa, sb) = (self.shape(alpha)?, self.shape(beta)?);
+        if sa.0 != 1 || sa.1 == 0 || sb != (1, sa.1 - 1) {
+            return Err(Error::Shape {
+                op: "tridiagonal",
+                left: sa,
+                right: sb,
+            });
+        }
+        let value = self
+            .backend
+            .tridiagonal(self.value(alpha)?, self.value(beta)?)?;
+        Ok(self.push(value, Op::Tridiagonal { alpha, beta }, &[alpha, beta]))
     }
 
     /// GELU, exact erf form (PyTorch: `torch.nn.GELU()` with `approximate='none'`).

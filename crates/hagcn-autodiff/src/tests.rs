@@ -394,3 +394,111 @@ fn adam_minimises_a_quadratic() {
         be.download(&p).unwrap()
     );
 }
+
+#[test]
+fn scale_by_literal_and_gradcheck() {
+    // y = s a, L = Σ y:  ∂a = s,  ∂s = Σ a
+    let (y, g) = grads_of(&[array![[1.0, 2.0]], array![[3.0]]], |g, v| {
+        g.scale_by(v[0], v[1])
+    });
+    assert_eq!(y, array![[3.0, 6.0]]);
+    assert_eq!(g[0], array![[3.0, 3.0]]);
+    assert_eq!(g[1], array![[3.0]]);
+    assert_gradcheck(
+        |g, v| g.scale_by(v[0], v[1]),
+        &[
+            random_matrix(3, 2, -1.0, 1.0, 20),
+            random_matrix(1, 1, -1.0, 1.0, 21),
+        ],
+        Tolerance::default(),
+    );
+    let be = be();
+    let mut g = Graph::new(be.clone());
+    let a = g.constant(be.upload(Array2::zeros((2, 2)).view()).unwrap());
+    assert!(matches!(
+        g.scale_by(a, a),
+        Err(Error::Shape { op: "scale_by", .. })
+    ));
+}
+
+#[test]
+fn sqrt_and_recip_literal_and_gradcheck() {
+    // √4 = 2, d/dx √x = 1/(2√x) = 1/4;  1/4, d/dx 1/x = −1/x² = −1/16
+    let (y, g) = grads_of(&[array![[4.0]]], |g, v| g.sqrt(v[0]));
+    assert_eq!((y, g[0].clone()), (array![[2.0]], array![[0.25]]));
+    let (y, g) = grads_of(&[array![[4.0]]], |g, v| g.recip(v[0]));
+    assert_eq!((y, g[0].clone()), (array![[0.25]], array![[-0.0625]]));
+    let x = random_matrix(2, 3, 0.5, 2.0, 22);
+    assert_gradcheck(
+        |g, v| g.sqrt(v[0]),
+        std::slice::from_ref(&x),
+        Tolerance::default(),
+    );
+    assert_gradcheck(|g, v| g.recip(v[0]), &[x], Tolerance::default());
+}
+
+#[test]
+fn slice_and_concat_literal_and_gradcheck() {
+    // L = Σ a[:, 1..3]:  ∂a = [0, 1, 1, 0] per row
+    let (y, g) = grads_of(&[array![[1.0, 2.0, 3.0, 4.0]]], |g, v| {
+        g.slice_cols(v[0], 1, 2)
+    });
+    assert_eq!(y, array![[2.0, 3.0]]);
+    assert_eq!(g[0], array![[0.0, 1.0, 1.0, 0.0]]);
+    let (y, _) = grads_of(
+        &[array![[1.0], [2.0]], array![[3.0, 4.0], [5.0, 6.0]]],
+        |g, v| g.concat_cols(&[v[0], v[1]]),
+    );
+    assert_eq!(y, array![[1.0, 3.0, 4.0], [2.0, 5.0, 6.0]]);
+    let (a, b) = (
+        random_matrix(3, 4, -1.0, 1.0, 23),
+        random_matrix(3, 2, -1.0, 1.0, 24),
+    );
+    assert_gradcheck(
+        |g, v| g.slice_cols(v[0], 1, 3),
+        std::slice::from_ref(&a),
+        Tolerance::default(),
+    );
+    assert_gradcheck(
+        |g, v| g.concat_cols(&[v[1], v[0], v[1]]),
+        &[a, b],
+        Tolerance::default(),
+    );
+    let be = be();
+    let mut g = Graph::new(be.clone());
+    let a = g.constant(be.upload(Array2::zeros((2, 3)).view()).unwrap());
+    let b = g.constant(be.upload(Array2::zeros((3, 3)).view()).unwrap());
+    assert!(matches!(
+        g.slice_cols(a, 2, 2),
+        Err(Error::Shape {
+            op: "slice_cols",
+            ..
+        })
+    ));
+    assert!(matches!(
+        g.concat_cols(&[a, b]),
+        Err(Error::Shape {
+            op: "concat_cols",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn tridiagonal_literal_and_gradcheck() {
+    // T = [[1, 4, 0], [4, 2, 5], [0, 5, 3]]; L = Σ T:  ∂α = 1, ∂β = 2
+    let (t, g) = grads_of(&[array![[1.0, 2.0, 3.0]], array![[4.0, 5.0]]], |g, v| {
+        g.tridiagonal(v[0], v[1])
+    });
+    assert_eq!(t, array![[1.0, 4.0, 0.0], [4.0, 2.0, 5.0], [0.0, 5.0, 3.0]]);
+    assert_eq!(g[0], array![[1.0, 1.0, 1.0]]);
+    assert_eq!(g[1], array![[2.0, 2.0]]);
+    assert_gradcheck(
+        |g, v| g.tridiagonal(v[0], v[1]),
+        &[
+            random_matrix(1, 4, -1.0, 1.0, 25),
+            random_matrix(1, 3, -1.0, 1.0, 26),
+        ],
+        Tolerance::default(),
+    );
+}
