@@ -151,7 +151,9 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         .map(|f| f.parse())
         .collect::<Result<_, _>>()?;
     if let Some(f) = filters.iter().find(|f| !f.is_implemented()) {
-        bail!("the {f} filter is not implemented yet in this build; available: gcn");
+        bail!(
+            "the {f} filter is not implemented yet in this build; available: gcn, cheby, lanczos"
+        );
     }
     if args.bits.is_empty() || args.bits.contains(&0) {
         bail!("--bits needs one or more positive code lengths");

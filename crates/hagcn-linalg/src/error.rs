@@ -37,4 +37,44 @@ pub enum Error {
         /// Its degree.
         degree: f64,
     },
+    /// An input holds a NaN or an infinity.
+    #[error("{op}: input contains NaN or infinity")]
+    NonFinite {
+        /// The routine that complained.
+        op: &'static str,
+    },
+    /// An iterative LAPACK routine did not converge (or LAPACK otherwise failed).
+    #[error("{op}: eigensolver failed: {detail}")]
+    NoConvergence {
+        /// The routine that complained.
+        op: &'static str,
+        /// What LAPACK reported.
+        detail: String,
+    },
+    /// A requested number of eigenpairs `k` is not in `1..=n`.
+    #[error("asked for k = {k} eigenpairs out of n = {n}; need 1 <= k <= n")]
+    InvalidK {
+        /// The requested count.
+        k: usize,
+        /// How many are available.
+        n: usize,
+    },
+    /// A vector has the wrong length.
+    #[error("{op}: expected a vector of length {expected}, got {got}")]
+    LengthMismatch {
+        /// The routine that complained.
+        op: &'static str,
+        /// The length it needs.
+        expected: usize,
+        /// The length it got.
+        got: usize,
+    },
+    /// Some other argument is out of its domain.
+    #[error("{op}: {reason}")]
+    InvalidArgument {
+        /// The routine that complained.
+        op: &'static str,
+        /// What is wrong, for humans.
+        reason: String,
+    },
 }

@@ -46,7 +46,7 @@ impl Filter {
 
     /// Whether this build can train the filter.
     pub fn is_implemented(self) -> bool {
-        matches!(self, Filter::Gcn)
+        matches!(self, Filter::Gcn | Filter::Cheby | Filter::Lanczos)
     }
 }
 

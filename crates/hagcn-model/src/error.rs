@@ -15,7 +15,7 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
     /// The filter exists in the method but this build cannot run it yet.
-    #[error("the {0} filter is not implemented yet; available: gcn")]
+    #[error("the {0} filter is not implemented yet; available: gcn, cheby, lanczos")]
     FilterNotImplemented(crate::Filter),
     /// A batch does not match the model's input size, or has too few rows.
     #[error("batch of shape {rows}×{cols} does not fit a model with input size {in_size}")]

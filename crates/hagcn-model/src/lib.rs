@@ -25,6 +25,7 @@
 mod checkpoint;
 mod config;
 mod error;
+pub mod filters;
 mod machine;
 pub mod params;
 

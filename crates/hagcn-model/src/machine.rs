@@ -22,13 +22,15 @@ pub struct LossParts<T> {
 /// the three loss variables.
 ///
 /// `params` are the graph variables of the parameters in [`param_specs`] order and `x` the
-/// `n × d` batch. This is the whole differentiable computation, exposed so that it can be
+/// `n × d` batch; `lanczos_start` is the unit start vector (`n × 1`) the lanczos filter
+/// needs (see [`crate::filters::lanczos_start`]) and is ignored by the other filters. This is the whole differentiable computation, exposed so that it can be
 /// gradient-checked and reused; [`Machine::train_step`] is the usual entry point.
 pub fn record_loss<B: Backend>(
     config: &MachineConfig,
     g: &mut Graph<B>,
     x: Var,
     params: &[Var],
+    lanczos_start: Option<Var>,
 ) -> Result<LossParts<Var>> {
     let specs = param_specs(config);
     assert_eq!(
@@ -68,6 +70,12 @@ pub fn record_loss<B: Backend>(
                 config.layer_norm_eps,
             )?
         }
+        Filter::Cheby => crate::filters::chebyshev(g, a_hat, z, config.k)?,
+        Filter::Lanczos => {
+            let start = lanczos_start
+                .ok_or_else(|| Error::Config("the lanczos filter needs a start vector".into()))?;
+            crate::filters::lanczos(g, a_hat, z, start, config.k)?
+        }
         other => return Err(Error::FilterNotImplemented(other)),
     };
     // 6. decoder: Y = GELU(F W4ᵀ + b4), R = GELU(Y W5aᵀ + b5a) W5bᵀ + b5b
@@ -102,6 +110,7 @@ pub struct Machine<B: Backend> {
     specs: Vec<ParamSpec>,
     params: Vec<B::Tensor>,
     adam: Adam<B>,
+    seed: u64,
 }
 
 impl<B: Backend> Machine<B> {
@@ -110,15 +119,17 @@ impl<B: Backend> Machine<B> {
         config.validate()?;
         let specs = param_specs(&config);
         let values = init_params(&specs, seed);
-        Self::from_params(backend, config, adam, values)
+        Self::from_params(backend, config, adam, values, seed)
     }
 
-    /// A model with the given parameter values (in [`param_specs`] order), fresh Adam state.
+    /// A model with the given parameter values (in [`param_specs`] order), fresh Adam state;
+    /// `seed` drives the lanczos filter's start vectors.
     pub fn from_params(
         backend: B,
         config: MachineConfig,
         adam: AdamConfig,
         values: Vec<Array2<f64>>,
+        seed: u64,
     ) -> Result<Self> {
         config.validate()?;
         let specs = param_specs(&config);
@@ -149,6 +160,7 @@ impl<B: Backend> Machine<B> {
             specs,
             params,
             adam,
+            seed,
         })
     }
 
@@ -181,6 +193,17 @@ impl<B: Backend> Machine<B> {
         &self.specs
     }
 
+    /// The lanczos filter's start vector for the next step, recorded as a constant.
+    fn lanczos_start(&self, g: &mut Graph<B>, n: usize) -> Result<Option<Var>> {
+        if self.config.filter != Filter::Lanczos {
+            return Ok(None);
+        }
+        let v = crate::filters::lanczos_start(n, self.seed, self.adam.steps());
+        Ok(Some(g.constant(
+            self.backend.upload(v.mapv(B::Elem::of).view())?,
+        )))
+    }
+
     fn check_batch(&self, x: ArrayView2<B::Elem>) -> Result<()> {
         let (rows, cols) = x.dim();
         if rows == 0 || cols != self.config.in_size {
@@ -202,7 +225,8 @@ impl<B: Backend> Machine<B> {
         let mut g = Graph::new(self.backend.clone());
         let xv = g.constant(self.backend.upload(x)?);
         let pv: Vec<Var> = self.params.iter().map(|t| g.constant(t.clone())).collect();
-        let parts = record_loss(&self.config, &mut g, xv, &pv)?;
+        let start = self.lanczos_start(&mut g, x.nrows())?;
+        let parts = record_loss(&self.config, &mut g, xv, &pv, start)?;
         Ok(LossParts {
             loss: g.scalar(parts.loss)?.as_f64(),
             reconstruction: g.scalar(parts.reconstruction)?.as_f64(),
@@ -217,7 +241,8 @@ impl<B: Backend> Machine<B> {
         let mut g = Graph::new(self.backend.clone());
         let xv = g.constant(self.backend.upload(x)?);
         let pv: Vec<Var> = self.params.iter().map(|t| g.param(t.clone())).collect();
-        let parts = record_loss(&self.config, &mut g, xv, &pv)?;
+        let start = self.lanczos_start(&mut g, x.nrows())?;
+        let parts = record_loss(&self.config, &mut g, xv, &pv, start)?;
         let out = LossParts {
             loss: g.scalar(parts.loss)?.as_f64(),
             reconstruction: g.scalar(parts.reconstruction)?.as_f64(),

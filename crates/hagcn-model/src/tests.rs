@@ -16,33 +16,63 @@ fn small_config() -> MachineConfig {
 }
 
 #[test]
-fn gcn_loss_gradcheck_f64() {
-    let config = small_config();
-    let specs = param_specs(&config);
-    let mut inputs = init_params(&specs, 7);
-    // Scale the weights up so every nonlinearity works away from its linear regime.
-    for p in &mut inputs {
-        p.mapv_inplace(|v| v * 2.0);
+fn whole_loss_gradcheck_f64_for_every_filter() {
+    for filter in [Filter::Gcn, Filter::Cheby, Filter::Lanczos] {
+        let mut config = small_config();
+        config.filter = filter;
+        config.k = 3;
+        let specs = param_specs(&config);
+        let mut inputs = init_params(&specs, 7);
+        // Scale the weights up so every nonlinearity works away from its linear regime.
+        for p in &mut inputs {
+            p.mapv_inplace(|v| v * 2.0);
+        }
+        let n_params = inputs.len();
+        inputs.push(random_matrix(6, config.in_size, -1.0, 1.0, 8));
+        inputs.push(crate::filters::lanczos_start(6, 1, 0));
+        assert_gradcheck(
+            |g, v| {
+                let start = (filter == Filter::Lanczos).then_some(v[n_params + 1]);
+                let parts = record_loss(&config, g, v[n_params], &v[..n_params], start).map_err(
+                    |e| match e {
+                        Error::Autodiff(e) => e,
+                        other => panic!("{other}"),
+                    },
+                )?;
+                Ok(parts.loss)
+            },
+            &inputs,
+            Tolerance {
+                eps: 1e-6,
+                rtol: 1e-5,
+                atol: 1e-8,
+            },
+        );
     }
-    let x = random_matrix(6, config.in_size, -1.0, 1.0, 8);
-    inputs.push(x);
-    assert_gradcheck(
-        |g, v| {
-            let (params, x) = v.split_at(v.len() - 1);
-            Ok(record_loss(&config, g, x[0], params)
-                .map_err(|e| match e {
-                    Error::Autodiff(e) => e,
-                    other => panic!("{other}"),
-                })?
-                .loss)
-        },
-        &inputs,
-        Tolerance {
-            eps: 1e-6,
-            rtol: 1e-5,
-            atol: 1e-8,
-        },
-    );
+}
+
+#[test]
+fn every_implemented_filter_trains() {
+    for filter in [Filter::Gcn, Filter::Cheby, Filter::Lanczos] {
+        let mut config = MachineConfig::new(16, 8, filter);
+        config.hidden = 32;
+        config.k = 4;
+        let x = synthetic_batch(24, 16, 1);
+        let adam = AdamConfig {
+            lr: 1e-3,
+            ..AdamConfig::default()
+        };
+        let mut m = Machine::new(CpuBackend::<f32>::new(), config, adam, 3).unwrap();
+        let first = m.train_step(x.view()).unwrap();
+        for _ in 0..100 {
+            m.train_step(x.view()).unwrap();
+        }
+        let last = m.loss(x.view()).unwrap();
+        assert!(
+            last.loss.is_finite() && last.loss < first.loss,
+            "{filter}: {first:?} → {last:?}"
+        );
+    }
 }
 
 fn synthetic_batch(n: usize, d: usize, seed: u64) -> Array2<f32> {
@@ -134,13 +164,13 @@ fn bad_batches_are_rejected() {
 #[test]
 fn unimplemented_filters_and_bad_configs_are_clear_errors() {
     let mut c = small_config();
-    c.filter = Filter::Lanczos;
+    c.filter = Filter::Fourier;
     let err = Machine::new(CpuBackend::<f32>::new(), c, AdamConfig::default(), 1)
         .err()
         .unwrap();
     assert!(
         err.to_string()
-            .contains("lanczos filter is not implemented"),
+            .contains("fourier filter is not implemented"),
         "{err}"
     );
     let mut c = small_config();
@@ -174,6 +204,7 @@ fn checkpoint_round_trips_exactly() {
         ck.config,
         AdamConfig::default(),
         ck.params,
+        5,
     )
     .unwrap();
     assert_eq!(restored.state_dict().unwrap(), m.state_dict().unwrap());

@@ -1,0 +1,346 @@
+//! Symmetric eigendecomposition `A = U diag(λ) Uᵀ` with a deterministic sign convention.
+//!
+//! [`symmetric_eigen`] returns the eigenvalues `λ_0 ≤ λ_1 ≤ … ≤ λ_(n−1)` in ascending order
+//! and the orthonormal eigenvectors as the columns of `U`, so that `A U = U diag(λ)` and
+//! `UᵀU = I`.
+//!
+//! * **Symmetrisation.** LAPACK's `?syev` reads one triangle only, so a slightly asymmetric
+//!   input (rounding drift after normalisation) would silently lose the other one. The routine
+//!   therefore decomposes `(A + Aᵀ)/2`.
+//! * **Precision.** The decomposition is always computed in `f64` (LAPACK `dsyev`, lower
+//!   triangle) and cast back to `T`: single-precision eigensolvers fail to converge on the
+//!   near-degenerate spectra of batch similarity graphs, and the cost at batch sizes is
+//!   negligible.
+//! * **Signs.** An eigenvector is only defined up to sign, and different LAPACKs (or a GPU
+//!   solver) return different signs. HAGCN's Fourier and spline filters are not invariant to
+//!   those signs (spec §5.1), so every column is flipped, after the cast to `T`, so that its
+//!   largest-magnitude component is positive; when several components tie for the largest
+//!   magnitude the first (lowest row index) decides. Any other solver that applies
+//!   [`canonicalize_signs`] to its output gets the same vectors, up to rounding (and up to the
+//!   choice of basis inside a repeated eigenvalue's eigenspace, which no convention fixes).
+//!
+//! [`smallest`] and [`largest`] select `k` eigenpairs from a decomposition.
+
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis, s};
+use ndarray_linalg::{Eigh, UPLO};
+
+use crate::{Error, Real, Result};
+
+/// Eigenvalues and eigenvectors of a real symmetric matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SymmetricEigen<T> {
+    /// The eigenvalues (length `k`); see the producing function for their order.
+    pub values: Array1<T>,
+    /// The eigenvectors, one per column (`n × k`), in the order of `values`.
+    pub vectors: Array2<T>,
+}
+
+/// The eigendecomposition of the symmetric part `(A + Aᵀ)/2` of a square matrix.
+///
+/// Eigenvalues come back ascending, eigenvectors as columns with the sign convention of the
+/// [module docs](self): each column's largest-magnitude entry is positive (ties: the first).
+/// The work is done in `f64` whatever `T` is.
+///
+/// A `0 × 0` input gives an empty decomposition.
+///
+/// # Errors
+///
+/// [`Error::NotSquare`] for a non-square `a`, [`Error::NonFinite`] when it holds a NaN or an
+/// infinity, and [`Error::NoConvergence`] when LAPACK fails.
+///
+/// # Example
+///
+/// ```
+/// # extern crate openblas_src;
+/// use hagcn_linalg::symmetric_eigen;
+/// use ndarray::array;
+///
+/// let a = array![[2.0f32, 1.0], [1.0, 2.0]];
+/// let eig = symmetric_eigen(a.view()).unwrap();
+/// assert!((eig.values[0] - 1.0).abs() < 1e-6 && (eig.values[1] - 3.0).abs() < 1e-6);
+/// // Eigenvector of 3 is (1, 1)/√2; its largest entry (the first of a tie) is positive.
+/// let v = eig.vectors.column(1);
+/// assert!((v[0] - 0.5f32.sqrt()).abs() < 1e-6 && (v[1] - 0.5f32.sqrt()).abs() < 1e-6);
+/// ```
+pub fn symmetric_eigen<T: Real>(a: ArrayView2<T>) -> Result<SymmetricEigen<T>> {
+    const OP: &str = "symmetric_eigen";
+    let (rows, cols) = a.dim();
+    if rows != cols {
+        return Err(Error::NotSquare { op: OP, rows, cols });
+    }
+    if !a.iter().all(|x| x.is_finite()) {
+        return Err(Error::NonFinite { op: OP });
+    }
+    let n = rows;
+    if n == 0 {
+        return Ok(SymmetricEigen {
+            values: Array1::zeros(0),
+            vectors: Array2::zeros((0, 0)),
+        });
+    }
+    let sym: Array2<f64> =
+        Array2::from_shape_fn((n, n), |(i, j)| 0.5 * (a[[i, j]].as_f64() + a[[j, i]].as_f64()));
+    let (values, vectors) = sym.eigh(UPLO::Lower).map_err(|e| Error::NoConvergence {
+        op: OP,
+        detail: e.to_string(),
+    })?;
+    let values = values.mapv(T::of);
+    let mut vectors = vectors.mapv(T::of);
+    canonicalize_signs(vectors.view_mut());
+    Ok(SymmetricEigen { values, vectors })
+}
+
+/// Flips the sign of each column so that its largest-magnitude entry is positive.
+///
+/// When several entries tie for the largest magnitude, the first (lowest row index) decides.
+/// An all-zero column is left alone. This is the convention [`symmetric_eigen`] applies; a
+/// different eigensolver (another LAPACK, a GPU one) should apply it to agree.
+pub fn canonicalize_signs<T: Real>(mut vectors: ArrayViewMut2<T>) {
+    for mut col in vectors.axis_iter_mut(Axis(1)) {
+        let mut best = T::zero();
+        let mut negative = false;
+        for &x in col.iter() {
+            if x.abs() > best {
+                best = x.abs();
+                negative = x < T::zero();
+            }
+        }
+        if negative {
+            col.mapv_inplace(|x| -x);
+        }
+    }
+}
+
+/// Checks `1 ≤ k ≤ n`.
+pub(crate) fn check_k(k: usize, n: usize) -> Result<()> {
+    if k == 0 || k > n {
+        Err(Error::InvalidK { k, n })
+    } else {
+        Ok(())
+    }
+}
+
+/// The `k` eigenpairs with the smallest eigenvalues, in ascending order.
+///
+/// Assumes `e` is sorted ascending, as [`symmetric_eigen`] returns it: the result is simply
+/// its first `k` eigenpairs.
+///
+/// # Errors
+///
+/// [`Error::InvalidK`] unless `1 ≤ k ≤ n`, `n` = the number of eigenvalues in `e`.
+///
+/// # Example
+///
+/// ```
+/// # extern crate openblas_src;
+/// use hagcn_linalg::{smallest, symmetric_eigen};
+/// use ndarray::Array2;
+///
+/// let a = Array2::from_diag(&ndarray::array![3.0, 1.0, 2.0]);
+/// let low = smallest(&symmetric_eigen(a.view()).unwrap(), 2).unwrap();
+/// assert_eq!(low.values, ndarray::array![1.0, 2.0]);
+/// assert_eq!(low.vectors.column(0), ndarray::array![0.0, 1.0, 0.0]);
+/// ```
+pub fn smallest<T: Clone>(e: &SymmetricEigen<T>, k: usize) -> Result<SymmetricEigen<T>> {
+    check_k(k, e.values.len())?;
+    Ok(SymmetricEigen {
+        values: e.values.slice(s![..k]).to_owned(),
+        vectors: e.vectors.slice(s![.., ..k]).to_owned(),
+    })
+}
+
+/// The `k` eigenpairs with the largest eigenvalues, in **descending** order.
+///
+/// Assumes `e` is sorted ascending, as [`symmetric_eigen`] returns it: the result is its last
+/// `k` eigenpairs, reversed (so `values[0]` is the largest eigenvalue).
+///
+/// # Errors
+///
+/// [`Error::InvalidK`] unless `1 ≤ k ≤ n`, `n` = the number of eigenvalues in `e`.
+///
+/// # Example
+///
+/// ```
+/// # extern crate openblas_src;
+/// use hagcn_linalg::{largest, symmetric_eigen};
+/// use ndarray::Array2;
+///
+/// let a = Array2::from_diag(&ndarray::array![3.0, 1.0, 2.0]);
+/// let high = largest(&symmetric_eigen(a.view()).unwrap(), 2).unwrap();
+/// assert_eq!(high.values, ndarray::array![3.0, 2.0]);
+/// assert_eq!(high.vectors.column(0), ndarray::array![1.0, 0.0, 0.0]);
+/// ```
+pub fn largest<T: Clone>(e: &SymmetricEigen<T>, k: usize) -> Result<SymmetricEigen<T>> {
+    let n = e.values.len();
+    check_k(k, n)?;
+    Ok(SymmetricEigen {
+        values: e.values.slice(s![n - k..;-1]).to_owned(),
+        vectors: e.vectors.slice(s![.., n - k..;-1]).to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate openblas_src;
+
+    use super::*;
+    use ndarray::array;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn random_symmetric(n: usize, seed: u64) -> Array2<f64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let b = Array2::from_shape_fn((n, n), |_| rng.random_range(-1.0..1.0));
+        &b + &b.t()
+    }
+
+    fn max_abs(a: &Array2<f64>) -> f64 {
+        a.iter().fold(0.0, |m, x| m.max(x.abs()))
+    }
+
+    fn assert_decomposes(a: &Array2<f64>, e: &SymmetricEigen<f64>, tol: f64) {
+        let n = a.nrows();
+        let av = a.dot(&e.vectors);
+        let vl = &e.vectors * &e.values;
+        assert!(max_abs(&(&av - &vl)) < tol, "A U != U Λ");
+        let gram = e.vectors.t().dot(&e.vectors);
+        assert!(max_abs(&(&gram - &Array2::eye(n))) < tol, "UᵀU != I");
+        assert!(e.values.windows(2).into_iter().all(|w| w[0] <= w[1]));
+    }
+
+    fn assert_sign_convention<T: Real>(v: &Array2<T>) {
+        for col in v.columns() {
+            let big = col.iter().fold(T::zero(), |m, x| m.max(x.abs()));
+            let first = col.iter().find(|x| x.abs() == big).unwrap();
+            assert!(*first > T::zero(), "column {col} breaks the sign convention");
+        }
+    }
+
+    #[test]
+    fn decomposes_random_symmetric() {
+        let a = random_symmetric(20, 1);
+        let e = symmetric_eigen(a.view()).unwrap();
+        assert_decomposes(&a, &e, 1e-12);
+        assert_sign_convention(&e.vectors);
+    }
+
+    #[test]
+    fn literal_two_by_two() {
+        // [[2, 1], [1, 2]]: λ = 1 with (1, −1)/√2 → sign-fixed (1, −1)/√2 (first of the tie),
+        // λ = 3 with (1, 1)/√2.
+        let e = symmetric_eigen(array![[2.0, 1.0], [1.0, 2.0]].view()).unwrap();
+        let r = 0.5f64.sqrt();
+        assert!((&e.values - &array![1.0, 3.0]).iter().all(|x| x.abs() < 1e-14));
+        let expect = array![[r, r], [-r, r]];
+        assert!(max_abs(&(&e.vectors - &expect)) < 1e-14);
+    }
+
+    #[test]
+    fn uses_the_symmetric_part() {
+        // Upper triangle 4, lower triangle 0: LAPACK alone would see [[1, 0], [0, 1]].
+        let a = array![[1.0, 4.0], [0.0, 1.0]];
+        let e = symmetric_eigen(a.view()).unwrap();
+        assert!((&e.values - &array![-1.0, 3.0]).iter().all(|x| x.abs() < 1e-14));
+        let s = array![[1.0, 2.0], [2.0, 1.0]];
+        assert_decomposes(&s, &e, 1e-14);
+    }
+
+    #[test]
+    fn sign_convention_is_applied_whatever_lapack_returns() {
+        // Flip the columns of a decomposition: canonicalising gives back the same vectors.
+        let a = random_symmetric(9, 2);
+        let e = symmetric_eigen(a.view()).unwrap();
+        let mut flipped = e.vectors.clone();
+        for (j, mut col) in flipped.columns_mut().into_iter().enumerate() {
+            if j % 2 == 0 {
+                col.mapv_inplace(|x| -x);
+            }
+        }
+        canonicalize_signs(flipped.view_mut());
+        assert_eq!(flipped, e.vectors);
+        // Ties: the first entry of largest magnitude decides.
+        let mut tie = array![[-1.0, 0.0], [1.0, 0.0]];
+        canonicalize_signs(tie.view_mut());
+        assert_eq!(tie, array![[1.0, 0.0], [-1.0, 0.0]]);
+    }
+
+    #[test]
+    fn f32_is_computed_in_f64() {
+        let a = random_symmetric(30, 3);
+        let a32 = a.mapv(|x| x as f32);
+        let e32 = symmetric_eigen(a32.view()).unwrap();
+        // Compare with the f64 decomposition of the *rounded* matrix, cast to f32: equal up
+        // to one f32 rounding.
+        let e64 = symmetric_eigen(a32.mapv(f64::from).view()).unwrap();
+        for (x, y) in e32.values.iter().zip(&e64.values) {
+            assert_eq!(*x, *y as f32);
+        }
+        assert_sign_convention(&e32.vectors);
+        let resid = a32.dot(&e32.vectors) - &e32.vectors * &e32.values;
+        assert!(resid.iter().all(|x| x.abs() < 1e-4));
+    }
+
+    #[test]
+    fn repeated_eigenvalues_identity_plus_rank_one() {
+        // I + u uᵀ: eigenvalue 1 with multiplicity n − 1 and 1 + ‖u‖².
+        let n = 8;
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let u = Array1::from_shape_fn(n, |_| rng.random_range(-1.0..1.0));
+        let outer = u
+            .view()
+            .insert_axis(Axis(1))
+            .dot(&u.view().insert_axis(Axis(0)));
+        let a = Array2::eye(n) + &outer;
+        let e = symmetric_eigen(a.view()).unwrap();
+        assert_decomposes(&a, &e, 1e-12);
+        assert!(e.values.iter().take(n - 1).all(|x| (x - 1.0).abs() < 1e-12));
+        assert!((e.values[n - 1] - 1.0 - u.dot(&u)).abs() < 1e-12);
+        // The top eigenvector is ±u/‖u‖, signed by the convention.
+        let top = e.vectors.column(n - 1);
+        let cos = top.dot(&u) / u.dot(&u).sqrt();
+        assert!((cos.abs() - 1.0).abs() < 1e-12);
+        assert_sign_convention(&e.vectors);
+    }
+
+    #[test]
+    fn rank_deficient_and_empty() {
+        let a = Array2::<f64>::ones((5, 5));
+        let e = symmetric_eigen(a.view()).unwrap();
+        assert_decomposes(&a, &e, 1e-12);
+        assert!(e.values.iter().take(4).all(|x| x.abs() < 1e-12));
+        assert!((e.values[4] - 5.0).abs() < 1e-12);
+        let empty = symmetric_eigen(Array2::<f32>::zeros((0, 0)).view()).unwrap();
+        assert_eq!(empty.values.len(), 0);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        let err = symmetric_eigen(Array2::<f64>::zeros((2, 3)).view()).unwrap_err();
+        assert!(matches!(err, Error::NotSquare { rows: 2, cols: 3, .. }), "{err}");
+        for bad in [f64::NAN, f64::INFINITY] {
+            let err = symmetric_eigen(array![[1.0, bad], [0.0, 1.0]].view()).unwrap_err();
+            assert!(matches!(err, Error::NonFinite { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn smallest_and_largest() {
+        let a = random_symmetric(6, 5);
+        let e = symmetric_eigen(a.view()).unwrap();
+        let lo = smallest(&e, 2).unwrap();
+        assert_eq!(lo.values, e.values.slice(s![..2]));
+        assert_eq!(lo.vectors, e.vectors.slice(s![.., ..2]));
+        let hi = largest(&e, 3).unwrap();
+        assert_eq!(hi.values, array![e.values[5], e.values[4], e.values[3]]);
+        assert_eq!(hi.vectors.column(0), e.vectors.column(5));
+        assert_eq!(hi.vectors.column(2), e.vectors.column(3));
+        assert_eq!(largest(&e, 6).unwrap().values[0], e.values[5]);
+        assert_eq!(smallest(&e, 6).unwrap(), e);
+        for k in [0, 7] {
+            let err = smallest(&e, k).unwrap_err();
+            assert!(matches!(err, Error::InvalidK { n: 6, .. }), "{err}");
+            let err = largest(&e, k).unwrap_err();
+            assert!(matches!(err, Error::InvalidK { n: 6, .. }), "{err}");
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The graph filters of spec §2 step 5, recorded on an autodiff graph.
+//!
+//! Each takes the normalised adjacency `Â` (`n × n`) and the hidden features `Z` (`n × h`)
+//! and returns `F` (`n × h`).
+
+use hagcn_autodiff::{Backend, Graph, Var};
+use ndarray::Array2;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::Result;
+
+/// Lanczos stops when `β_i = ‖w‖` falls below this (the Krylov space is exhausted; `Â` has
+/// spectral radius about 1, so this is relative to its scale).
+pub const LANCZOS_BREAKDOWN_TOL: f64 = 1e-6;
+
+/// `F = Σ_(j=0..k) T_j(Â) Z` with `T_0 = I`, `T_1 = Â`, `T_j = 2 Â T_(j−1) − T_(j−2)`,
+/// evaluated on the block (`Y_j = T_j(Â) Z`, `Y_j = 2 Â Y_(j−1) − Y_(j−2)`): `k` products
+/// of `n × n` by `n × h` and no `n × n` polynomial is ever formed.
+pub fn chebyshev<B: Backend>(g: &mut Graph<B>, a_hat: Var, z: Var, k: usize) -> Result<Var> {
+    if k == 0 {
+        return Ok(z);
+    }
+    let mut prev = z;
+    let mut cur = g.matmul(a_hat, false, z, false)?;
+    let mut sum = g.add(prev, cur)?;
+    for _ in 2..=k {
+        let a_cur = g.matmul(a_hat, false, cur, false)?;
+        let two_a_cur = g.scale(a_cur, 2.0)?;
+        let next = g.sub(two_a_cur, prev)?;
+        sum = g.add(sum, next)?;
+        prev = cur;
+        cur = next;
+    }
+    Ok(sum)
+}
+
+/// The unit start vector of the Lanczos filter for optimiser step `step` (`n × 1`): standard
+/// normal entries from a ChaCha8 stream seeded by `(seed, step)`, normalised. Each forward
+/// pass gets a fresh vector, and the same seed gives the same sequence.
+pub fn lanczos_start(n: usize, seed: u64, step: u64) -> Array2<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x1a2c_05ee_d000_0000);
+    rng.set_stream(step);
+    let mut v = Array2::from_shape_fn((n, 1), |_| StandardNormal.sample(&mut rng));
+    let norm = v
+        .iter()
+        .map(|x: &f64| x * x)
+        .sum::<f64>()
+        .sqrt()
+        .max(f64::MIN_POSITIVE);
+    v.mapv_inplace(|x| x / norm);
+    v
+}
+
+/// `F = V T Vᵀ Z` from `k` Lanczos steps on `Â` starting at the unit vector `start` (`n × 1`),
+/// spec §5.3 with the corrections of §7: the standard tridiagonal `T` (`T_ii = α_i`,
+/// `T_(i,i+1) = β_i`), full reorthogonalisation of every new vector against all previous ones,
+/// and an early stop when `β` falls below [`LANCZOS_BREAKDOWN_TOL`] (the steps done so far
+/// are used; at most `n` steps are possible). Every operation is recorded, so gradients flow
+/// through `α`, `β`, the basis and the reorthogonalisation. `F` is evaluated as
+/// `(V T)(Vᵀ Z)`, which costs `O(n k h)` instead of forming `V T Vᵀ`.
+pub fn lanczos<B: Backend>(
+    g: &mut Graph<B>,
+    a_hat: Var,
+    z: Var,
+    start: Var,
+    k: usize,
+) -> Result<Var> {
+    let n = g.shape(a_hat)?.0;
+    let steps = k.min(n).max(1);
+    let mut basis = vec![start];
+    let mut alphas = Vec::with_capacity(steps);
+    let mut betas = Vec::with_capacity(steps);
+    for i in 0..steps {
+        let v = basis[i];
+        let mut w = g.matmul(a_hat, false, v, false)?;
+        let vw = g.mul(v, w)?;
+        let alpha = g.sum(vw)?;
+        let av = g.scale_by(v, alpha)?;
+        w = g.sub(w, av)?;
+        if i > 0 {
+            let bv = g.scale_by(basis[i - 1], betas[i - 1])?;
+            w = g.sub(w, bv)?;
+        }
+        alphas.push(alpha);
+        if i + 1 == steps {
+            break;
+        }
+        // w ← w − V (Vᵀ w) against every basis vector so far.
+        let v_mat = g.concat_cols(&basis)?;
+        let coeffs = g.matmul(v_mat, true, w, false)?;
+        let proj = g.matmul(v_mat, false, coeffs, false)?;
+        w = g.sub(w, proj)?;
+        let ww = g.mul(w, w)?;
+        let norm2 = g.sum(ww)?;
+        let beta = g.sqrt(norm2)?;
+        if hagcn_linalg::Real::as_f64(g.scalar(beta)?) < LANCZOS_BREAKDOWN_TOL {
+            break;
+        }
+        betas.push(beta);
+        let inv = g.recip(beta)?;
+        basis.push(g.scale_by(w, inv)?);
+    }
+    let m = alphas.len();
+    basis.truncate(m);
+    let v_mat = g.concat_cols(&basis)?;
+    let alpha = g.concat_cols(&alphas)?;
+    let t = if m == 1 {
+        alpha
+    } else {
+        let beta = g.concat_cols(&betas[..m - 1])?;
+        g.tridiagonal(alpha, beta)?
+    };
+    let vt = g.matmul(v_mat, false, t, false)?;
+    let vtz = g.matmul(v_mat, true, z, false)?;
+    Ok(g.matmul(vt, false, vtz, false)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hagcn_autodiff::CpuBackend;
+    use hagcn_autodiff::test_utils::{Tolerance, assert_gradcheck, random_matrix};
+    use hagcn_openblas as _;
+
+    fn adjacency_of(g: &mut Graph<CpuBackend<f64>>, z: Var) -> hagcn_autodiff::Result<Var> {
+        let n = g.shape(z)?.0;
+        let s = g.matmul(z, false, z, true)?;
+        let s = g.scale(s, 1.0 / n as f64)?;
+        let a = g.add_scalar(s, 1.0)?;
+        g.normalized_adjacency(a)
+    }
+
+    fn unwrap_model(e: crate::Error) -> hagcn_autodiff::Error {
+        match e {
+            crate::Error::Autodiff(e) => e,
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn chebyshev_matches_the_matrix_polynomial() {
+        // Σ_j T_j(Â) Z from the scalar recurrence on the eigenvalues of Â.
+        let be = CpuBackend::<f64>::new();
+        let z0 = random_matrix(6, 3, -1.0, 1.0, 1);
+        let mut g = Graph::new(be.clone());
+        let z = g.constant(be.upload(z0.view()).unwrap());
+        let a_hat = adjacency_of(&mut g, z).unwrap();
+        let f = chebyshev(&mut g, a_hat, z, 4).unwrap();
+        let a = be.download(g.value(a_hat).unwrap()).unwrap();
+        // T_0..T_4 as matrices, summed
+        let eye = Array2::<f64>::eye(6);
+        let mut ts = vec![eye.clone(), a.clone()];
+        for j in 2..=4 {
+            let next = 2.0 * a.dot(&ts[j - 1]) - &ts[j - 2];
+            ts.push(next);
+        }
+        let p = ts.iter().fold(Array2::zeros((6, 6)), |acc, t| acc + t);
+        let expect = p.dot(&z0);
+        let got = be.download(g.value(f).unwrap()).unwrap();
+        assert!(got.iter().zip(&expect).all(|(a, b)| (a - b).abs() < 1e-12));
+    }
+
+    #[test]
+    fn chebyshev_gradcheck() {
+        assert_gradcheck(
+            |g, v| {
+                let a_hat = adjacency_of(g, v[0])?;
+                chebyshev(g, a_hat, v[0], 5).map_err(unwrap_model)
+            },
+            &[random_matrix(5, 3, -1.0, 1.0, 2)],
+            Tolerance::default(),
+        );
+    }
+
+    #[test]
+    fn lanczos_reproduces_the_operator_on_the_krylov_space() {
+        // With k = n steps, V is square orthogonal and V T Vᵀ = Â.
+        let be = CpuBackend::<f64>::new();
+        let z0 = random_matrix(5, 4, -1.0, 1.0, 3);
+        let mut g = Graph::new(be.clone());
+        let z = g.constant(be.upload(z0.view()).unwrap());
+        let a_hat = adjacency_of(&mut g, z).unwrap();
+        let start = g.constant(be.upload(lanczos_start(5, 1, 0).view()).unwrap());
+        let f = lanczos(&mut g, a_hat, z, start, 5).unwrap();
+        let a = be.download(g.value(a_hat).unwrap()).unwrap();
+        let expect = a.dot(&z0);
+        let got = be.download(g.value(f).unwrap()).unwrap();
+        assert!(
+            got.iter().zip(&expect).all(|(a, b)| (a - b).abs() < 1e-9),
+            "{got}\n{expect}"
+        );
+    }
+
+    #[test]
+    fn lanczos_stops_on_breakdown() {
+        // Â = I (A = identity up to scaling): the Krylov space of any start vector is
+        // one-dimensional, so Lanczos stops after one step and F = α v vᵀ Z with α = 1.
+        let be = CpuBackend::<f64>::new();
+        let mut g = Graph::new(be.clone());
+        let a = g.constant(be.upload(Array2::<f64>::eye(4).view()).unwrap());
+        let a_hat = g.normalized_adjacency(a).unwrap();
+        let z0 = random_matrix(4, 2, -1.0, 1.0, 4);
+        let z = g.constant(be.upload(z0.view()).unwrap());
+        let v0 = lanczos_start(4, 2, 0);
+        let start = g.constant(be.upload(v0.view()).unwrap());
+        let f = lanczos(&mut g, a_hat, z, start, 3).unwrap();
+        let got = be.download(g.value(f).unwrap()).unwrap();
+        let expect = v0.dot(&v0.t()).dot(&z0);
+        assert!(got.iter().zip(&expect).all(|(a, b)| (a - b).abs() < 1e-12));
+        assert!(got.iter().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn lanczos_gradcheck_through_the_recurrence() {
+        let start = lanczos_start(6, 3, 0);
+        assert_gradcheck(
+            |g, v| {
+                let a_hat = adjacency_of(g, v[0])?;
+                lanczos(g, a_hat, v[0], v[1], 3).map_err(unwrap_model)
+            },
+            &[random_matrix(6, 3, -1.0, 1.0, 5), start],
+            Tolerance {
+                eps: 1e-6,
+                rtol: 1e-5,
+                atol: 1e-7,
+            },
+        );
+    }
+
+    #[test]
+    fn start_vectors_are_unit_and_seeded() {
+        let a = lanczos_start(10, 7, 3);
+        assert!((a.iter().map(|x| x * x).sum::<f64>() - 1.0).abs() < 1e-12);
+        assert_eq!(a, lanczos_start(10, 7, 3));
+        assert_ne!(a, lanczos_start(10, 7, 4));
+        assert_ne!(a, lanczos_start(10, 8, 3));
+    }
+}
