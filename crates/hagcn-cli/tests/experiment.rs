@@ -112,7 +112,7 @@ fn bad_arguments_are_clear_errors() {
     .unwrap()
     .save(&data)
     .unwrap();
-    let o = run(&data, &tmp.path().join("o2"), &["--filters", "lanczos"]);
+    let o = run(&data, &tmp.path().join("o2"), &["--filters", "fourier"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("not implemented yet"));
     let o = run(&data, &tmp.path().join("o3"), &["--map-at", "0"]);
     assert!(!o.status.success());
