@@ -25,7 +25,6 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train one model per (filter, code length), evaluate retrieval mAP, write a run directory
-    #[command(args_override_self = true)]
     Experiment(experiment::ExperimentArgs),
     /// Prepare a dataset in the fast layout
     Data {

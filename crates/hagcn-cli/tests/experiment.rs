@@ -5,27 +5,32 @@ use std::process::Command;
 
 use hagcn_data::synthetic::GaussianClusters;
 
+/// Runs `hagcn experiment` with small defaults; `extra` flag/value pairs replace them.
 fn run(dataset: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hagcn"))
-        .args(["experiment", "--dataset"])
+    let mut flags: Vec<(&str, &str)> = vec![
+        ("--bits", "8,12"),
+        ("--epochs", "2"),
+        ("--batch-size", "16"),
+        ("--hidden", "16"),
+        ("--eval-every", "1"),
+        ("--k", "3"),
+        ("--filters", "gcn,cheby,lanczos"),
+    ];
+    for pair in extra.chunks(2) {
+        match flags.iter_mut().find(|(f, _)| *f == pair[0]) {
+            Some(slot) => slot.1 = pair[1],
+            None => flags.push((pair[0], pair[1])),
+        }
+    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hagcn"));
+    cmd.args(["experiment", "--dataset"])
         .arg(dataset)
-        .args([
-            "--bits",
-            "8,12",
-            "--epochs",
-            "2",
-            "--batch-size",
-            "16",
-            "--hidden",
-            "16",
-            "--eval-every",
-            "1",
-        ])
-        .args(extra)
         .arg("--out")
-        .arg(out)
-        .output()
-        .expect("hagcn runs")
+        .arg(out);
+    for (flag, value) in flags {
+        cmd.args([flag, value]);
+    }
+    cmd.output().expect("hagcn runs")
 }
 
 fn read_json(path: &Path) -> serde_json::Value {
@@ -57,7 +62,22 @@ fn experiment_writes_a_reproducible_run_directory() {
         read_json(&b.join("results.json")),
     );
     let runs = ra["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 2);
+    assert_eq!(runs.len(), 6);
+    let names: Vec<String> = runs
+        .iter()
+        .map(|r| format!("{}-{}", r["filter"].as_str().unwrap(), r["bits"]))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "gcn-8",
+            "gcn-12",
+            "cheby-8",
+            "cheby-12",
+            "lanczos-8",
+            "lanczos-12"
+        ]
+    );
     for (run_a, run_b) in runs.iter().zip(rb["runs"].as_array().unwrap()) {
         assert_eq!(run_a["map"], run_b["map"], "same seed, same mAP");
         assert_eq!(run_a["epoch_loss"], run_b["epoch_loss"]);
