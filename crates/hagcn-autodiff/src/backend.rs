@@ -77,13 +77,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn full(&self, rows: usize, cols: usize, value: Self::Elem) -> Result<Self::Tensor>;
 
     /// `op(a) · op(b)` where `op` transposes when the flag is set (a GEMM).
-    fn matmul(
-        &self,
-        a: &Self::Tensor,
-        transpose_a: bool,
-        b: &Self::Tensor,
-        transpose_b: bool,
-    ) -> Result<Self::Tensor>;
+    fn matmul(&self, a: &Self::Tensor, transpose_a: bool, b: &Self::Tensor, transpose_b: bool) -> Result<Self::Tensor>;
     /// `x · wᵀ + b` for `x` as `n × in`, `w` as `out × in` and the `1 × out` row `b`
     /// broadcast over rows (a fully connected layer, as `torch.nn.Linear`).
     fn linear(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
@@ -94,12 +88,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// Elementwise `a ⊙ b`.
     fn mul(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
     /// Elementwise `scale · a + shift`.
-    fn affine(
-        &self,
-        a: &Self::Tensor,
-        scale: Self::Elem,
-        shift: Self::Elem,
-    ) -> Result<Self::Tensor>;
+    fn affine(&self, a: &Self::Tensor, scale: Self::Elem, shift: Self::Elem) -> Result<Self::Tensor>;
     /// Adds the `1 × cols` row `row` to every row of `a`.
     fn add_row(&self, a: &Self::Tensor, row: &Self::Tensor) -> Result<Self::Tensor>;
     /// Column sums of `a`, as a `1 × cols` row.
@@ -107,13 +96,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// The sum of all entries, as `1 × 1`.
     fn sum(&self, a: &Self::Tensor) -> Result<Self::Tensor>;
     /// A `rows × cols` tensor every entry of which is `scale · s` for the `1 × 1` tensor `s`.
-    fn broadcast_scalar(
-        &self,
-        s: &Self::Tensor,
-        rows: usize,
-        cols: usize,
-        scale: Self::Elem,
-    ) -> Result<Self::Tensor>;
+    fn broadcast_scalar(&self, s: &Self::Tensor, rows: usize, cols: usize, scale: Self::Elem) -> Result<Self::Tensor>;
 
     /// `s · a` for the `1 × 1` tensor `s` (a scalar that lives on the device).
     fn scale_by(&self, a: &Self::Tensor, s: &Self::Tensor) -> Result<Self::Tensor>;
@@ -132,6 +115,34 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn tridiagonal(&self, alpha: &Self::Tensor, beta: &Self::Tensor) -> Result<Self::Tensor>;
     /// Gradients of [`Backend::tridiagonal`]: `(diag(G), G_(i,i+1) + G_(i+1,i))`.
     fn tridiagonal_backward(&self, g: &Self::Tensor) -> Result<(Self::Tensor, Self::Tensor)>;
+
+    /// Rows `start .. start + len` of `a`.
+    fn slice_rows(&self, a: &Self::Tensor, start: usize, len: usize) -> Result<Self::Tensor>;
+    /// The tensors stacked vertically (same number of columns).
+    fn concat_rows(&self, parts: &[&Self::Tensor]) -> Result<Self::Tensor>;
+
+    /// Eigendecomposition of the symmetric `n × n` matrix `a`, packed as an `(n + 1) × n`
+    /// tensor: rows `0..n` hold the eigenvectors as columns, row `n` the eigenvalues,
+    /// ascending, with the sign convention of [`hagcn_linalg::symmetric_eigen`] (each
+    /// eigenvector's largest-magnitude component is positive).
+    fn symmetric_eigen(&self, a: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Gradient with respect to `a` of [`Backend::symmetric_eigen`] given its packed output and
+    /// the packed gradient `g` (spec §5.1):
+    /// `∂A = U (M_s ⊘ E + diag(gλ)) Uᵀ`, `M = Uᵀ gU`, `M_s = (M − Mᵀ)/2`, `E_ij = λ_j − λ_i`.
+    /// Where `|λ_j − λ_i| ≤ gap_tol` the eigenvectors are not determined by `A` and the
+    /// entry of `M_s ⊘ E` is set to 0, which keeps the gradient finite.
+    fn symmetric_eigen_backward(&self, packed: &Self::Tensor, g: &Self::Tensor, gap_tol: f64) -> Result<Self::Tensor>;
+    /// The cubic (or `degree`) B-spline basis at the points of the row `x` (`1 × m`): an
+    /// `m × n_basis` tensor (see [`hagcn_linalg::bspline_basis`]).
+    fn bspline_basis(&self, x: &Self::Tensor, n_basis: usize, degree: usize) -> Result<Self::Tensor>;
+    /// Gradient with respect to the points `x` (`1 × m`), through the ratios and the knots.
+    fn bspline_basis_backward(
+        &self,
+        x: &Self::Tensor,
+        n_basis: usize,
+        degree: usize,
+        g: &Self::Tensor,
+    ) -> Result<Self::Tensor>;
 
     /// GELU, exact form `x · Φ(x) = x/2 · (1 + erf(x/√2))`.
     fn gelu(&self, x: &Self::Tensor) -> Result<Self::Tensor>;

@@ -60,12 +60,7 @@ impl<B: Backend> Graph<B> {
             };
             match &node.op {
                 Op::Leaf => {}
-                Op::MatMul {
-                    a,
-                    transpose_a,
-                    b,
-                    transpose_b,
-                } => {
+                Op::MatMul { a, transpose_a, b, transpose_b } => {
                     // C = op(A) op(B):  ∂op(A) = G op(B)ᵀ,  ∂op(B) = op(A)ᵀ G;
                     // a transposed operand takes the transpose of its product.
                     let (va, vb) = (self.value(*a)?, self.value(*b)?);
@@ -89,11 +84,7 @@ impl<B: Backend> Graph<B> {
                 Op::Linear { x, w, b } => {
                     // Y = X Wᵀ + 1 bᵀ:  ∂X = G W,  ∂W = Gᵀ X,  ∂b = Σ_rows G
                     if needs(*x) {
-                        acc(
-                            &mut grads,
-                            *x,
-                            be.matmul(&g, false, self.value(*w)?, false)?,
-                        )?;
+                        acc(&mut grads, *x, be.matmul(&g, false, self.value(*w)?, false)?)?;
                     }
                     if needs(*w) {
                         acc(&mut grads, *w, be.matmul(&g, true, self.value(*x)?, false)?)?;
@@ -110,11 +101,7 @@ impl<B: Backend> Graph<B> {
                 Op::Sub(a, b) => {
                     // ∂a = G, ∂b = −G
                     if needs(*b) {
-                        acc(
-                            &mut grads,
-                            *b,
-                            be.affine(&g, -B::Elem::one(), B::Elem::zero())?,
-                        )?;
+                        acc(&mut grads, *b, be.affine(&g, -B::Elem::one(), B::Elem::zero())?)?;
                     }
                     acc(&mut grads, *a, g)?;
                 }
@@ -130,11 +117,7 @@ impl<B: Backend> Graph<B> {
                 }
                 Op::Affine { a, scale } => {
                     // y = s·a + c:  ∂a = s G
-                    acc(
-                        &mut grads,
-                        *a,
-                        be.affine(&g, B::Elem::of(*scale), B::Elem::zero())?,
-                    )?;
+                    acc(&mut grads, *a, be.affine(&g, B::Elem::of(*scale), B::Elem::zero())?)?;
                 }
                 Op::AddRow { a, row } => {
                     // y_ij = a_ij + r_j:  ∂a = G,  ∂r_j = Σ_i G_ij
@@ -146,11 +129,7 @@ impl<B: Backend> Graph<B> {
                 Op::Sum(a) => {
                     // y = Σ a:  ∂a = G · 1
                     let (rows, cols) = self.shape(*a)?;
-                    acc(
-                        &mut grads,
-                        *a,
-                        be.broadcast_scalar(&g, rows, cols, B::Elem::one())?,
-                    )?;
+                    acc(&mut grads, *a, be.broadcast_scalar(&g, rows, cols, B::Elem::one())?)?;
                 }
                 Op::ScaleBy { a, s } => {
                     // y = s a:  ∂a = s G,  ∂s = Σ G ⊙ a
@@ -163,18 +142,13 @@ impl<B: Backend> Graph<B> {
                 }
                 Op::Sqrt(a) => {
                     // y = √a:  ∂a = G / (2y)
-                    let half_recip =
-                        be.affine(&be.recip(&node.value)?, B::Elem::of(0.5), B::Elem::zero())?;
+                    let half_recip = be.affine(&be.recip(&node.value)?, B::Elem::of(0.5), B::Elem::zero())?;
                     acc(&mut grads, *a, be.mul(&g, &half_recip)?)?;
                 }
                 Op::Recip(a) => {
                     // y = 1/a:  ∂a = −G y²
                     let y2 = be.mul(&node.value, &node.value)?;
-                    acc(
-                        &mut grads,
-                        *a,
-                        be.affine(&be.mul(&g, &y2)?, -B::Elem::one(), B::Elem::zero())?,
-                    )?;
+                    acc(&mut grads, *a, be.affine(&be.mul(&g, &y2)?, -B::Elem::one(), B::Elem::zero())?)?;
                 }
                 Op::SliceCols { a, start } => {
                     // ∂a = G placed at columns start.., zero elsewhere
@@ -200,6 +174,40 @@ impl<B: Backend> Graph<B> {
                         acc(&mut grads, *beta, gb)?;
                     }
                 }
+                Op::SliceRows { a, start } => {
+                    // ∂a = G placed at rows start.., zero elsewhere
+                    let (rows, cols) = self.shape(*a)?;
+                    let (g_rows, _) = be.shape(&g);
+                    let mut parts = Vec::new();
+                    if *start > 0 {
+                        parts.push(be.full(*start, cols, B::Elem::zero())?);
+                    }
+                    parts.push(g.clone());
+                    if start + g_rows < rows {
+                        parts.push(be.full(rows - start - g_rows, cols, B::Elem::zero())?);
+                    }
+                    let refs: Vec<&B::Tensor> = parts.iter().collect();
+                    acc(&mut grads, *a, be.concat_rows(&refs)?)?;
+                }
+                Op::ConcatRows(parts) => {
+                    // ∂part = the part's rows of G
+                    let mut offset = 0;
+                    for &p in parts {
+                        let height = self.shape(p)?.0;
+                        if needs(p) {
+                            acc(&mut grads, p, be.slice_rows(&g, offset, height)?)?;
+                        }
+                        offset += height;
+                    }
+                }
+                Op::SymmetricEigen { a, gap_tol } => {
+                    // ∂A = U (M_s ⊘ E + diag(gλ)) Uᵀ (spec §5.1; see Backend::symmetric_eigen_backward)
+                    acc(&mut grads, *a, be.symmetric_eigen_backward(&node.value, &g, *gap_tol)?)?;
+                }
+                Op::BsplineBasis { x, n_basis, degree } => {
+                    // forward-mode derivatives of the Cox–de Boor recursion, knots included
+                    acc(&mut grads, *x, be.bspline_basis_backward(self.value(*x)?, *n_basis, *degree, &g)?)?;
+                }
                 Op::Gelu(x) => {
                     // y = x Φ(x):  ∂x = G ⊙ (Φ(x) + x φ(x))
                     acc(&mut grads, *x, be.gelu_backward(self.value(*x)?, &g)?)?;
@@ -208,26 +216,16 @@ impl<B: Backend> Graph<B> {
                     // y = σ(x):  ∂x = G ⊙ y (1 − y)
                     acc(&mut grads, *x, be.sigmoid_backward(&node.value, &g)?)?;
                 }
-                Op::LayerNorm {
-                    x,
-                    weight,
-                    bias,
-                    saved,
-                } => {
+                Op::LayerNorm { x, weight, bias, saved } => {
                     // see Backend::layer_norm_backward for the formulas
-                    let lg =
-                        be.layer_norm_backward(self.value(*x)?, self.value(*weight)?, saved, &g)?;
+                    let lg = be.layer_norm_backward(self.value(*x)?, self.value(*weight)?, saved, &g)?;
                     acc(&mut grads, *x, lg.x)?;
                     acc(&mut grads, *weight, lg.weight)?;
                     acc(&mut grads, *bias, lg.bias)?;
                 }
                 Op::NormalizedAdjacency { a, d } => {
                     // ∂A_ij = G_ij d_i d_j − d_i²/2 · (Σ_l G_il Â_il + Σ_k G_ki Â_ki)
-                    acc(
-                        &mut grads,
-                        *a,
-                        be.normalized_adjacency_backward(&node.value, d, &g)?,
-                    )?;
+                    acc(&mut grads, *a, be.normalized_adjacency_backward(&node.value, d, &g)?)?;
                 }
             }
         }

@@ -71,25 +71,13 @@ const PAR_MIN_LEN_ADAM: usize = 1 << 16;
 /// `f` applied to every entry of `a`, in parallel for large arrays.
 fn map1<E: Element>(a: &Array2<E>, f: impl Fn(E) -> E + Sync + Send) -> Array2<E> {
     let zip = Zip::from(a);
-    if a.len() >= PAR_MIN_LEN {
-        zip.par_map_collect(|&x| f(x))
-    } else {
-        zip.map_collect(|&x| f(x))
-    }
+    if a.len() >= PAR_MIN_LEN { zip.par_map_collect(|&x| f(x)) } else { zip.map_collect(|&x| f(x)) }
 }
 
 /// `f` applied to every pair of entries of `a` and `b`, in parallel for large arrays.
-fn map2<E: Element>(
-    a: &Array2<E>,
-    b: &Array2<E>,
-    f: impl Fn(E, E) -> E + Sync + Send,
-) -> Array2<E> {
+fn map2<E: Element>(a: &Array2<E>, b: &Array2<E>, f: impl Fn(E, E) -> E + Sync + Send) -> Array2<E> {
     let zip = Zip::from(a).and(b);
-    if a.len() >= PAR_MIN_LEN {
-        zip.par_map_collect(|&x, &y| f(x, y))
-    } else {
-        zip.map_collect(|&x, &y| f(x, y))
-    }
+    if a.len() >= PAR_MIN_LEN { zip.par_map_collect(|&x, &y| f(x, y)) } else { zip.map_collect(|&x, &y| f(x, y)) }
 }
 
 impl<E: Element> Backend for CpuBackend<E> {
@@ -116,13 +104,7 @@ impl<E: Element> Backend for CpuBackend<E> {
         Ok(t(Array2::from_elem((rows, cols), value)))
     }
 
-    fn matmul(
-        &self,
-        a: &CpuTensor<E>,
-        ta: bool,
-        b: &CpuTensor<E>,
-        tb: bool,
-    ) -> Result<CpuTensor<E>> {
+    fn matmul(&self, a: &CpuTensor<E>, ta: bool, b: &CpuTensor<E>, tb: bool) -> Result<CpuTensor<E>> {
         let a = if ta { a.0.t() } else { a.0.view() };
         let b = if tb { b.0.t() } else { b.0.view() };
         let mut c = Array2::zeros((a.nrows(), b.ncols()));
@@ -132,10 +114,7 @@ impl<E: Element> Backend for CpuBackend<E> {
 
     fn linear(&self, x: &CpuTensor<E>, w: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
         // C = 1 (broadcast bias), then C = x wᵀ + 1·C: one GEMM, no separate bias pass.
-        let mut c =
-            b.0.broadcast((x.0.nrows(), w.0.nrows()))
-                .expect("the graph checked the shapes")
-                .to_owned();
+        let mut c = b.0.broadcast((x.0.nrows(), w.0.nrows())).expect("the graph checked the shapes").to_owned();
         general_mat_mul(E::one(), &x.0.view(), &w.0.t(), E::one(), &mut c);
         Ok(t(c))
     }
@@ -157,10 +136,7 @@ impl<E: Element> Backend for CpuBackend<E> {
     }
 
     fn add_row(&self, a: &CpuTensor<E>, row: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        let row = row
-            .0
-            .broadcast(a.0.dim())
-            .expect("the graph checked the shapes");
+        let row = row.0.broadcast(a.0.dim()).expect("the graph checked the shapes");
         Ok(t(Zip::from(&*a.0).and(&row).map_collect(|&x, &b| x + b)))
     }
 
@@ -172,13 +148,7 @@ impl<E: Element> Backend for CpuBackend<E> {
         Ok(t(Array2::from_elem((1, 1), a.0.sum())))
     }
 
-    fn broadcast_scalar(
-        &self,
-        s: &CpuTensor<E>,
-        rows: usize,
-        cols: usize,
-        scale: E,
-    ) -> Result<CpuTensor<E>> {
+    fn broadcast_scalar(&self, s: &CpuTensor<E>, rows: usize, cols: usize, scale: E) -> Result<CpuTensor<E>> {
         Ok(t(Array2::from_elem((rows, cols), s.0[[0, 0]] * scale)))
     }
 
@@ -202,16 +172,13 @@ impl<E: Element> Backend for CpuBackend<E> {
     fn embed_cols(&self, a: &CpuTensor<E>, total: usize, start: usize) -> Result<CpuTensor<E>> {
         let (rows, cols) = a.0.dim();
         let mut out = Array2::zeros((rows, total));
-        out.slice_mut(ndarray::s![.., start..start + cols])
-            .assign(&*a.0);
+        out.slice_mut(ndarray::s![.., start..start + cols]).assign(&*a.0);
         Ok(t(out))
     }
 
     fn concat_cols(&self, parts: &[&CpuTensor<E>]) -> Result<CpuTensor<E>> {
         let views: Vec<_> = parts.iter().map(|p| p.0.view()).collect();
-        Ok(t(
-            ndarray::concatenate(Axis(1), &views).expect("the graph checked the shapes")
-        ))
+        Ok(t(ndarray::concatenate(Axis(1), &views).expect("the graph checked the shapes")))
     }
 
     fn tridiagonal(&self, alpha: &CpuTensor<E>, beta: &CpuTensor<E>) -> Result<CpuTensor<E>> {
@@ -230,10 +197,64 @@ impl<E: Element> Backend for CpuBackend<E> {
     fn tridiagonal_backward(&self, g: &CpuTensor<E>) -> Result<(CpuTensor<E>, CpuTensor<E>)> {
         let m = g.0.nrows();
         let alpha = Array2::from_shape_fn((1, m), |(_, i)| g.0[[i, i]]);
-        let beta = Array2::from_shape_fn((1, m.saturating_sub(1)), |(_, i)| {
-            g.0[[i, i + 1]] + g.0[[i + 1, i]]
-        });
+        let beta = Array2::from_shape_fn((1, m.saturating_sub(1)), |(_, i)| g.0[[i, i + 1]] + g.0[[i + 1, i]]);
         Ok((t(alpha), t(beta)))
+    }
+
+    fn slice_rows(&self, a: &CpuTensor<E>, start: usize, len: usize) -> Result<CpuTensor<E>> {
+        Ok(t(a.0.slice(ndarray::s![start..start + len, ..]).to_owned()))
+    }
+
+    fn concat_rows(&self, parts: &[&CpuTensor<E>]) -> Result<CpuTensor<E>> {
+        let views: Vec<_> = parts.iter().map(|p| p.0.view()).collect();
+        Ok(t(ndarray::concatenate(Axis(0), &views).expect("the graph checked the shapes")))
+    }
+
+    fn symmetric_eigen(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        // LAPACK in f64 whatever E is: f32 eigensolvers fail to converge on batch graphs.
+        let eig = hagcn_linalg::symmetric_eigen(a.0.mapv(|v| v.as_f64()).view())?;
+        let n = eig.values.len();
+        let mut packed = Array2::zeros((n + 1, n));
+        packed.slice_mut(ndarray::s![..n, ..]).assign(&eig.vectors.mapv(E::of));
+        packed.row_mut(n).assign(&eig.values.mapv(E::of));
+        Ok(t(packed))
+    }
+
+    fn symmetric_eigen_backward(&self, packed: &CpuTensor<E>, g: &CpuTensor<E>, gap_tol: f64) -> Result<CpuTensor<E>> {
+        let n = packed.0.ncols();
+        let u = packed.0.slice(ndarray::s![..n, ..]);
+        let values = packed.0.row(n);
+        let gu = g.0.slice(ndarray::s![..n, ..]);
+        let gl = g.0.row(n);
+        let m = u.t().dot(&gu);
+        let mut mid = Array2::zeros((n, n));
+        let half = E::of(0.5);
+        for i in 0..n {
+            for j in 0..n {
+                mid[[i, j]] = if i == j {
+                    gl[i]
+                } else {
+                    let gap = values[j] - values[i];
+                    if gap.abs().as_f64() <= gap_tol { E::zero() } else { half * (m[[i, j]] - m[[j, i]]) / gap }
+                };
+            }
+        }
+        Ok(t(u.dot(&mid).dot(&u.t())))
+    }
+
+    fn bspline_basis(&self, x: &CpuTensor<E>, n_basis: usize, degree: usize) -> Result<CpuTensor<E>> {
+        Ok(t(hagcn_linalg::bspline_basis(x.0.row(0), n_basis, degree)?.values))
+    }
+
+    fn bspline_basis_backward(
+        &self,
+        x: &CpuTensor<E>,
+        n_basis: usize,
+        degree: usize,
+        g: &CpuTensor<E>,
+    ) -> Result<CpuTensor<E>> {
+        let gx = hagcn_linalg::bspline_basis_backward(x.0.row(0), n_basis, degree, g.view())?;
+        Ok(t(gx.insert_axis(Axis(0))))
     }
 
     fn gelu(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
@@ -277,11 +298,7 @@ impl<E: Element> Backend for CpuBackend<E> {
             mean[[i, 0]] = mu;
             rstd[[i, 0]] = r;
         }
-        Ok(LayerNormOutput {
-            y: t(y),
-            mean: t(mean),
-            rstd: t(rstd),
-        })
+        Ok(LayerNormOutput { y: t(y), mean: t(mean), rstd: t(rstd) })
     }
 
     fn layer_norm_backward(
@@ -303,26 +320,15 @@ impl<E: Element> Backend for CpuBackend<E> {
         for i in 0..rows {
             let (mu, r) = (saved.mean.0[[i, 0]], saved.rstd.0[[i, 0]]);
             let g_row = g.0.row(i);
-            Zip::from(&mut x_hat)
-                .and(x.0.row(i))
-                .for_each(|h, &v| *h = (v - mu) * r);
-            Zip::from(&mut g_hat)
-                .and(&g_row)
-                .and(&weight)
-                .for_each(|h, &g, &w| *h = g * w);
+            Zip::from(&mut x_hat).and(x.0.row(i)).for_each(|h, &v| *h = (v - mu) * r);
+            Zip::from(&mut g_hat).and(&g_row).and(&weight).for_each(|h, &g, &w| *h = g * w);
             let mean_g = g_hat.sum() * inv_cols;
-            let mean_gx = Zip::from(&g_hat)
-                .and(&x_hat)
-                .fold(E::zero(), |acc, &a, &b| acc + a * b)
-                * inv_cols;
+            let mean_gx = Zip::from(&g_hat).and(&x_hat).fold(E::zero(), |acc, &a, &b| acc + a * b) * inv_cols;
             Zip::from(gx.row_mut(i))
                 .and(&g_hat)
                 .and(&x_hat)
                 .for_each(|out, &gh, &xh| *out = r * (gh - mean_g - xh * mean_gx));
-            Zip::from(&mut gw)
-                .and(&g_row)
-                .and(&x_hat)
-                .for_each(|acc, &g, &xh| *acc = *acc + g * xh);
+            Zip::from(&mut gw).and(&g_row).and(&x_hat).for_each(|acc, &g, &xh| *acc = *acc + g * xh);
         }
         Ok(LayerNormGrads {
             x: t(gx),
@@ -342,11 +348,7 @@ impl<E: Element> Backend for CpuBackend<E> {
         d: &CpuTensor<E>,
         g: &CpuTensor<E>,
     ) -> Result<CpuTensor<E>> {
-        Ok(t(hagcn_linalg::normalized_adjacency_backward(
-            a_hat.view(),
-            d.0.column(0),
-            g.view(),
-        )?))
+        Ok(t(hagcn_linalg::normalized_adjacency_backward(a_hat.view(), d.0.column(0), g.view())?))
     }
 
     fn adam_update(
@@ -365,10 +367,7 @@ impl<E: Element> Backend for CpuBackend<E> {
             *v = u.beta2 * *v + one_b2 * g * g;
             *p = *p - step * *m / (v.sqrt() / sqrt_bc2 + u.eps);
         };
-        let zip = Zip::from(param.make_mut())
-            .and(&*grad.0)
-            .and(m.make_mut())
-            .and(v.make_mut());
+        let zip = Zip::from(param.make_mut()).and(&*grad.0).and(m.make_mut()).and(v.make_mut());
         if grad.0.len() >= PAR_MIN_LEN_ADAM {
             zip.par_for_each(kernel);
         } else {

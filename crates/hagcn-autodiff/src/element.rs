@@ -99,9 +99,7 @@ mod tests {
 
     #[test]
     fn erf_f32_matches_libm() {
-        let worst = grid()
-            .map(|x| (erf_f32(x) as f64 - libm::erf(x as f64)).abs())
-            .fold(0.0, f64::max);
+        let worst = grid().map(|x| (erf_f32(x) as f64 - libm::erf(x as f64)).abs()).fold(0.0, f64::max);
         assert!(worst < 5e-7, "max |erf error| {worst}"); // ≈ 4 ulp of 1.0
         assert!((erf_f32(10.0) - 1.0).abs() < 2e-7 && erf_f32(10.0) <= 1.0);
         assert_eq!(erf_f32(-10.0), -erf_f32(10.0));
@@ -126,10 +124,7 @@ mod tests {
             let tol = 1e-6 * (1.0 + g64.abs()) + 4e-7 * (x as f64).abs();
             assert!((g32 - g64).abs() < tol, "gelu({x}): {g32} vs {g64}");
             let (d32, d64) = (x.gelu_grad() as f64, (x as f64).gelu_grad());
-            assert!(
-                (d32 - d64).abs() < 1e-6 + 2e-7 * (x as f64).abs(),
-                "gelu'({x}): {d32} vs {d64}"
-            );
+            assert!((d32 - d64).abs() < 1e-6 + 2e-7 * (x as f64).abs(), "gelu'({x}): {d32} vs {d64}");
         }
     }
 }

@@ -68,6 +68,21 @@ pub(crate) enum Op<T> {
         alpha: Var,
         beta: Var,
     },
+    SliceRows {
+        a: Var,
+        start: usize,
+    },
+    ConcatRows(Vec<Var>),
+    /// Packed `(n + 1) × n` eigendecomposition of a symmetric matrix.
+    SymmetricEigen {
+        a: Var,
+        gap_tol: f64,
+    },
+    BsplineBasis {
+        x: Var,
+        n_basis: usize,
+        degree: usize,
+    },
     Gelu(Var),
     /// Saves nothing beyond the node's own value `y`.
     Sigmoid(Var),
@@ -98,10 +113,7 @@ pub struct Graph<B: Backend> {
 impl<B: Backend> Graph<B> {
     /// An empty graph on `backend`.
     pub fn new(backend: B) -> Self {
-        Graph {
-            backend,
-            nodes: Vec::new(),
-        }
+        Graph { backend, nodes: Vec::new() }
     }
 
     /// The backend the graph computes on.
@@ -144,42 +156,26 @@ impl<B: Backend> Graph<B> {
 
     fn push(&mut self, value: B::Tensor, op: Op<B::Tensor>, inputs: &[Var]) -> Var {
         let requires_grad = inputs.iter().any(|v| self.nodes[v.0].requires_grad);
-        self.nodes.push(Node {
-            value,
-            op,
-            requires_grad,
-        });
+        self.nodes.push(Node { value, op, requires_grad });
         Var(self.nodes.len() - 1)
     }
 
     /// Records a value that receives no gradient (for example a data batch).
     pub fn constant(&mut self, value: B::Tensor) -> Var {
-        self.nodes.push(Node {
-            value,
-            op: Op::Leaf,
-            requires_grad: false,
-        });
+        self.nodes.push(Node { value, op: Op::Leaf, requires_grad: false });
         Var(self.nodes.len() - 1)
     }
 
     /// Records a value whose gradient [`Graph::backward`] computes (a parameter).
     pub fn param(&mut self, value: B::Tensor) -> Var {
-        self.nodes.push(Node {
-            value,
-            op: Op::Leaf,
-            requires_grad: true,
-        });
+        self.nodes.push(Node { value, op: Op::Leaf, requires_grad: true });
         Var(self.nodes.len() - 1)
     }
 
     fn same_shape(&self, op: &'static str, a: Var, b: Var) -> Result<()> {
         let (sa, sb) = (self.shape(a)?, self.shape(b)?);
         if sa != sb {
-            return Err(Error::Shape {
-                op,
-                left: sa,
-                right: sb,
-            });
+            return Err(Error::Shape { op, left: sa, right: sb });
         }
         Ok(())
     }
@@ -195,25 +191,10 @@ impl<B: Backend> Graph<B> {
             sb = (sb.1, sb.0);
         }
         if sa.1 != sb.0 {
-            return Err(Error::Shape {
-                op: "matmul",
-                left: sa,
-                right: sb,
-            });
+            return Err(Error::Shape { op: "matmul", left: sa, right: sb });
         }
-        let value =
-            self.backend
-                .matmul(self.value(a)?, transpose_a, self.value(b)?, transpose_b)?;
-        Ok(self.push(
-            value,
-            Op::MatMul {
-                a,
-                transpose_a,
-                b,
-                transpose_b,
-            },
-            &[a, b],
-        ))
+        let value = self.backend.matmul(self.value(a)?, transpose_a, self.value(b)?, transpose_b)?;
+        Ok(self.push(value, Op::MatMul { a, transpose_a, b, transpose_b }, &[a, b]))
     }
 
     /// Elementwise `a + b` (same shapes).
@@ -263,11 +244,7 @@ impl<B: Backend> Graph<B> {
     pub fn add_row(&mut self, a: Var, row: Var) -> Result<Var> {
         let (sa, sr) = (self.shape(a)?, self.shape(row)?);
         if sr != (1, sa.1) {
-            return Err(Error::Shape {
-                op: "add_row",
-                left: sa,
-                right: sr,
-            });
+            return Err(Error::Shape { op: "add_row", left: sa, right: sr });
         }
         let value = self.backend.add_row(self.value(a)?, self.value(row)?)?;
         Ok(self.push(value, Op::AddRow { a, row }, &[a, row]))
@@ -278,31 +255,13 @@ impl<B: Backend> Graph<B> {
     pub fn linear(&mut self, x: Var, weight: Var, bias: Var) -> Result<Var> {
         let (sx, sw, sb) = (self.shape(x)?, self.shape(weight)?, self.shape(bias)?);
         if sx.1 != sw.1 {
-            return Err(Error::Shape {
-                op: "linear",
-                left: sx,
-                right: sw,
-            });
+            return Err(Error::Shape { op: "linear", left: sx, right: sw });
         }
         if sb != (1, sw.0) {
-            return Err(Error::Shape {
-                op: "linear (bias)",
-                left: sw,
-                right: sb,
-            });
+            return Err(Error::Shape { op: "linear (bias)", left: sw, right: sb });
         }
-        let value = self
-            .backend
-            .linear(self.value(x)?, self.value(weight)?, self.value(bias)?)?;
-        Ok(self.push(
-            value,
-            Op::Linear {
-                x,
-                w: weight,
-                b: bias,
-            },
-            &[x, weight, bias],
-        ))
+        let value = self.backend.linear(self.value(x)?, self.value(weight)?, self.value(bias)?)?;
+        Ok(self.push(value, Op::Linear { x, w: weight, b: bias }, &[x, weight, bias]))
     }
 
     /// The sum of every entry, as `1 × 1`.
@@ -329,11 +288,7 @@ impl<B: Backend> Graph<B> {
     pub fn scale_by(&mut self, a: Var, s: Var) -> Result<Var> {
         let ss = self.shape(s)?;
         if ss != (1, 1) {
-            return Err(Error::Shape {
-                op: "scale_by",
-                left: self.shape(a)?,
-                right: ss,
-            });
+            return Err(Error::Shape { op: "scale_by", left: self.shape(a)?, right: ss });
         }
         let value = self.backend.scale_by(self.value(a)?, self.value(s)?)?;
         Ok(self.push(value, Op::ScaleBy { a, s }, &[a, s]))
@@ -355,11 +310,7 @@ impl<B: Backend> Graph<B> {
     pub fn slice_cols(&mut self, a: Var, start: usize, len: usize) -> Result<Var> {
         let sa = self.shape(a)?;
         if start + len > sa.1 || len == 0 {
-            return Err(Error::Shape {
-                op: "slice_cols",
-                left: sa,
-                right: (start, len),
-            });
+            return Err(Error::Shape { op: "slice_cols", left: sa, right: (start, len) });
         }
         let value = self.backend.slice_cols(self.value(a)?, start, len)?;
         Ok(self.push(value, Op::SliceCols { a, start }, &[a]))
@@ -367,25 +318,15 @@ impl<B: Backend> Graph<B> {
 
     /// The variables side by side (PyTorch: `torch.cat(parts, dim=1)`).
     pub fn concat_cols(&mut self, parts: &[Var]) -> Result<Var> {
-        let first = self.shape(*parts.first().ok_or(Error::Shape {
-            op: "concat_cols",
-            left: (0, 0),
-            right: (0, 0),
-        })?)?;
+        let first =
+            self.shape(*parts.first().ok_or(Error::Shape { op: "concat_cols", left: (0, 0), right: (0, 0) })?)?;
         for &p in parts {
             let sp = self.shape(p)?;
             if sp.0 != first.0 {
-                return Err(Error::Shape {
-                    op: "concat_cols",
-                    left: first,
-                    right: sp,
-                });
+                return Err(Error::Shape { op: "concat_cols", left: first, right: sp });
             }
         }
-        let values = parts
-            .iter()
-            .map(|&p| self.value(p))
-            .collect::<Result<Vec<_>>>()?;
+        let values = parts.iter().map(|&p| self.value(p)).collect::<Result<Vec<_>>>()?;
         let value = self.backend.concat_cols(&values)?;
         Ok(self.push(value, Op::ConcatCols(parts.to_vec()), parts))
     }
@@ -395,16 +336,64 @@ impl<B: Backend> Graph<B> {
     pub fn tridiagonal(&mut self, alpha: Var, beta: Var) -> Result<Var> {
         let (sa, sb) = (self.shape(alpha)?, self.shape(beta)?);
         if sa.0 != 1 || sa.1 == 0 || sb != (1, sa.1 - 1) {
-            return Err(Error::Shape {
-                op: "tridiagonal",
-                left: sa,
-                right: sb,
-            });
+            return Err(Error::Shape { op: "tridiagonal", left: sa, right: sb });
         }
-        let value = self
-            .backend
-            .tridiagonal(self.value(alpha)?, self.value(beta)?)?;
+        let value = self.backend.tridiagonal(self.value(alpha)?, self.value(beta)?)?;
         Ok(self.push(value, Op::Tridiagonal { alpha, beta }, &[alpha, beta]))
+    }
+
+    /// Rows `start .. start + len` of `a` (PyTorch: `a[start:start+len]`).
+    pub fn slice_rows(&mut self, a: Var, start: usize, len: usize) -> Result<Var> {
+        let sa = self.shape(a)?;
+        if start + len > sa.0 || len == 0 {
+            return Err(Error::Shape { op: "slice_rows", left: sa, right: (start, len) });
+        }
+        let value = self.backend.slice_rows(self.value(a)?, start, len)?;
+        Ok(self.push(value, Op::SliceRows { a, start }, &[a]))
+    }
+
+    /// The variables stacked vertically (PyTorch: `torch.cat(parts, dim=0)`).
+    pub fn concat_rows(&mut self, parts: &[Var]) -> Result<Var> {
+        let first =
+            self.shape(*parts.first().ok_or(Error::Shape { op: "concat_rows", left: (0, 0), right: (0, 0) })?)?;
+        for &p in parts {
+            let sp = self.shape(p)?;
+            if sp.1 != first.1 {
+                return Err(Error::Shape { op: "concat_rows", left: first, right: sp });
+            }
+        }
+        let values = parts.iter().map(|&p| self.value(p)).collect::<Result<Vec<_>>>()?;
+        let value = self.backend.concat_rows(&values)?;
+        Ok(self.push(value, Op::ConcatRows(parts.to_vec()), parts))
+    }
+
+    /// Eigendecomposition of the symmetric matrix `a` (PyTorch: `torch.linalg.eigh`):
+    /// `(values, vectors)` with the eigenvalues ascending as a `1 × n` row and the
+    /// eigenvectors as the columns of an `n × n` matrix, each with its largest-magnitude
+    /// component positive. Gradients follow spec §5.1; pairs of eigenvalues closer than
+    /// `gap_tol` contribute no eigenvector-rotation term (their eigenvectors are not
+    /// determined by `a`), which keeps the gradient finite.
+    pub fn symmetric_eigen(&mut self, a: Var, gap_tol: f64) -> Result<(Var, Var)> {
+        let (rows, cols) = self.shape(a)?;
+        if rows != cols || rows == 0 {
+            return Err(Error::Shape { op: "symmetric_eigen", left: (rows, cols), right: (rows, rows) });
+        }
+        let value = self.backend.symmetric_eigen(self.value(a)?)?;
+        let packed = self.push(value, Op::SymmetricEigen { a, gap_tol }, &[a]);
+        let values = self.slice_rows(packed, rows, 1)?;
+        let vectors = self.slice_rows(packed, 0, rows)?;
+        Ok((values, vectors))
+    }
+
+    /// The B-spline basis (Cox–de Boor, `n_basis` functions of `degree`) at the points of the
+    /// row `x` (`1 × m`), as an `m × n_basis` matrix (see [`hagcn_linalg::bspline_basis`]).
+    pub fn bspline_basis(&mut self, x: Var, n_basis: usize, degree: usize) -> Result<Var> {
+        let sx = self.shape(x)?;
+        if sx.0 != 1 {
+            return Err(Error::Shape { op: "bspline_basis", left: sx, right: (1, sx.1) });
+        }
+        let value = self.backend.bspline_basis(self.value(x)?, n_basis, degree)?;
+        Ok(self.push(value, Op::BsplineBasis { x, n_basis, degree }, &[x]))
     }
 
     /// GELU, exact erf form (PyTorch: `torch.nn.GELU()` with `approximate='none'`).
@@ -426,11 +415,7 @@ impl<B: Backend> Graph<B> {
         for p in [weight, bias] {
             let sp = self.shape(p)?;
             if sp != (1, sx.1) {
-                return Err(Error::Shape {
-                    op: "layer_norm",
-                    left: sx,
-                    right: sp,
-                });
+                return Err(Error::Shape { op: "layer_norm", left: sx, right: sp });
             }
         }
         let saved = self.backend.layer_norm(
@@ -440,16 +425,7 @@ impl<B: Backend> Graph<B> {
             hagcn_linalg::Real::of(eps),
         )?;
         let value = saved.y.clone();
-        Ok(self.push(
-            value,
-            Op::LayerNorm {
-                x,
-                weight,
-                bias,
-                saved,
-            },
-            &[x, weight, bias],
-        ))
+        Ok(self.push(value, Op::LayerNorm { x, weight, bias, saved }, &[x, weight, bias]))
     }
 
     /// The normalised adjacency `Â = D^-1/2 A D^-1/2` of a square `A` with positive row sums
@@ -457,11 +433,7 @@ impl<B: Backend> Graph<B> {
     pub fn normalized_adjacency(&mut self, a: Var) -> Result<Var> {
         let (rows, cols) = self.shape(a)?;
         if rows != cols {
-            return Err(Error::Shape {
-                op: "normalized_adjacency",
-                left: (rows, cols),
-                right: (rows, rows),
-            });
+            return Err(Error::Shape { op: "normalized_adjacency", left: (rows, cols), right: (rows, rows) });
         }
         let (value, d) = self.backend.normalized_adjacency(self.value(a)?)?;
         Ok(self.push(value, Op::NormalizedAdjacency { a, d }, &[a]))

@@ -21,12 +21,7 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig {
-            lr: 1e-4,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-        }
+        AdamConfig { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
     }
 }
 
@@ -45,11 +40,7 @@ impl<B: Backend> Adam<B> {
             .iter()
             .map(|&(r, c)| Ok((backend.full(r, c, zero)?, backend.full(r, c, zero)?)))
             .collect::<Result<_>>()?;
-        Ok(Adam {
-            config,
-            step: 0,
-            moments,
-        })
+        Ok(Adam { config, step: 0, moments })
     }
 
     /// The hyper-parameters.
@@ -65,22 +56,9 @@ impl<B: Backend> Adam<B> {
     /// One update of every parameter with its gradient, in the order given to [`Adam::new`].
     /// A parameter whose gradient is `None` is left alone (its moments too), as PyTorch
     /// does for a parameter whose `.grad` is `None`.
-    pub fn step(
-        &mut self,
-        backend: &B,
-        params: &mut [&mut B::Tensor],
-        grads: &[Option<&B::Tensor>],
-    ) -> Result<()> {
-        assert_eq!(
-            params.len(),
-            self.moments.len(),
-            "Adam::step: parameter count changed"
-        );
-        assert_eq!(
-            grads.len(),
-            self.moments.len(),
-            "Adam::step: gradient count differs"
-        );
+    pub fn step(&mut self, backend: &B, params: &mut [&mut B::Tensor], grads: &[Option<&B::Tensor>]) -> Result<()> {
+        assert_eq!(params.len(), self.moments.len(), "Adam::step: parameter count changed");
+        assert_eq!(grads.len(), self.moments.len(), "Adam::step: gradient count differs");
         self.step += 1;
         let t = self.step as i32;
         let c = self.config;

@@ -29,11 +29,7 @@ pub struct Tolerance {
 
 impl Default for Tolerance {
     fn default() -> Self {
-        Tolerance {
-            eps: 1e-6,
-            rtol: 1e-5,
-            atol: 1e-7,
-        }
+        Tolerance { eps: 1e-6, rtol: 1e-5, atol: 1e-7 }
     }
 }
 
@@ -64,10 +60,7 @@ where
     let mut weights: Option<Array2<f64>> = None;
     let mut eval = |xs: &[Array2<f64>], with_grads: bool| -> Result<(f64, Vec<Array2<f64>>)> {
         let mut g = Graph::new(be.clone());
-        let vars = xs
-            .iter()
-            .map(|x| Ok(g.param(be.upload(x.view())?)))
-            .collect::<Result<Vec<_>>>()?;
+        let vars = xs.iter().map(|x| Ok(g.param(be.upload(x.view())?))).collect::<Result<Vec<_>>>()?;
         let out = f(&mut g, &vars)?;
         let (rows, cols) = g.shape(out)?;
         let scalar = if (rows, cols) == (1, 1) {
@@ -98,13 +91,7 @@ where
 
     let (_, analytic) = eval(inputs, true)?;
     let mut xs = inputs.to_vec();
-    let mut report = Report {
-        n_checked: 0,
-        worst: (0, 0, 0),
-        analytic: 0.0,
-        numeric: 0.0,
-        passed: true,
-    };
+    let mut report = Report { n_checked: 0, worst: (0, 0, 0), analytic: 0.0, numeric: 0.0, passed: true };
     let mut worst_excess = f64::NEG_INFINITY;
     for input_idx in 0..xs.len() {
         for ((row, col), &x0) in inputs[input_idx].indexed_iter() {
@@ -140,12 +127,7 @@ where
     assert!(
         report.passed,
         "gradcheck failed at input {} entry ({}, {}): analytic {} vs numeric {} ({} entries checked)",
-        report.worst.0,
-        report.worst.1,
-        report.worst.2,
-        report.analytic,
-        report.numeric,
-        report.n_checked
+        report.worst.0, report.worst.1, report.worst.2, report.analytic, report.numeric, report.n_checked
     );
 }
 

@@ -19,18 +19,12 @@ fn grads_of(
 ) -> (Array2<f64>, Vec<Array2<f64>>) {
     let be = be();
     let mut g = Graph::new(be.clone());
-    let vars: Vec<Var> = inputs
-        .iter()
-        .map(|x| g.param(be.upload(x.view()).unwrap()))
-        .collect();
+    let vars: Vec<Var> = inputs.iter().map(|x| g.param(be.upload(x.view()).unwrap())).collect();
     let out = f(&mut g, &vars).unwrap();
     let value = be.download(g.value(out).unwrap()).unwrap();
     let s = g.sum(out).unwrap();
     let grads = g.backward(s).unwrap();
-    let gs = vars
-        .iter()
-        .map(|&v| be.download(grads.get(v).unwrap()).unwrap())
-        .collect();
+    let gs = vars.iter().map(|&v| be.download(grads.get(v).unwrap()).unwrap()).collect();
     (value, gs)
 }
 
@@ -52,21 +46,9 @@ fn matmul_literal() {
 #[test]
 fn matmul_gradcheck_all_transposes() {
     for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-        let a = if ta {
-            random_matrix(4, 3, -1.0, 1.0, 1)
-        } else {
-            random_matrix(3, 4, -1.0, 1.0, 1)
-        };
-        let b = if tb {
-            random_matrix(5, 4, -1.0, 1.0, 2)
-        } else {
-            random_matrix(4, 5, -1.0, 1.0, 2)
-        };
-        assert_gradcheck(
-            |g, v| g.matmul(v[0], ta, v[1], tb),
-            &[a, b],
-            Tolerance::default(),
-        );
+        let a = if ta { random_matrix(4, 3, -1.0, 1.0, 1) } else { random_matrix(3, 4, -1.0, 1.0, 1) };
+        let b = if tb { random_matrix(5, 4, -1.0, 1.0, 2) } else { random_matrix(4, 5, -1.0, 1.0, 2) };
+        assert_gradcheck(|g, v| g.matmul(v[0], ta, v[1], tb), &[a, b], Tolerance::default());
     }
 }
 
@@ -90,17 +72,7 @@ fn matmul_rejects_bad_shapes() {
     let a = g.constant(be.upload(Array2::zeros((2, 3)).view()).unwrap());
     let b = g.constant(be.upload(Array2::zeros((2, 3)).view()).unwrap());
     let err = g.matmul(a, false, b, false).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Shape {
-                op: "matmul",
-                left: (2, 3),
-                right: (2, 3)
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, Error::Shape { op: "matmul", left: (2, 3), right: (2, 3) }), "{err}");
     assert!(g.matmul(a, false, b, true).is_ok());
 }
 
@@ -129,11 +101,7 @@ fn elementwise_gradchecks() {
     assert_gradcheck(|g, v| g.sub(v[0], v[1]), &[x.clone(), y.clone()], tol);
     assert_gradcheck(|g, v| g.mul(v[0], v[1]), &[x.clone(), y.clone()], tol);
     assert_gradcheck(|g, v| g.square(v[0]), std::slice::from_ref(&x), tol);
-    assert_gradcheck(
-        |g, v| g.affine(v[0], -2.5, 0.75),
-        std::slice::from_ref(&x),
-        tol,
-    );
+    assert_gradcheck(|g, v| g.affine(v[0], -2.5, 0.75), std::slice::from_ref(&x), tol);
     assert_gradcheck(|g, v| g.sum(v[0]), std::slice::from_ref(&x), tol);
     assert_gradcheck(|g, v| g.mean(v[0]), std::slice::from_ref(&x), tol);
     assert_gradcheck(|g, v| g.mse(v[0], v[1]), &[x, y], tol);
@@ -150,9 +118,7 @@ fn affine_literal() {
 #[test]
 fn mse_literal() {
     // mse = ((1−0)² + (3−1)²)/2 = 2.5;  ∂a = 2(a − b)/N = [1, 2]
-    let (y, g) = grads_of(&[array![[1.0, 3.0]], array![[0.0, 1.0]]], |g, v| {
-        g.mse(v[0], v[1])
-    });
+    let (y, g) = grads_of(&[array![[1.0, 3.0]], array![[0.0, 1.0]]], |g, v| g.mse(v[0], v[1]));
     assert_eq!(y, array![[2.5]]);
     assert_eq!(g[0], array![[1.0, 2.0]]);
     assert_eq!(g[1], array![[-1.0, -2.0]]);
@@ -164,29 +130,20 @@ fn add_row_and_linear() {
     let x = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
     let w = array![[1.0, 0.0, -1.0]];
     let b = array![[10.0]];
-    let (y, g) = grads_of(&[x.clone(), w.clone(), b.clone()], |g, v| {
-        g.linear(v[0], v[1], v[2])
-    });
+    let (y, g) = grads_of(&[x.clone(), w.clone(), b.clone()], |g, v| g.linear(v[0], v[1], v[2]));
     assert_eq!(y, array![[8.0], [8.0]]);
     assert_eq!(g[2], array![[2.0]]);
     assert_eq!(g[1], array![[5.0, 7.0, 9.0]]);
     assert_gradcheck(
         |g, v| g.linear(v[0], v[1], v[2]),
-        &[
-            random_matrix(4, 3, -1.0, 1.0, 6),
-            random_matrix(5, 3, -1.0, 1.0, 7),
-            random_matrix(1, 5, -1.0, 1.0, 8),
-        ],
+        &[random_matrix(4, 3, -1.0, 1.0, 6), random_matrix(5, 3, -1.0, 1.0, 7), random_matrix(1, 5, -1.0, 1.0, 8)],
         Tolerance::default(),
     );
     let be = be();
     let mut g = Graph::new(be.clone());
     let a = g.constant(be.upload(Array2::zeros((2, 3)).view()).unwrap());
     let r = g.constant(be.upload(Array2::zeros((1, 2)).view()).unwrap());
-    assert!(matches!(
-        g.add_row(a, r),
-        Err(Error::Shape { op: "add_row", .. })
-    ));
+    assert!(matches!(g.add_row(a, r), Err(Error::Shape { op: "add_row", .. })));
 }
 
 #[test]
@@ -194,20 +151,9 @@ fn gelu_literal_and_gradcheck() {
     // GELU(0) = 0, GELU'(0) = Φ(0) = 1/2;  GELU(1) = Φ(1) = 0.841344746…,
     // GELU'(1) = Φ(1) + φ(1) = 0.841344746 + 0.241970725 = 1.083315471 (to 9 digits)
     let (y, g) = grads_of(&[array![[0.0, 1.0]]], |g, v| g.gelu(v[0]));
-    assert!(
-        close(&y, &array![[0.0, 0.841_344_746_068_542_9]], 1e-12),
-        "{y}"
-    );
-    assert!(
-        close(&g[0], &array![[0.5, 1.083_315_470_587_686_3]], 1e-12),
-        "{}",
-        g[0]
-    );
-    assert_gradcheck(
-        |g, v| g.gelu(v[0]),
-        &[random_matrix(4, 5, -4.0, 4.0, 9)],
-        Tolerance::default(),
-    );
+    assert!(close(&y, &array![[0.0, 0.841_344_746_068_542_9]], 1e-12), "{y}");
+    assert!(close(&g[0], &array![[0.5, 1.083_315_470_587_686_3]], 1e-12), "{}", g[0]);
+    assert_gradcheck(|g, v| g.gelu(v[0]), &[random_matrix(4, 5, -4.0, 4.0, 9)], Tolerance::default());
 }
 
 #[test]
@@ -215,15 +161,8 @@ fn gelu_f32_matches_f64() {
     let x = random_matrix(8, 16, -6.0, 6.0, 10);
     let b64 = CpuBackend::<f64>::new();
     let b32 = CpuBackend::<f32>::new();
-    let y64 = b64
-        .download(&b64.gelu(&b64.upload(x.view()).unwrap()).unwrap())
-        .unwrap();
-    let y32 = b32
-        .download(
-            &b32.gelu(&b32.upload(x.mapv(|v| v as f32).view()).unwrap())
-                .unwrap(),
-        )
-        .unwrap();
+    let y64 = b64.download(&b64.gelu(&b64.upload(x.view()).unwrap()).unwrap()).unwrap();
+    let y32 = b32.download(&b32.gelu(&b32.upload(x.mapv(|v| v as f32).view()).unwrap()).unwrap()).unwrap();
     for (a, b) in y64.iter().zip(&y32) {
         assert!((a - *b as f64).abs() < 1e-6, "{a} vs {b}");
     }
@@ -235,11 +174,7 @@ fn sigmoid_literal_and_gradcheck() {
     let (y, g) = grads_of(&[array![[0.0]]], |g, v| g.sigmoid(v[0]));
     assert_eq!(y, array![[0.5]]);
     assert_eq!(g[0], array![[0.25]]);
-    assert_gradcheck(
-        |g, v| g.sigmoid(v[0]),
-        &[random_matrix(3, 4, -5.0, 5.0, 11)],
-        Tolerance::default(),
-    );
+    assert_gradcheck(|g, v| g.sigmoid(v[0]), &[random_matrix(3, 4, -5.0, 5.0, 11)], Tolerance::default());
 }
 
 #[test]
@@ -249,25 +184,16 @@ fn layer_norm_literal_and_gradcheck() {
     // constant under shifts and scalings of the row).
     let eps = 1e-5;
     let s = (1.0f64 + eps).sqrt();
-    let (y, g) = grads_of(
-        &[array![[1.0, 3.0]], array![[2.0, 2.0]], array![[0.0, 1.0]]],
-        |g, v| g.layer_norm(v[0], v[1], v[2], eps),
-    );
+    let (y, g) = grads_of(&[array![[1.0, 3.0]], array![[2.0, 2.0]], array![[0.0, 1.0]]], |g, v| {
+        g.layer_norm(v[0], v[1], v[2], eps)
+    });
     assert!(close(&y, &array![[-2.0 / s, 2.0 / s + 1.0]], 1e-12), "{y}");
     assert!(close(&g[0], &array![[0.0, 0.0]], 1e-12), "{}", g[0]);
-    assert!(
-        close(&g[1], &array![[-1.0 / s, 1.0 / s]], 1e-12),
-        "{}",
-        g[1]
-    );
+    assert!(close(&g[1], &array![[-1.0 / s, 1.0 / s]], 1e-12), "{}", g[1]);
     assert_eq!(g[2], array![[1.0, 1.0]]);
     assert_gradcheck(
         |g, v| g.layer_norm(v[0], v[1], v[2], 1e-5),
-        &[
-            random_matrix(3, 6, -2.0, 2.0, 12),
-            random_matrix(1, 6, 0.5, 1.5, 13),
-            random_matrix(1, 6, -0.5, 0.5, 14),
-        ],
+        &[random_matrix(3, 6, -2.0, 2.0, 12), random_matrix(1, 6, 0.5, 1.5, 13), random_matrix(1, 6, -0.5, 0.5, 14)],
         Tolerance::default(),
     );
 }
@@ -299,17 +225,11 @@ fn backward_needs_a_scalar_and_skips_constants() {
     let c = g.constant(be.upload(array![[1.0, 2.0]].view()).unwrap());
     let p = g.param(be.upload(array![[3.0, 4.0]].view()).unwrap());
     let y = g.mul(c, p).unwrap();
-    assert!(matches!(
-        g.backward(y),
-        Err(Error::NotScalar { rows: 1, cols: 2 })
-    ));
+    assert!(matches!(g.backward(y), Err(Error::NotScalar { rows: 1, cols: 2 })));
     let s = g.sum(y).unwrap();
     let grads = g.backward(s).unwrap();
     assert!(grads.get(c).is_none());
-    assert_eq!(
-        be.download(grads.get(p).unwrap()).unwrap(),
-        array![[1.0, 2.0]]
-    );
+    assert_eq!(be.download(grads.get(p).unwrap()).unwrap(), array![[1.0, 2.0]]);
 }
 
 #[test]
@@ -337,10 +257,7 @@ fn adam_matches_the_pytorch_formula() {
     // Two steps on p = [1, −1] with gradients [0.5, 0.5] then [−1, 2] (lr 0.1):
     // written out with torch.optim.Adam's formula.
     let be = be();
-    let cfg = AdamConfig {
-        lr: 0.1,
-        ..AdamConfig::default()
-    };
+    let cfg = AdamConfig { lr: 0.1, ..AdamConfig::default() };
     let mut adam = Adam::new(&be, cfg, &[(1, 2)]).unwrap();
     let mut p = be.upload(array![[1.0, -1.0]].view()).unwrap();
     let (mut m, mut v) = ([0.0f64; 2], [0.0f64; 2]);
@@ -369,15 +286,7 @@ fn adam_minimises_a_quadratic() {
     let be = be();
     let c = array![[1.5, -0.5, 2.0]];
     let mut p = be.upload(Array2::zeros((1, 3)).view()).unwrap();
-    let mut adam = Adam::new(
-        &be,
-        AdamConfig {
-            lr: 0.05,
-            ..AdamConfig::default()
-        },
-        &[(1, 3)],
-    )
-    .unwrap();
+    let mut adam = Adam::new(&be, AdamConfig { lr: 0.05, ..AdamConfig::default() }, &[(1, 3)]).unwrap();
     for _ in 0..500 {
         let mut g = Graph::new(be.clone());
         let pv = g.param(p.clone());
@@ -388,37 +297,25 @@ fn adam_minimises_a_quadratic() {
         drop(g);
         adam.step(&be, &mut [&mut p], &[Some(&gp)]).unwrap();
     }
-    assert!(
-        close(&be.download(&p).unwrap(), &c, 1e-2),
-        "{}",
-        be.download(&p).unwrap()
-    );
+    assert!(close(&be.download(&p).unwrap(), &c, 1e-2), "{}", be.download(&p).unwrap());
 }
 
 #[test]
 fn scale_by_literal_and_gradcheck() {
     // y = s a, L = Σ y:  ∂a = s,  ∂s = Σ a
-    let (y, g) = grads_of(&[array![[1.0, 2.0]], array![[3.0]]], |g, v| {
-        g.scale_by(v[0], v[1])
-    });
+    let (y, g) = grads_of(&[array![[1.0, 2.0]], array![[3.0]]], |g, v| g.scale_by(v[0], v[1]));
     assert_eq!(y, array![[3.0, 6.0]]);
     assert_eq!(g[0], array![[3.0, 3.0]]);
     assert_eq!(g[1], array![[3.0]]);
     assert_gradcheck(
         |g, v| g.scale_by(v[0], v[1]),
-        &[
-            random_matrix(3, 2, -1.0, 1.0, 20),
-            random_matrix(1, 1, -1.0, 1.0, 21),
-        ],
+        &[random_matrix(3, 2, -1.0, 1.0, 20), random_matrix(1, 1, -1.0, 1.0, 21)],
         Tolerance::default(),
     );
     let be = be();
     let mut g = Graph::new(be.clone());
     let a = g.constant(be.upload(Array2::zeros((2, 2)).view()).unwrap());
-    assert!(matches!(
-        g.scale_by(a, a),
-        Err(Error::Shape { op: "scale_by", .. })
-    ));
+    assert!(matches!(g.scale_by(a, a), Err(Error::Shape { op: "scale_by", .. })));
 }
 
 #[test]
@@ -429,76 +326,104 @@ fn sqrt_and_recip_literal_and_gradcheck() {
     let (y, g) = grads_of(&[array![[4.0]]], |g, v| g.recip(v[0]));
     assert_eq!((y, g[0].clone()), (array![[0.25]], array![[-0.0625]]));
     let x = random_matrix(2, 3, 0.5, 2.0, 22);
-    assert_gradcheck(
-        |g, v| g.sqrt(v[0]),
-        std::slice::from_ref(&x),
-        Tolerance::default(),
-    );
+    assert_gradcheck(|g, v| g.sqrt(v[0]), std::slice::from_ref(&x), Tolerance::default());
     assert_gradcheck(|g, v| g.recip(v[0]), &[x], Tolerance::default());
 }
 
 #[test]
 fn slice_and_concat_literal_and_gradcheck() {
     // L = Σ a[:, 1..3]:  ∂a = [0, 1, 1, 0] per row
-    let (y, g) = grads_of(&[array![[1.0, 2.0, 3.0, 4.0]]], |g, v| {
-        g.slice_cols(v[0], 1, 2)
-    });
+    let (y, g) = grads_of(&[array![[1.0, 2.0, 3.0, 4.0]]], |g, v| g.slice_cols(v[0], 1, 2));
     assert_eq!(y, array![[2.0, 3.0]]);
     assert_eq!(g[0], array![[0.0, 1.0, 1.0, 0.0]]);
-    let (y, _) = grads_of(
-        &[array![[1.0], [2.0]], array![[3.0, 4.0], [5.0, 6.0]]],
-        |g, v| g.concat_cols(&[v[0], v[1]]),
-    );
+    let (y, _) = grads_of(&[array![[1.0], [2.0]], array![[3.0, 4.0], [5.0, 6.0]]], |g, v| g.concat_cols(&[v[0], v[1]]));
     assert_eq!(y, array![[1.0, 3.0, 4.0], [2.0, 5.0, 6.0]]);
-    let (a, b) = (
-        random_matrix(3, 4, -1.0, 1.0, 23),
-        random_matrix(3, 2, -1.0, 1.0, 24),
-    );
-    assert_gradcheck(
-        |g, v| g.slice_cols(v[0], 1, 3),
-        std::slice::from_ref(&a),
-        Tolerance::default(),
-    );
-    assert_gradcheck(
-        |g, v| g.concat_cols(&[v[1], v[0], v[1]]),
-        &[a, b],
-        Tolerance::default(),
-    );
+    let (a, b) = (random_matrix(3, 4, -1.0, 1.0, 23), random_matrix(3, 2, -1.0, 1.0, 24));
+    assert_gradcheck(|g, v| g.slice_cols(v[0], 1, 3), std::slice::from_ref(&a), Tolerance::default());
+    assert_gradcheck(|g, v| g.concat_cols(&[v[1], v[0], v[1]]), &[a, b], Tolerance::default());
     let be = be();
     let mut g = Graph::new(be.clone());
     let a = g.constant(be.upload(Array2::zeros((2, 3)).view()).unwrap());
     let b = g.constant(be.upload(Array2::zeros((3, 3)).view()).unwrap());
-    assert!(matches!(
-        g.slice_cols(a, 2, 2),
-        Err(Error::Shape {
-            op: "slice_cols",
-            ..
-        })
-    ));
-    assert!(matches!(
-        g.concat_cols(&[a, b]),
-        Err(Error::Shape {
-            op: "concat_cols",
-            ..
-        })
-    ));
+    assert!(matches!(g.slice_cols(a, 2, 2), Err(Error::Shape { op: "slice_cols", .. })));
+    assert!(matches!(g.concat_cols(&[a, b]), Err(Error::Shape { op: "concat_cols", .. })));
 }
 
 #[test]
 fn tridiagonal_literal_and_gradcheck() {
     // T = [[1, 4, 0], [4, 2, 5], [0, 5, 3]]; L = Σ T:  ∂α = 1, ∂β = 2
-    let (t, g) = grads_of(&[array![[1.0, 2.0, 3.0]], array![[4.0, 5.0]]], |g, v| {
-        g.tridiagonal(v[0], v[1])
-    });
+    let (t, g) = grads_of(&[array![[1.0, 2.0, 3.0]], array![[4.0, 5.0]]], |g, v| g.tridiagonal(v[0], v[1]));
     assert_eq!(t, array![[1.0, 4.0, 0.0], [4.0, 2.0, 5.0], [0.0, 5.0, 3.0]]);
     assert_eq!(g[0], array![[1.0, 1.0, 1.0]]);
     assert_eq!(g[1], array![[2.0, 2.0]]);
     assert_gradcheck(
         |g, v| g.tridiagonal(v[0], v[1]),
-        &[
-            random_matrix(1, 4, -1.0, 1.0, 25),
-            random_matrix(1, 3, -1.0, 1.0, 26),
-        ],
+        &[random_matrix(1, 4, -1.0, 1.0, 25), random_matrix(1, 3, -1.0, 1.0, 26)],
         Tolerance::default(),
     );
+}
+
+#[test]
+fn slice_and_concat_rows() {
+    // L = Σ a[1..2, :]:  ∂a = [[0, 0], [1, 1], [0, 0]]
+    let (y, g) = grads_of(&[array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]], |g, v| g.slice_rows(v[0], 1, 1));
+    assert_eq!(y, array![[3.0, 4.0]]);
+    assert_eq!(g[0], array![[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]]);
+    let (a, b) = (random_matrix(2, 3, -1.0, 1.0, 30), random_matrix(1, 3, -1.0, 1.0, 31));
+    assert_gradcheck(|g, v| g.slice_rows(v[0], 1, 1), std::slice::from_ref(&a), Tolerance::default());
+    assert_gradcheck(|g, v| g.concat_rows(&[v[1], v[0], v[1]]), &[a, b], Tolerance::default());
+}
+
+/// A symmetric matrix with well-separated eigenvalues 1, 2, …, n in a random basis.
+fn separated_symmetric(n: usize, seed: u64) -> Array2<f64> {
+    let q = random_matrix(n, n, -1.0, 1.0, seed);
+    let eig = hagcn_linalg::symmetric_eigen((&q + &q.t()).view()).unwrap();
+    let basis = eig.vectors;
+    let d = Array2::from_diag(&ndarray::Array1::from_iter((1..=n).map(|i| i as f64)));
+    basis.dot(&d).dot(&basis.t())
+}
+
+#[test]
+fn symmetric_eigen_literal() {
+    // diag(3, 1): eigenvalues ascending [1, 3], eigenvectors e2, e1 (largest component +).
+    let (vals, _) = grads_of(&[array![[3.0, 0.0], [0.0, 1.0]]], |g, v| Ok(g.symmetric_eigen(v[0], 1e-9)?.0));
+    assert_eq!(vals, array![[1.0, 3.0]]);
+    // L = Σ λ = trace(A):  ∂A = I
+    let (_, g) = grads_of(&[separated_symmetric(4, 40)], |g, v| Ok(g.symmetric_eigen(v[0], 1e-9)?.0));
+    assert!(close(&g[0], &Array2::eye(4), 1e-10), "{}", g[0]);
+}
+
+#[test]
+fn symmetric_eigen_gradcheck() {
+    // Perturb only through a symmetric parametrisation A = (P + Pᵀ)/2, as the model does.
+    let p = separated_symmetric(5, 41);
+    for (name, pick_vectors) in [("values", false), ("vectors", true)] {
+        let report = crate::test_utils::gradcheck(
+            |g, v| {
+                let pt = g.matmul(v[0], true, v[1], false)?; // Pᵀ I
+                let sum = g.add(v[0], pt)?;
+                let a = g.scale(sum, 0.5)?;
+                let (vals, vecs) = g.symmetric_eigen(a, 1e-9)?;
+                Ok(if pick_vectors { vecs } else { vals })
+            },
+            &[p.clone(), Array2::eye(5)],
+            Tolerance { eps: 1e-6, rtol: 1e-5, atol: 1e-7 },
+        )
+        .unwrap();
+        assert!(report.passed, "{name}: {report:?}");
+    }
+}
+
+#[test]
+fn symmetric_eigen_gradient_stays_finite_on_repeated_eigenvalues() {
+    // A = I has one eigenvalue of multiplicity 3: the eigenvector term is masked.
+    let (_, g) = grads_of(&[Array2::eye(3)], |g, v| Ok(g.symmetric_eigen(v[0], 1e-9)?.1));
+    assert!(g[0].iter().all(|x| x.is_finite()));
+}
+
+#[test]
+fn bspline_basis_gradcheck() {
+    // Four well-separated points, 4 cubic basis functions (as the spline filter with k = 4).
+    let x = array![[-0.9, -0.35, 0.2, 0.8]];
+    assert_gradcheck(|g, v| g.bspline_basis(v[0], 4, 3), &[x], Tolerance { eps: 1e-7, rtol: 1e-5, atol: 1e-7 });
 }

@@ -27,7 +27,7 @@ pub struct ExperimentArgs {
     #[arg(long, default_value = "datasets")]
     pub datasets_dir: PathBuf,
     /// Graph filters, comma-separated (gcn, fourier, spline, cheby, lanczos)
-    #[arg(long, value_delimiter = ',', default_value = "gcn")]
+    #[arg(long, value_delimiter = ',', default_value = "lanczos,gcn,spline,cheby,fourier")]
     pub filters: Vec<String>,
     /// Code lengths in bits, comma-separated
     #[arg(long, value_delimiter = ',', default_value = "16,28,32,64,128")]
@@ -96,19 +96,11 @@ fn resolve_dataset(args: &ExperimentArgs) -> Result<(Dataset, PathBuf)> {
         return Ok((Dataset::load(&dir)?, dir));
     }
     let dir = PathBuf::from(&args.dataset);
-    Ok((
-        Dataset::load(&dir).with_context(|| format!("loading dataset {}", dir.display()))?,
-        dir,
-    ))
+    Ok((Dataset::load(&dir).with_context(|| format!("loading dataset {}", dir.display()))?, dir))
 }
 
 fn parse_top_k(list: &[String]) -> Result<Vec<TopK>> {
-    list.iter()
-        .map(|s| {
-            s.parse::<TopK>()
-                .map_err(|e| anyhow::anyhow!("--map-at {s:?}: {e}"))
-        })
-        .collect()
+    list.iter().map(|s| s.parse::<TopK>().map_err(|e| anyhow::anyhow!("--map-at {s:?}: {e}"))).collect()
 }
 
 fn make_out_dir(out: Option<PathBuf>) -> Result<PathBuf> {
@@ -124,37 +116,20 @@ fn make_out_dir(out: Option<PathBuf>) -> Result<PathBuf> {
         PathBuf::from("runs").join(stamp)
     });
     if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
-        bail!(
-            "output directory {} already exists and is not empty; choose another --out",
-            dir.display()
-        );
+        bail!("output directory {} already exists and is not empty; choose another --out", dir.display());
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
 }
 
 fn git_revision() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Runs the experiment described by `args`.
 pub fn run(args: ExperimentArgs) -> Result<()> {
-    let filters: Vec<Filter> = args
-        .filters
-        .iter()
-        .map(|f| f.parse())
-        .collect::<Result<_, _>>()?;
-    if let Some(f) = filters.iter().find(|f| !f.is_implemented()) {
-        bail!(
-            "the {f} filter is not implemented yet in this build; available: gcn, cheby, lanczos"
-        );
-    }
+    let filters: Vec<Filter> = args.filters.iter().map(|f| f.parse()).collect::<Result<_, _>>()?;
     if args.bits.is_empty() || args.bits.contains(&0) {
         bail!("--bits needs one or more positive code lengths");
     }
@@ -164,20 +139,20 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
     let ks = parse_top_k(&args.map_at)?;
     let (dataset, dataset_path) = resolve_dataset(&args)?;
     let parts = split(dataset.n_samples(), args.seed)?;
-    let (train, database, query) = (
-        dataset.subset(&parts.train),
-        dataset.subset(&parts.database),
-        dataset.subset(&parts.query),
-    );
+    let (train, database, query) =
+        (dataset.subset(&parts.train), dataset.subset(&parts.database), dataset.subset(&parts.query));
     if args.batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
-    if args.batch_size > train.n_samples() {
+    if filters.iter().any(|f| matches!(f, Filter::Fourier | Filter::Spline)) && args.k > args.batch_size {
         bail!(
-            "--batch-size {} is larger than the training set ({} samples)",
-            args.batch_size,
-            train.n_samples()
+            "--k {} exceeds --batch-size {}: the fourier and spline filters keep k eigenpairs of each batch",
+            args.k,
+            args.batch_size
         );
+    }
+    if args.batch_size > train.n_samples() {
+        bail!("--batch-size {} is larger than the training set ({} samples)", args.batch_size, train.n_samples());
     }
     let out = make_out_dir(args.out.clone())?;
     let backend = CpuBackend::<f32>::new();
@@ -198,10 +173,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         database.n_samples(),
         query.n_samples()
     );
-    let adam = AdamConfig {
-        lr: args.lr,
-        ..AdamConfig::default()
-    };
+    let adam = AdamConfig { lr: args.lr, ..AdamConfig::default() };
     let config = json!({
         "args": &args,
         "dataset": {
@@ -219,10 +191,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         "git_revision": git_revision(),
         "hagcn_version": env!("CARGO_PKG_VERSION"),
     });
-    write_text(
-        &out.join("config.json"),
-        &serde_json::to_string_pretty(&config)?,
-    )?;
+    write_text(&out.join("config.json"), &serde_json::to_string_pretty(&config)?)?;
     eprintln!("run directory: {}", out.display());
 
     let mut results: Vec<RunResult> = Vec::new();
@@ -235,10 +204,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
             let result = train_and_evaluate(&args, mc, adam, &train, &database, &query, &ks, &out)?;
             results.push(result);
             let doc = json!({ "runs": &results });
-            write_text(
-                &out.join("results.json"),
-                &serde_json::to_string_pretty(&doc)?,
-            )?;
+            write_text(&out.join("results.json"), &serde_json::to_string_pretty(&doc)?)?;
         }
     }
     let table = results_table(&results, &ks);
@@ -261,10 +227,7 @@ fn evaluate(
 }
 
 fn map_json(ks: &[TopK], maps: &[f64]) -> serde_json::Map<String, serde_json::Value> {
-    ks.iter()
-        .zip(maps)
-        .map(|(k, m)| (k.to_string(), json!(m)))
-        .collect()
+    ks.iter().zip(maps).map(|(k, m)| (k.to_string(), json!(m))).collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -278,16 +241,18 @@ fn train_and_evaluate(
     ks: &[TopK],
     out: &Path,
 ) -> Result<RunResult> {
-    let (filter, bits) = (config.filter, config.bits);
+    let (filter, bits, config_k) = (config.filter, config.bits, config.k);
     let mut machine = Machine::new(CpuBackend::<f32>::new(), config, adam, args.seed)?;
-    let n_batches = train.n_samples().div_ceil(args.batch_size);
+    let mut n_batches = train.n_samples().div_ceil(args.batch_size);
+    let short = train.n_samples() % args.batch_size;
+    if matches!(filter, Filter::Fourier | Filter::Spline) && n_batches > 1 && short != 0 && short < config_k {
+        n_batches -= 1; // merged into the batch before it, see below
+    }
     let bar = ProgressBar::new((args.epochs * n_batches) as u64);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix:>12} [{bar:30}] {pos}/{len} steps  {msg}  {elapsed} < {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} steps  {msg}  {elapsed} < {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
     );
     bar.set_prefix(format!("{filter}-{bits}"));
     let mut res = RunResult {
@@ -306,16 +271,20 @@ fn train_and_evaluate(
     };
     let mut losses_csv = String::from("epoch,loss,reconstruction,hash,seconds\n");
     for epoch in 0..args.epochs {
-        let batches = epoch_batches(train.n_samples(), args.batch_size, args.seed, epoch)?;
+        let mut batches = epoch_batches(train.n_samples(), args.batch_size, args.seed, epoch)?;
+        // fourier and spline keep k eigenpairs of each batch graph, so a batch needs at least
+        // k rows: a short last batch is merged into the one before it.
+        if matches!(filter, Filter::Fourier | Filter::Spline)
+            && batches.len() > 1
+            && batches.last().is_some_and(|b| b.len() < config_k)
+        {
+            let last = batches.pop().expect("checked above");
+            batches.last_mut().expect("checked above").extend(last);
+        }
         let start = Instant::now();
         let mean = machine
             .train_epoch(train.features.view(), &batches, |_, parts| {
-                bar.set_message(format!(
-                    "epoch {}/{} loss {:.5}",
-                    epoch + 1,
-                    args.epochs,
-                    parts.loss
-                ));
+                bar.set_message(format!("epoch {}/{} loss {:.5}", epoch + 1, args.epochs, parts.loss));
                 bar.inc(1);
             })
             .with_context(|| format!("training {filter}-{bits}, epoch {}", epoch + 1))?;
@@ -324,17 +293,10 @@ fn train_and_evaluate(
         res.epoch_loss.push(mean.loss);
         res.epoch_reconstruction.push(mean.reconstruction);
         res.epoch_hash.push(mean.hash);
-        losses_csv.push_str(&format!(
-            "{},{},{},{},{secs:.4}\n",
-            epoch + 1,
-            mean.loss,
-            mean.reconstruction,
-            mean.hash
-        ));
+        losses_csv.push_str(&format!("{},{},{},{},{secs:.4}\n", epoch + 1, mean.loss, mean.reconstruction, mean.hash));
         if args.eval_every > 0 && (epoch + 1) % args.eval_every == 0 && epoch + 1 < args.epochs {
             let (_, _, maps) = evaluate(&machine, database, query, ks)?;
-            res.map_by_epoch
-                .push(json!({"epoch": epoch + 1, "map": map_json(ks, &maps)}));
+            res.map_by_epoch.push(json!({"epoch": epoch + 1, "map": map_json(ks, &maps)}));
         }
     }
     bar.finish_and_clear();
@@ -346,8 +308,7 @@ fn train_and_evaluate(
     let (q_codes, db_codes, maps) = evaluate(&machine, database, query, ks)?;
     res.eval_seconds = start.elapsed().as_secs_f64();
     res.map = map_json(ks, &maps);
-    res.map_by_epoch
-        .push(json!({"epoch": args.epochs, "map": map_json(ks, &maps)}));
+    res.map_by_epoch.push(json!({"epoch": args.epochs, "map": map_json(ks, &maps)}));
 
     let dir = out.join(format!("{filter}-{bits}"));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -358,11 +319,7 @@ fn train_and_evaluate(
     write_npy(&dir.join("query_labels.npy"), &labels(query))?;
     write_npy(&dir.join("db_labels.npy"), &labels(database))?;
     write_text(&dir.join("losses.csv"), &losses_csv)?;
-    let summary: Vec<String> = ks
-        .iter()
-        .zip(&maps)
-        .map(|(k, m)| format!("mAP@{k} {m:.4}"))
-        .collect();
+    let summary: Vec<String> = ks.iter().zip(&maps).map(|(k, m)| format!("mAP@{k} {m:.4}")).collect();
     eprintln!(
         "{filter}-{bits}: {} | final loss {:.5} | {:.2} s/epoch",
         summary.join(", "),
@@ -385,16 +342,9 @@ fn results_table(results: &[RunResult], ks: &[TopK]) -> String {
     for r in results {
         s.push_str(&format!("| {} | {} |", r.filter, r.bits));
         for k in ks {
-            s.push_str(&format!(
-                " {:.4} |",
-                r.map[&k.to_string()].as_f64().unwrap_or(f64::NAN)
-            ));
+            s.push_str(&format!(" {:.4} |", r.map[&k.to_string()].as_f64().unwrap_or(f64::NAN)));
         }
-        s.push_str(&format!(
-            " {:.5} | {:.2} |\n",
-            r.final_loss,
-            r.train_seconds / r.epoch_seconds.len().max(1) as f64
-        ));
+        s.push_str(&format!(" {:.5} | {:.2} |\n", r.final_loss, r.train_seconds / r.epoch_seconds.len().max(1) as f64));
     }
     s
 }

@@ -4,6 +4,7 @@
 //! `hagcn experiment`; it can also be run directly.
 
 mod experiment;
+mod grads;
 mod output;
 
 use std::path::PathBuf;
@@ -12,11 +13,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "hagcn",
-    version,
-    about = "Self-supervised deep hashing with graph filters (HAGCN)"
-)]
+#[command(name = "hagcn", version, about = "Self-supervised deep hashing with graph filters (HAGCN)")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,6 +23,8 @@ struct Cli {
 enum Command {
     /// Train one model per (filter, code length), evaluate retrieval mAP, write a run directory
     Experiment(experiment::ExperimentArgs),
+    /// Loss and parameter gradients of one batch, to compare with another framework (e.g. PyTorch autograd)
+    Grads(grads::GradsArgs),
     /// Prepare a dataset in the fast layout
     Data {
         #[command(subcommand)]
@@ -56,9 +55,8 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Experiment(args) => experiment::run(args),
-        Command::Data {
-            which: DataCommand::Mnist { out },
-        } => {
+        Command::Grads(args) => grads::run(args),
+        Command::Data { which: DataCommand::Mnist { out } } => {
             let ds = hagcn_data::mnist::fetch(&out)?;
             eprintln!(
                 "wrote {} samples × {} features in {} classes to {}",

@@ -23,10 +23,7 @@ fn run(dataset: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
         }
     }
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hagcn"));
-    cmd.args(["experiment", "--dataset"])
-        .arg(dataset)
-        .arg("--out")
-        .arg(out);
+    cmd.args(["experiment", "--dataset"]).arg(dataset).arg("--out").arg(out);
     for (flag, value) in flags {
         cmd.args([flag, value]);
     }
@@ -41,43 +38,21 @@ fn read_json(path: &Path) -> serde_json::Value {
 fn experiment_writes_a_reproducible_run_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    GaussianClusters {
-        n_samples: 120,
-        dim: 10,
-        n_classes: 4,
-        spread: 0.3,
-        seed: 5,
-    }
-    .generate()
-    .unwrap()
-    .save(&data)
-    .unwrap();
+    GaussianClusters { n_samples: 120, dim: 10, n_classes: 4, spread: 0.3, seed: 5 }
+        .generate()
+        .unwrap()
+        .save(&data)
+        .unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     for out in [&a, &b] {
         let o = run(&data, out, &[]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
-    let (ra, rb) = (
-        read_json(&a.join("results.json")),
-        read_json(&b.join("results.json")),
-    );
+    let (ra, rb) = (read_json(&a.join("results.json")), read_json(&b.join("results.json")));
     let runs = ra["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 6);
-    let names: Vec<String> = runs
-        .iter()
-        .map(|r| format!("{}-{}", r["filter"].as_str().unwrap(), r["bits"]))
-        .collect();
-    assert_eq!(
-        names,
-        [
-            "gcn-8",
-            "gcn-12",
-            "cheby-8",
-            "cheby-12",
-            "lanczos-8",
-            "lanczos-12"
-        ]
-    );
+    let names: Vec<String> = runs.iter().map(|r| format!("{}-{}", r["filter"].as_str().unwrap(), r["bits"])).collect();
+    assert_eq!(names, ["gcn-8", "gcn-12", "cheby-8", "cheby-12", "lanczos-8", "lanczos-12"]);
     for (run_a, run_b) in runs.iter().zip(rb["runs"].as_array().unwrap()) {
         assert_eq!(run_a["map"], run_b["map"], "same seed, same mAP");
         assert_eq!(run_a["epoch_loss"], run_b["epoch_loss"]);
@@ -91,8 +66,7 @@ fn experiment_writes_a_reproducible_run_directory() {
     let dir = a.join("gcn-12");
     let codes: ndarray::Array2<u8> = ndarray_npy::read_npy(dir.join("db_codes.npy")).unwrap();
     assert_eq!(codes.dim(), (12, 2));
-    let codes_b: ndarray::Array2<u8> =
-        ndarray_npy::read_npy(b.join("gcn-12/db_codes.npy")).unwrap();
+    let codes_b: ndarray::Array2<u8> = ndarray_npy::read_npy(b.join("gcn-12/db_codes.npy")).unwrap();
     assert_eq!(codes, codes_b);
     let labels: ndarray::Array1<i64> = ndarray_npy::read_npy(dir.join("query_labels.npy")).unwrap();
     assert_eq!(labels.len(), 12);
@@ -106,10 +80,7 @@ fn experiment_writes_a_reproducible_run_directory() {
     // A different seed gives different numbers.
     let c = tmp.path().join("c");
     assert!(run(&data, &c, &["--seed", "7"]).status.success());
-    assert_ne!(
-        read_json(&c.join("results.json"))["runs"][0]["epoch_loss"],
-        ra["runs"][0]["epoch_loss"]
-    );
+    assert_ne!(read_json(&c.join("results.json"))["runs"][0]["epoch_loss"], ra["runs"][0]["epoch_loss"]);
 }
 
 #[test]
@@ -121,19 +92,13 @@ fn bad_arguments_are_clear_errors() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("missing"), "{err}");
     let data = tmp.path().join("data");
-    GaussianClusters {
-        n_samples: 40,
-        dim: 4,
-        n_classes: 2,
-        spread: 0.3,
-        seed: 5,
-    }
-    .generate()
-    .unwrap()
-    .save(&data)
-    .unwrap();
-    let o = run(&data, &tmp.path().join("o2"), &["--filters", "fourier"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not implemented yet"));
+    GaussianClusters { n_samples: 40, dim: 4, n_classes: 2, spread: 0.3, seed: 5 }
+        .generate()
+        .unwrap()
+        .save(&data)
+        .unwrap();
+    let o = run(&data, &tmp.path().join("o2"), &["--filters", "gnc"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown filter"));
     let o = run(&data, &tmp.path().join("o3"), &["--map-at", "0"]);
     assert!(!o.status.success());
     let o = run(&data, &tmp.path().join("o4"), &["--batch-size", "1000"]);

@@ -75,16 +75,8 @@ impl Dataset {
     /// labels, a label is `>= class_names.len()`, there are no rows or no columns, or a
     /// feature is NaN or infinite. Classes without samples are allowed (a subset may
     /// lack classes).
-    pub fn new(
-        features: Array2<f32>,
-        labels: Vec<usize>,
-        class_names: Vec<String>,
-    ) -> Result<Self> {
-        let ds = Dataset {
-            features,
-            labels,
-            class_names,
-        };
+    pub fn new(features: Array2<f32>, labels: Vec<usize>, class_names: Vec<String>) -> Result<Self> {
+        let ds = Dataset { features, labels, class_names };
         ds.validate()?;
         Ok(ds)
     }
@@ -99,16 +91,8 @@ impl Dataset {
         if n == 0 || d == 0 {
             return invalid(format!("empty dataset ({n} samples of dimension {d})"));
         }
-        if let Some((i, &y)) = self
-            .labels
-            .iter()
-            .enumerate()
-            .find(|&(_, &y)| y >= self.class_names.len())
-        {
-            return invalid(format!(
-                "label {y} at index {i} but only {} class names",
-                self.class_names.len()
-            ));
+        if let Some((i, &y)) = self.labels.iter().enumerate().find(|&(_, &y)| y >= self.class_names.len()) {
+            return invalid(format!("label {y} at index {i} but only {} class names", self.class_names.len()));
         }
         if let Some(((row, col), &v)) = self.features.indexed_iter().find(|(_, v)| !v.is_finite()) {
             return invalid(format!("non-finite value {v} at row {row}, column {col}"));
@@ -165,22 +149,14 @@ impl Dataset {
         let meta = match std::fs::metadata(path) {
             Ok(meta) => meta,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NotFound {
-                    path: path.to_path_buf(),
-                });
+                return Err(Error::NotFound { path: path.to_path_buf() });
             }
             Err(e) => return Err(Error::io("read", path, e)),
         };
         if !meta.is_dir() {
-            return Err(Error::NotADirectory {
-                path: path.to_path_buf(),
-            });
+            return Err(Error::NotADirectory { path: path.to_path_buf() });
         }
-        if path.join(FEATURES_FILE).exists() {
-            fast::load(path)
-        } else {
-            folder::load(path)
-        }
+        if path.join(FEATURES_FILE).exists() { fast::load(path) } else { folder::load(path) }
     }
 
     /// Saves in the fast layout (`features.npy` as float32, `labels.npy` as int64,
@@ -220,12 +196,7 @@ mod tests {
 
     #[test]
     fn new_accepts_a_consistent_dataset_and_reports_sizes() {
-        let ds = Dataset::new(
-            array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
-            vec![1, 0, 1],
-            names(3),
-        )
-        .unwrap();
+        let ds = Dataset::new(array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], vec![1, 0, 1], names(3)).unwrap();
         assert_eq!((ds.n_samples(), ds.dim(), ds.n_classes()), (3, 2, 3));
         assert_eq!(ds.class_counts(), vec![1, 2, 0]);
     }
@@ -233,30 +204,12 @@ mod tests {
     #[test]
     fn new_rejects_inconsistent_datasets() {
         let cases = [
-            (
-                Dataset::new(array![[1.0], [2.0]], vec![0], names(1)),
-                "2 feature rows but 1 labels",
-            ),
-            (
-                Dataset::new(Array2::zeros((0, 3)), vec![], names(1)),
-                "empty dataset",
-            ),
-            (
-                Dataset::new(Array2::zeros((2, 0)), vec![0, 0], names(1)),
-                "empty dataset",
-            ),
-            (
-                Dataset::new(array![[1.0], [2.0]], vec![0, 2], names(2)),
-                "label 2 at index 1",
-            ),
-            (
-                Dataset::new(array![[1.0, 2.0], [f32::NAN, 1.0]], vec![0, 0], names(1)),
-                "NaN at row 1, column 0",
-            ),
-            (
-                Dataset::new(array![[1.0, f32::INFINITY]], vec![0], names(1)),
-                "inf at row 0, column 1",
-            ),
+            (Dataset::new(array![[1.0], [2.0]], vec![0], names(1)), "2 feature rows but 1 labels"),
+            (Dataset::new(Array2::zeros((0, 3)), vec![], names(1)), "empty dataset"),
+            (Dataset::new(Array2::zeros((2, 0)), vec![0, 0], names(1)), "empty dataset"),
+            (Dataset::new(array![[1.0], [2.0]], vec![0, 2], names(2)), "label 2 at index 1"),
+            (Dataset::new(array![[1.0, 2.0], [f32::NAN, 1.0]], vec![0, 0], names(1)), "NaN at row 1, column 0"),
+            (Dataset::new(array![[1.0, f32::INFINITY]], vec![0], names(1)), "inf at row 0, column 1"),
         ];
         for (res, needle) in cases {
             let err = res.unwrap_err();
@@ -267,12 +220,7 @@ mod tests {
 
     #[test]
     fn subset_keeps_order_and_class_names() {
-        let ds = Dataset::new(
-            array![[0.0], [1.0], [2.0], [3.0]],
-            vec![0, 1, 2, 0],
-            names(3),
-        )
-        .unwrap();
+        let ds = Dataset::new(array![[0.0], [1.0], [2.0], [3.0]], vec![0, 1, 2, 0], names(3)).unwrap();
         let sub = ds.subset(&[3, 1, 3]);
         assert_eq!(sub.features, array![[3.0], [1.0], [3.0]]);
         assert_eq!(sub.labels, vec![0, 1, 0]);
@@ -296,12 +244,6 @@ mod tests {
 
         let err = Dataset::load(dir.path()).unwrap_err();
         assert!(matches!(err, Error::UnknownLayout { .. }), "{err:?}");
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "no features.npy and no class folders in {}",
-                dir.path().display()
-            )
-        );
+        assert_eq!(err.to_string(), format!("no features.npy and no class folders in {}", dir.path().display()));
     }
 }

@@ -183,9 +183,7 @@ pub enum Error {
     },
 
     /// The `npm` executable is not installed.
-    #[error(
-        "npm not found: install Node.js/npm (Debian: apt-get install npm) or pass --dataset <folder>"
-    )]
+    #[error("npm not found: install Node.js/npm (Debian: apt-get install npm) or pass --dataset <folder>")]
     NpmNotFound,
 
     /// An external command (`npm`, `tar`) failed.
@@ -216,15 +214,7 @@ pub enum Error {
 
 impl Error {
     /// Wraps an I/O error with the action and the path it concerns.
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-        source: std::io::Error,
-    ) -> Self {
-        Error::Io {
-            action,
-            path: path.into(),
-            source,
-        }
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { action, path: path.into(), source }
     }
 }

@@ -59,10 +59,8 @@ pub fn from_npm_package(package_dir: &Path) -> Result<Dataset> {
     for digit in 0..10 {
         let path = digits_dir.join(format!("{digit}.json"));
         let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
-        let file: DigitFile = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-            path: path.clone(),
-            source,
-        })?;
+        let file: DigitFile =
+            serde_json::from_slice(&bytes).map_err(|source| Error::Json { path: path.clone(), source })?;
         if !file.data.len().is_multiple_of(PIXELS) {
             return Err(Error::BadMnist {
                 path,
@@ -104,9 +102,7 @@ fn fetch_with(npm: &[OsString], dest_dir: &Path) -> Result<Dataset> {
 
     let mut pack = Command::new(&npm[0]);
     pack.args(&npm[1..]).args(["pack", NPM_PACKAGE, "--silent"]);
-    run(pack, &work.0, |e| {
-        (e.kind() == std::io::ErrorKind::NotFound).then_some(Error::NpmNotFound)
-    })?;
+    run(pack, &work.0, |e| (e.kind() == std::io::ErrorKind::NotFound).then_some(Error::NpmNotFound))?;
 
     let tgz = fs::read_dir(&work.0)
         .map_err(|e| Error::io("list", &work.0, e))?
@@ -128,17 +124,9 @@ fn fetch_with(npm: &[OsString], dest_dir: &Path) -> Result<Dataset> {
 }
 
 /// Runs `cmd` in `dir`; `on_spawn_error` may turn a spawn failure into a specific error.
-fn run(
-    mut cmd: Command,
-    dir: &Path,
-    on_spawn_error: impl FnOnce(&std::io::Error) -> Option<Error>,
-) -> Result<()> {
+fn run(mut cmd: Command, dir: &Path, on_spawn_error: impl FnOnce(&std::io::Error) -> Option<Error>) -> Result<()> {
     let command = format!("{cmd:?}");
-    let fail = |detail: String| Error::Command {
-        command: command.clone(),
-        dir: dir.to_path_buf(),
-        detail,
-    };
+    let fail = |detail: String| Error::Command { command: command.clone(), dir: dir.to_path_buf(), detail };
     let out = match cmd.current_dir(dir).output() {
         Ok(out) => out,
         Err(e) => return Err(on_spawn_error(&e).unwrap_or_else(|| fail(e.to_string()))),
@@ -157,14 +145,8 @@ struct WorkDir(PathBuf);
 impl WorkDir {
     fn create() -> Result<Self> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let name = format!(
-            "hagcn-mnist-{}-{nanos}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let name = format!("hagcn-mnist-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
         let path = std::env::temp_dir().join(name);
         fs::create_dir(&path).map_err(|e| Error::io("create", &path, e))?;
         Ok(WorkDir(path))
@@ -193,9 +175,7 @@ mod tests {
                 7 => counts[1],
                 _ => 0,
             };
-            let data: Vec<f32> = (0..n * PIXELS)
-                .map(|k| ((d * 1000 + k) % 256) as f32 / 255.0)
-                .collect();
+            let data: Vec<f32> = (0..n * PIXELS).map(|k| ((d * 1000 + k) % 256) as f32 / 255.0).collect();
             let json = serde_json::json!({ "data": data });
             fs::write(digits.join(format!("{d}.json")), json.to_string()).unwrap();
         }
@@ -209,10 +189,7 @@ mod tests {
             let ds = from_npm_package(&root).unwrap();
             assert_eq!((ds.n_samples(), ds.dim(), ds.n_classes()), (5, 784, 10));
             assert_eq!(ds.labels, vec![3, 3, 7, 7, 7]);
-            assert_eq!(
-                ds.class_names,
-                (0..10).map(|d| d.to_string()).collect::<Vec<_>>()
-            );
+            assert_eq!(ds.class_names, (0..10).map(|d| d.to_string()).collect::<Vec<_>>());
             assert_eq!(ds.class_counts(), vec![0, 0, 0, 2, 0, 0, 0, 3, 0, 0]);
             // Second image of digit 7, pixel 5.
             assert_eq!(ds.features[[3, 5]], ((7000 + 784 + 5) % 256) as f32 / 255.0);
@@ -231,10 +208,7 @@ mod tests {
         fs::write(&five, r#"{"data": [0.5, 0.25]}"#).unwrap();
         let err = from_npm_package(dir.path()).unwrap_err();
         assert!(matches!(err, Error::BadMnist { .. }), "{err:?}");
-        assert!(
-            err.to_string().contains("5.json") && err.to_string().contains("784"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("5.json") && err.to_string().contains("784"), "{err}");
 
         fs::write(&five, r#"{"pixels": []}"#).unwrap();
         let err = from_npm_package(dir.path()).unwrap_err();
@@ -280,11 +254,7 @@ mod tests {
         let src = tempfile::tempdir().unwrap();
         fake_package(src.path(), [2, 1]);
         let tgz = src.path().join("fake.tgz");
-        let status = Command::new("tar")
-            .args(["czf", "fake.tgz", "package"])
-            .current_dir(src.path())
-            .status()
-            .unwrap();
+        let status = Command::new("tar").args(["czf", "fake.tgz", "package"]).current_dir(src.path()).status().unwrap();
         assert!(status.success());
 
         let dest = tempfile::tempdir().unwrap();

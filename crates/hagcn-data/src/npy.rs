@@ -98,9 +98,7 @@ fn parse_descr(descr: &str) -> Option<(Kind, bool)> {
 
 /// Reads a float array: float32, float64 or uint8, converted to `f32` as-is.
 pub(crate) fn read_f32(path: &Path) -> Result<Npy<f32>> {
-    read_with(path, FLOAT_DTYPES, |k| {
-        matches!(k, Kind::F32 | Kind::F64 | Kind::U8)
-    })
+    read_with(path, FLOAT_DTYPES, |k| matches!(k, Kind::F32 | Kind::F64 | Kind::U8))
 }
 
 /// Reads an integer array of any integer dtype, widened to `i128`.
@@ -151,8 +149,7 @@ impl Decode for f32 {
         header: &Header,
         len: usize,
     ) -> Option<std::result::Result<Vec<f32>, ReadDataError>> {
-        (kind == Kind::F32)
-            .then(|| f32::read_to_end_exact_vec(reader, &header.type_descriptor, len))
+        (kind == Kind::F32).then(|| f32::read_to_end_exact_vec(reader, &header.type_descriptor, len))
     }
 
     fn decode(kind: Kind, big: bool, bytes: &[u8], out: &mut Vec<f32>) {
@@ -182,28 +179,16 @@ impl Decode for i128 {
 }
 
 fn bad(path: &Path, reason: impl Into<String>) -> Error {
-    Error::BadNpy {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-    }
+    Error::BadNpy { path: path.to_path_buf(), reason: reason.into() }
 }
 
-fn read_with<T: Decode>(
-    path: &Path,
-    expected: &'static str,
-    accept: impl Fn(Kind) -> bool,
-) -> Result<Npy<T>> {
+fn read_with<T: Decode>(path: &Path, expected: &'static str, accept: impl Fn(Kind) -> bool) -> Result<Npy<T>> {
     let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
-    let file_len = file
-        .metadata()
-        .map_err(|e| Error::io("read metadata of", path, e))?
-        .len();
+    let file_len = file.metadata().map_err(|e| Error::io("read metadata of", path, e))?.len();
     let mut reader = BufReader::with_capacity(64 * 1024, file);
 
     let header = Header::from_reader(&mut reader).map_err(|e| match e {
-        ReadHeaderError::Io(io) if io.kind() == ErrorKind::UnexpectedEof => {
-            bad(path, "file ends inside the header")
-        }
+        ReadHeaderError::Io(io) if io.kind() == ErrorKind::UnexpectedEof => bad(path, "file ends inside the header"),
         ReadHeaderError::Io(io) => Error::io("read", path, io),
         ReadHeaderError::Parse(p) => bad(path, format!("bad header: {p}")),
     })?;
@@ -225,13 +210,9 @@ fn read_with<T: Decode>(
         .iter()
         .try_fold(1usize, |acc, &s| acc.checked_mul(s))
         .ok_or_else(|| bad(path, format!("shape {shape:?} is too large")))?;
-    let n_bytes = len
-        .checked_mul(kind.size())
-        .ok_or_else(|| bad(path, format!("shape {shape:?} is too large")))?;
+    let n_bytes = len.checked_mul(kind.size()).ok_or_else(|| bad(path, format!("shape {shape:?} is too large")))?;
 
-    let data_start = reader
-        .stream_position()
-        .map_err(|e| Error::io("read", path, e))?;
+    let data_start = reader.stream_position().map_err(|e| Error::io("read", path, e))?;
     let available = file_len.saturating_sub(data_start);
     if available < n_bytes as u64 {
         return Err(bad(
@@ -245,10 +226,7 @@ fn read_with<T: Decode>(
     if available > n_bytes as u64 {
         return Err(bad(
             path,
-            format!(
-                "{} unexpected bytes after the data of shape {shape:?}",
-                available - n_bytes as u64
-            ),
+            format!("{} unexpected bytes after the data of shape {shape:?}", available - n_bytes as u64),
         ));
     }
 
@@ -277,8 +255,7 @@ fn read_with<T: Decode>(
     }
 
     if header.layout.is_fortran() && shape.len() > 1 {
-        let fortran = ArrayD::from_shape_vec(IxDyn(&shape).f(), data)
-            .expect("length was computed from the shape");
+        let fortran = ArrayD::from_shape_vec(IxDyn(&shape).f(), data).expect("length was computed from the shape");
         data = fortran.as_standard_layout().iter().copied().collect();
     }
     Ok(Npy { shape, data })
@@ -323,10 +300,7 @@ mod tests {
         let dir = tmp();
         let p64 = dir.path().join("f64.npy");
         write_npy(&p64, &array![[1.5f64, -2.25], [1e-3, 4.0]]).unwrap();
-        assert_eq!(
-            read_f32(&p64).unwrap().data,
-            vec![1.5, -2.25, 1e-3f64 as f32, 4.0]
-        );
+        assert_eq!(read_f32(&p64).unwrap().data, vec![1.5, -2.25, 1e-3f64 as f32, 4.0]);
         let pu8 = dir.path().join("u8.npy");
         write_npy(&pu8, &array![0u8, 7, 255]).unwrap();
         let got = read_f32(&pu8).unwrap();
@@ -362,21 +336,12 @@ mod tests {
         write_npy(p("u32.npy"), &array![3u32, 4]).unwrap();
         write_npy(p("u64.npy"), &array![3u64, u64::MAX]).unwrap();
         for name in ["i8", "i16", "i32", "i64"] {
-            assert_eq!(
-                read_int(&p(&format!("{name}.npy"))).unwrap().data,
-                vec![-3, 4]
-            );
+            assert_eq!(read_int(&p(&format!("{name}.npy"))).unwrap().data, vec![-3, 4]);
         }
         for name in ["u8", "u16", "u32"] {
-            assert_eq!(
-                read_int(&p(&format!("{name}.npy"))).unwrap().data,
-                vec![3, 4]
-            );
+            assert_eq!(read_int(&p(&format!("{name}.npy"))).unwrap().data, vec![3, 4]);
         }
-        assert_eq!(
-            read_int(&p("u64.npy")).unwrap().data,
-            vec![3, i128::from(u64::MAX)]
-        );
+        assert_eq!(read_int(&p("u64.npy")).unwrap().data, vec![3, i128::from(u64::MAX)]);
     }
 
     /// Writes a minimal version-1.0 `.npy` file with the given header dict and payload.
@@ -401,11 +366,7 @@ mod tests {
         for v in [1.5f32, -2.0] {
             payload.extend_from_slice(&v.to_be_bytes());
         }
-        raw_npy(
-            &path,
-            "{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }",
-            &payload,
-        );
+        raw_npy(&path, "{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", &payload);
         assert_eq!(read_f32(&path).unwrap().data, vec![1.5, -2.0]);
     }
 
@@ -442,11 +403,7 @@ mod tests {
     fn trailing_bytes_are_an_error() {
         let dir = tmp();
         let path = dir.path().join("x.npy");
-        raw_npy(
-            &path,
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }",
-            &[0, 0, 0, 0, 9],
-        );
+        raw_npy(&path, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", &[0, 0, 0, 0, 9]);
         assert_bad_npy(read_f32(&path).unwrap_err(), &path, "unexpected bytes");
     }
 
@@ -463,35 +420,17 @@ mod tests {
     fn unsupported_dtypes_are_rejected() {
         let dir = tmp();
         let cases: [(&str, &str); 5] = [
-            (
-                "complex",
-                "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }",
-            ),
-            (
-                "bool",
-                "{'descr': '|b1', 'fortran_order': False, 'shape': (1,), }",
-            ),
-            (
-                "str",
-                "{'descr': '<U3', 'fortran_order': False, 'shape': (1,), }",
-            ),
-            (
-                "half",
-                "{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }",
-            ),
-            (
-                "struct",
-                "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }",
-            ),
+            ("complex", "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }"),
+            ("bool", "{'descr': '|b1', 'fortran_order': False, 'shape': (1,), }"),
+            ("str", "{'descr': '<U3', 'fortran_order': False, 'shape': (1,), }"),
+            ("half", "{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }"),
+            ("struct", "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }"),
         ];
         for (name, dict) in cases {
             let path = dir.path().join(format!("{name}.npy"));
             raw_npy(&path, dict, &[0; 16]);
             let err = read_f32(&path).unwrap_err();
-            assert!(
-                matches!(err, Error::UnsupportedDtype { .. }),
-                "{name}: {err:?}"
-            );
+            assert!(matches!(err, Error::UnsupportedDtype { .. }), "{name}: {err:?}");
             assert!(err.to_string().contains(&format!("{name}.npy")));
         }
         // Floats are not labels, integers other than u8 are not features.

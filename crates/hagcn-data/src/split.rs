@@ -57,11 +57,7 @@ pub fn split(n_samples: usize, seed: u64) -> Result<Split> {
     perm.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
     let query = perm.split_off(n_samples - n_query);
     let database = perm.split_off(n_train);
-    Ok(Split {
-        train: perm,
-        database,
-        query,
-    })
+    Ok(Split { train: perm, database, query })
 }
 
 /// `(n_train, n_database, n_query)` for `n` samples, without overflow.
@@ -80,17 +76,10 @@ fn split_sizes(n: usize) -> (usize, usize, usize) {
 /// # Errors
 ///
 /// [`Error::InvalidArgument`] when `batch_size` or `n_rows` is 0.
-pub fn epoch_batches(
-    n_rows: usize,
-    batch_size: usize,
-    seed: u64,
-    epoch: usize,
-) -> Result<Vec<Vec<usize>>> {
+pub fn epoch_batches(n_rows: usize, batch_size: usize, seed: u64, epoch: usize) -> Result<Vec<Vec<usize>>> {
     if batch_size == 0 || n_rows == 0 {
         return Err(Error::InvalidArgument {
-            reason: format!(
-                "epoch_batches needs n_rows > 0 and batch_size > 0, got {n_rows} and {batch_size}"
-            ),
+            reason: format!("epoch_batches needs n_rows > 0 and batch_size > 0, got {n_rows} and {batch_size}"),
         });
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -126,11 +115,7 @@ mod tests {
         ];
         for (n, train, db, q) in cases {
             let s = split(n, 7).unwrap();
-            assert_eq!(
-                (s.train.len(), s.database.len(), s.query.len()),
-                (train, db, q),
-                "n = {n}"
-            );
+            assert_eq!((s.train.len(), s.database.len(), s.query.len()), (train, db, q), "n = {n}");
             let all = sorted([s.train, s.database, s.query].concat());
             assert_eq!(all, (0..n).collect::<Vec<_>>(), "n = {n}: not a partition");
         }
@@ -157,10 +142,7 @@ mod tests {
     #[test]
     fn split_is_deterministic_and_seed_dependent() {
         assert_eq!(split(1000, 42).unwrap(), split(1000, 42).unwrap());
-        assert_ne!(
-            split(1000, 42).unwrap().train,
-            split(1000, 43).unwrap().train
-        );
+        assert_ne!(split(1000, 42).unwrap().train, split(1000, 43).unwrap().train);
         // It is a real shuffle, not the identity.
         assert_ne!(split(1000, 42).unwrap().train, (0..800).collect::<Vec<_>>());
     }
@@ -181,16 +163,8 @@ mod tests {
     fn batches_are_deterministic_per_seed_and_epoch() {
         let a = epoch_batches(500, 64, 9, 4).unwrap();
         assert_eq!(a, epoch_batches(500, 64, 9, 4).unwrap());
-        assert_ne!(
-            a,
-            epoch_batches(500, 64, 9, 5).unwrap(),
-            "epochs must reshuffle"
-        );
-        assert_ne!(
-            a,
-            epoch_batches(500, 64, 10, 4).unwrap(),
-            "seeds must differ"
-        );
+        assert_ne!(a, epoch_batches(500, 64, 9, 5).unwrap(), "epochs must reshuffle");
+        assert_ne!(a, epoch_batches(500, 64, 10, 4).unwrap(), "seeds must differ");
         // Epoch e does not depend on having computed epochs before it.
         let direct = epoch_batches(500, 64, 9, 7).unwrap();
         for e in 0..7 {
@@ -199,21 +173,12 @@ mod tests {
         assert_eq!(direct, epoch_batches(500, 64, 9, 7).unwrap());
         // Epoch 0 does not replay the split's permutation for the same seed.
         let s = split(500, 9).unwrap();
-        assert_ne!(
-            epoch_batches(500, 500, 9, 0).unwrap()[0][..400],
-            s.train[..]
-        );
+        assert_ne!(epoch_batches(500, 500, 9, 0).unwrap()[0][..400], s.train[..]);
     }
 
     #[test]
     fn zero_batch_size_or_rows_is_an_error() {
-        assert!(matches!(
-            epoch_batches(10, 0, 0, 0),
-            Err(Error::InvalidArgument { .. })
-        ));
-        assert!(matches!(
-            epoch_batches(0, 8, 0, 0),
-            Err(Error::InvalidArgument { .. })
-        ));
+        assert!(matches!(epoch_batches(10, 0, 0, 0), Err(Error::InvalidArgument { .. })));
+        assert!(matches!(epoch_batches(0, 8, 0, 0), Err(Error::InvalidArgument { .. })));
     }
 }

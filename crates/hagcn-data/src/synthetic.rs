@@ -43,18 +43,8 @@ impl GaussianClusters {
     /// [`Error::InvalidArgument`] when `dim` or `n_classes` is 0, `n_samples <
     /// n_classes`, or `spread` is negative or not finite.
     pub fn generate(&self) -> Result<Dataset> {
-        let &GaussianClusters {
-            n_samples,
-            dim,
-            n_classes,
-            spread,
-            seed,
-        } = self;
-        if dim == 0
-            || n_classes == 0
-            || n_samples < n_classes
-            || !(spread.is_finite() && spread >= 0.0)
-        {
+        let &GaussianClusters { n_samples, dim, n_classes, spread, seed } = self;
+        if dim == 0 || n_classes == 0 || n_samples < n_classes || !(spread.is_finite() && spread >= 0.0) {
             return Err(Error::InvalidArgument {
                 reason: format!(
                     "GaussianClusters needs dim >= 1, n_classes >= 1, n_samples >= n_classes and a finite spread >= 0, got {self:?}"
@@ -62,8 +52,7 @@ impl GaussianClusters {
             });
         }
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let centres =
-            Array2::from_shape_simple_fn((n_classes, dim), || rng.sample::<f32, _>(StandardNormal));
+        let centres = Array2::from_shape_simple_fn((n_classes, dim), || rng.sample::<f32, _>(StandardNormal));
         let mut labels: Vec<usize> = (0..n_samples).map(|i| i % n_classes).collect();
         labels.shuffle(&mut rng);
         let mut features = Array2::zeros((n_samples, dim));
@@ -72,11 +61,7 @@ impl GaussianClusters {
                 *x = mu + spread * rng.sample::<f32, _>(StandardNormal);
             }
         }
-        Dataset::new(
-            features,
-            labels,
-            (0..n_classes).map(|c| c.to_string()).collect(),
-        )
+        Dataset::new(features, labels, (0..n_classes).map(|c| c.to_string()).collect())
     }
 }
 
@@ -85,13 +70,7 @@ mod tests {
     use super::*;
 
     fn params() -> GaussianClusters {
-        GaussianClusters {
-            n_samples: 103,
-            dim: 16,
-            n_classes: 5,
-            spread: 0.1,
-            seed: 11,
-        }
+        GaussianClusters { n_samples: 103, dim: 16, n_classes: 5, spread: 0.1, seed: 11 }
     }
 
     #[test]
@@ -107,12 +86,7 @@ mod tests {
     #[test]
     fn deterministic_for_a_seed() {
         assert_eq!(params().generate().unwrap(), params().generate().unwrap());
-        let other = GaussianClusters {
-            seed: 12,
-            ..params()
-        }
-        .generate()
-        .unwrap();
+        let other = GaussianClusters { seed: 12, ..params() }.generate().unwrap();
         assert_ne!(other.features, params().generate().unwrap().features);
     }
 
@@ -147,12 +121,7 @@ mod tests {
 
     #[test]
     fn zero_spread_puts_samples_on_centres() {
-        let ds = GaussianClusters {
-            spread: 0.0,
-            ..params()
-        }
-        .generate()
-        .unwrap();
+        let ds = GaussianClusters { spread: 0.0, ..params() }.generate().unwrap();
         let first = ds.labels.iter().position(|&y| y == 0).unwrap();
         for (row, &y) in ds.features.rows().into_iter().zip(&ds.labels) {
             assert_eq!(y == 0, row == ds.features.row(first));
@@ -163,27 +132,12 @@ mod tests {
     fn invalid_parameters_are_errors() {
         for bad in [
             GaussianClusters { dim: 0, ..params() },
-            GaussianClusters {
-                n_classes: 0,
-                ..params()
-            },
-            GaussianClusters {
-                n_samples: 4,
-                ..params()
-            },
-            GaussianClusters {
-                spread: -1.0,
-                ..params()
-            },
-            GaussianClusters {
-                spread: f32::NAN,
-                ..params()
-            },
+            GaussianClusters { n_classes: 0, ..params() },
+            GaussianClusters { n_samples: 4, ..params() },
+            GaussianClusters { spread: -1.0, ..params() },
+            GaussianClusters { spread: f32::NAN, ..params() },
         ] {
-            assert!(
-                matches!(bad.generate(), Err(Error::InvalidArgument { .. })),
-                "{bad:?}"
-            );
+            assert!(matches!(bad.generate(), Err(Error::InvalidArgument { .. })), "{bad:?}");
         }
     }
 }

@@ -71,35 +71,19 @@ impl PackedCodes {
         }
         let expected = n_bits.div_ceil(8);
         if bytes.ncols() != expected {
-            return Err(Error::ByteWidth {
-                n_bits,
-                expected,
-                got: bytes.ncols(),
-            });
+            return Err(Error::ByteWidth { n_bits, expected, got: bytes.ncols() });
         }
         let used = n_bits - 8 * (expected - 1);
         if used < 8 {
             let padding_mask = !((1u8 << used) - 1);
             let last = expected - 1;
-            if let Some((code_idx, &byte)) = bytes
-                .column(last)
-                .iter()
-                .enumerate()
-                .find(|&(_, &byte)| byte & padding_mask != 0)
+            if let Some((code_idx, &byte)) =
+                bytes.column(last).iter().enumerate().find(|&(_, &byte)| byte & padding_mask != 0)
             {
-                return Err(Error::NonZeroPadding {
-                    code_idx,
-                    byte_idx: last,
-                    byte,
-                    n_bits,
-                });
+                return Err(Error::NonZeroPadding { code_idx, byte_idx: last, byte, n_bits });
             }
         }
-        let bytes = if bytes.is_standard_layout() {
-            bytes
-        } else {
-            bytes.as_standard_layout().into_owned()
-        };
+        let bytes = if bytes.is_standard_layout() { bytes } else { bytes.as_standard_layout().into_owned() };
         Ok(PackedCodes { bytes, n_bits })
     }
 
@@ -143,10 +127,7 @@ impl PackedCodes {
     /// If `code_idx >= n_codes()`.
     pub fn code(&self, code_idx: usize) -> &[u8] {
         let n_bytes = self.n_bytes();
-        let all = self
-            .bytes
-            .as_slice()
-            .expect("PackedCodes keeps its bytes in standard layout");
+        let all = self.bytes.as_slice().expect("PackedCodes keeps its bytes in standard layout");
         &all[code_idx * n_bytes..(code_idx + 1) * n_bytes]
     }
 
@@ -156,11 +137,7 @@ impl PackedCodes {
     ///
     /// If `code_idx >= n_codes()` or `bit_idx >= n_bits()`.
     pub fn bit(&self, code_idx: usize, bit_idx: usize) -> bool {
-        assert!(
-            bit_idx < self.n_bits,
-            "bit index {bit_idx} out of range for {}-bit codes",
-            self.n_bits
-        );
+        assert!(bit_idx < self.n_bits, "bit index {bit_idx} out of range for {}-bit codes", self.n_bits);
         self.bytes[[code_idx, bit_idx / 8]] >> (bit_idx % 8) & 1 == 1
     }
 
@@ -204,20 +181,9 @@ impl PackedCodes {
 ///
 /// If `a` and `b` have different lengths.
 pub fn hamming_distance(a: &[u8], b: &[u8]) -> u32 {
-    assert_eq!(
-        a.len(),
-        b.len(),
-        "hamming_distance: codes of {} and {} bytes",
-        a.len(),
-        b.len()
-    );
+    assert_eq!(a.len(), b.len(), "hamming_distance: codes of {} and {} bytes", a.len(), b.len());
     let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: u32 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| (x ^ y).count_ones())
-        .sum();
+    let tail: u32 = a8.remainder().iter().zip(b8.remainder()).map(|(x, y)| (x ^ y).count_ones()).sum();
     let words: u32 = a8
         .zip(b8)
         .map(|(x, y)| {
@@ -247,11 +213,7 @@ mod tests {
     }
 
     fn naive_distance(bits: &Array2<bool>, a: usize, b: usize) -> u32 {
-        bits.row(a)
-            .iter()
-            .zip(bits.row(b))
-            .filter(|(x, y)| x != y)
-            .count() as u32
+        bits.row(a).iter().zip(bits.row(b)).filter(|(x, y)| x != y).count() as u32
     }
 
     #[test]
@@ -314,31 +276,16 @@ mod tests {
 
     #[test]
     fn from_bytes_errors() {
-        assert_eq!(
-            PackedCodes::from_bytes(Array2::zeros((2, 0)), 0),
-            Err(Error::ZeroBits)
-        );
+        assert_eq!(PackedCodes::from_bytes(Array2::zeros((2, 0)), 0), Err(Error::ZeroBits));
         assert_eq!(
             PackedCodes::from_bytes(Array2::zeros((2, 4)), 28 + 8),
-            Err(Error::ByteWidth {
-                n_bits: 36,
-                expected: 5,
-                got: 4
-            })
+            Err(Error::ByteWidth { n_bits: 36, expected: 5, got: 4 })
         );
         // 28 bits: the high nibble of byte 3 is padding.
         let mut bytes = Array2::<u8>::zeros((3, 4));
         bytes[[2, 3]] = 0x1f;
         let err = PackedCodes::from_bytes(bytes.clone(), 28).unwrap_err();
-        assert_eq!(
-            err,
-            Error::NonZeroPadding {
-                code_idx: 2,
-                byte_idx: 3,
-                byte: 0x1f,
-                n_bits: 28
-            }
-        );
+        assert_eq!(err, Error::NonZeroPadding { code_idx: 2, byte_idx: 3, byte: 0x1f, n_bits: 28 });
         assert_eq!(
             err.to_string(),
             "code 2 has nonzero padding bits in byte 3 (value 0b00011111); \
@@ -360,10 +307,7 @@ mod tests {
                 for b in 0..20 {
                     let expect = naive_distance(&bits, a, b);
                     assert_eq!(hamming_distance(codes.code(a), codes.code(b)), expect);
-                    let (wa, wb) = (
-                        &words[a * n_words..(a + 1) * n_words],
-                        &words[b * n_words..(b + 1) * n_words],
-                    );
+                    let (wa, wb) = (&words[a * n_words..(a + 1) * n_words], &words[b * n_words..(b + 1) * n_words]);
                     assert_eq!(hamming_words(wa, wb), expect);
                 }
             }

@@ -74,19 +74,13 @@ pub fn mean_average_precision(
     let mut cuts: Vec<usize> = ks.iter().map(|k| k.len_for(n_database)).collect();
     cuts.sort_unstable();
     cuts.dedup();
-    let slot: Vec<usize> = ks
-        .iter()
-        .map(|k| {
-            cuts.binary_search(&k.len_for(n_database))
-                .expect("cut-off listed")
-        })
-        .collect();
+    let slot: Vec<usize> =
+        ks.iter().map(|k| cuts.binary_search(&k.len_for(n_database)).expect("cut-off listed")).collect();
 
     let per_query: Vec<Vec<f64>> = if uses_counting(k_max, n_database) {
         let ranker = Ranker::new(query, database, TopK::All)?;
         ranker.par_map_queries(|q_idx| {
-            let positions =
-                relevant_positions_counting(&ranker, q_idx, query_labels[q_idx], db_labels);
+            let positions = relevant_positions_counting(&ranker, q_idx, query_labels[q_idx], db_labels);
             average_precisions(&positions, &cuts)
         })
     } else {
@@ -135,12 +129,7 @@ fn relevant_positions(ranking: &Ranking, label: usize, db_labels: &[usize]) -> V
 /// items at distance `d` came before it (its place within bucket `d`). Its rank is then
 /// the number of items at distances `< d` plus that place plus one, and a stable counting
 /// sort by `d` puts the relevant items in rank order.
-fn relevant_positions_counting(
-    ranker: &Ranker,
-    query_idx: usize,
-    label: usize,
-    db_labels: &[usize],
-) -> Vec<usize> {
+fn relevant_positions_counting(ranker: &Ranker, query_idx: usize, label: usize, db_labels: &[usize]) -> Vec<usize> {
     let n_buckets = ranker.n_bits() + 1;
     // Per distance: items (then, after the prefix sum, the rank offset of the bucket) and
     // relevant items (then the first slot of that bucket among the relevant ranks).
@@ -200,11 +189,7 @@ fn average_precisions(positions: &[usize], cuts: &[usize]) -> Vec<f64> {
 
 fn check_labels(set: &'static str, codes: &PackedCodes, labels: &[usize]) -> Result<()> {
     if labels.len() != codes.n_codes() {
-        return Err(Error::LabelsLength {
-            set,
-            n_codes: codes.n_codes(),
-            n_labels: labels.len(),
-        });
+        return Err(Error::LabelsLength { set, n_codes: codes.n_codes(), n_labels: labels.len() });
     }
     Ok(())
 }
@@ -218,13 +203,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     /// `mAP@K` straight from the definition, over a full stable sort of `(distance, index)`.
-    fn brute_map(
-        q: &PackedCodes,
-        q_labels: &[usize],
-        db: &PackedCodes,
-        db_labels: &[usize],
-        k: TopK,
-    ) -> f64 {
+    fn brute_map(q: &PackedCodes, q_labels: &[usize], db: &PackedCodes, db_labels: &[usize], k: TopK) -> f64 {
         let mut total = 0.0f64;
         for (q_idx, &label) in q_labels.iter().enumerate() {
             let ranking = brute_rank(q, q_idx, db);
@@ -255,11 +234,7 @@ mod tests {
         for ((&k, &g), &e) in ks.iter().zip(&got).zip(expect) {
             assert!((g - e).abs() < 1e-12, "mAP@{k}: got {g}, expected {e}");
             let brute = brute_map(query, query_labels, database, db_labels, k);
-            assert_eq!(
-                g.to_bits(),
-                brute.to_bits(),
-                "mAP@{k}: {g} vs brute force {brute}"
-            );
+            assert_eq!(g.to_bits(), brute.to_bits(), "mAP@{k}: {g} vs brute force {brute}");
         }
     }
 
@@ -290,49 +265,22 @@ mod tests {
         let db = codes(&["000", "001", "111", "110"]);
         let labels = [4, 4, 2, 2];
         let q = codes(&["000", "111"]);
-        check(
-            &q,
-            &[4, 2],
-            &db,
-            &labels,
-            &[TopK::K(1), TopK::All],
-            &[1.0, 1.0],
-        );
+        check(&q, &[4, 2], &db, &labels, &[TopK::K(1), TopK::All], &[1.0, 1.0]);
         // Relevant items last: AP@2 = 0, AP@all = (1/2)(1/3 + 2/4) = 5/12.
-        check(
-            &q,
-            &[2, 4],
-            &db,
-            &labels,
-            &[TopK::K(2), TopK::All],
-            &[0.0, 5.0 / 12.0],
-        );
+        check(&q, &[2, 4], &db, &labels, &[TopK::K(2), TopK::All], &[0.0, 5.0 / 12.0]);
     }
 
     #[test]
     fn matches_brute_force_with_many_ties() {
         let mut rng = ChaCha8Rng::seed_from_u64(21);
-        for (n_bits, n_db, n_classes) in [
-            (3, 40, 2),
-            (4, 200, 3),
-            (6, 500, 5),
-            (8, 333, 4),
-            (28, 120, 3),
-            (70, 64, 2),
-        ] {
+        for (n_bits, n_db, n_classes) in [(3, 40, 2), (4, 200, 3), (6, 500, 5), (8, 333, 4), (28, 120, 3), (70, 64, 2)]
+        {
             let n_q = 23;
             let q = random_codes(&mut rng, n_q, n_bits);
             let db = random_codes(&mut rng, n_db, n_bits);
             // Some queries carry a label no database item has (R_K = 0 at every K).
-            let q_labels: Vec<usize> = (0..n_q)
-                .map(|i| {
-                    if i % 5 == 0 {
-                        99
-                    } else {
-                        rng.random_range(0..n_classes)
-                    }
-                })
-                .collect();
+            let q_labels: Vec<usize> =
+                (0..n_q).map(|i| if i % 5 == 0 { 99 } else { rng.random_range(0..n_classes) }).collect();
             let db_labels: Vec<usize> = (0..n_db).map(|_| rng.random_range(0..n_classes)).collect();
             let ks = [
                 TopK::K(7),
@@ -345,10 +293,7 @@ mod tests {
                 TopK::K(n_db),
                 TopK::K(n_db / 3),
             ];
-            let expect: Vec<f64> = ks
-                .iter()
-                .map(|&k| brute_map(&q, &q_labels, &db, &db_labels, k))
-                .collect();
+            let expect: Vec<f64> = ks.iter().map(|&k| brute_map(&q, &q_labels, &db, &db_labels, k)).collect();
             check(&q, &q_labels, &db, &db_labels, &ks, &expect);
             // Each K alone agrees with the joint computation.
             for (&k, &e) in ks.iter().zip(&expect) {
@@ -366,11 +311,9 @@ mod tests {
             let q_labels: Vec<usize> = (0..9).map(|_| rng.random_range(0..4)).collect();
             let db_labels: Vec<usize> = (0..1500).map(|_| rng.random_range(0..4)).collect();
             let full = Ranker::new(&q, &db, TopK::All).unwrap();
-            let by_counting: Vec<Vec<usize>> = full.par_map_queries(|i| {
-                relevant_positions_counting(&full, i, q_labels[i], &db_labels)
-            });
-            let by_ranking =
-                full.map_rankings(|i, r| relevant_positions(r, q_labels[i], &db_labels));
+            let by_counting: Vec<Vec<usize>> =
+                full.par_map_queries(|i| relevant_positions_counting(&full, i, q_labels[i], &db_labels));
+            let by_ranking = full.map_rankings(|i, r| relevant_positions(r, q_labels[i], &db_labels));
             assert_eq!(by_counting, by_ranking);
             for (i, positions) in by_counting.iter().enumerate() {
                 let brute: Vec<usize> = brute_rank(&q, i, &db)
@@ -417,32 +360,18 @@ mod tests {
     fn errors() {
         let q = codes(&["0101", "0000"]);
         let db = codes(&["0101", "1111", "0011"]);
-        let map =
-            |ql: &[usize], dl: &[usize], ks: &[TopK]| mean_average_precision(&q, ql, &db, dl, ks);
+        let map = |ql: &[usize], dl: &[usize], ks: &[TopK]| mean_average_precision(&q, ql, &db, dl, ks);
         assert_eq!(
             map(&[0], &[0, 1, 2], &[TopK::All]),
-            Err(Error::LabelsLength {
-                set: "query set",
-                n_codes: 2,
-                n_labels: 1
-            })
+            Err(Error::LabelsLength { set: "query set", n_codes: 2, n_labels: 1 })
         );
-        assert_eq!(
-            map(&[0, 1], &[0, 1], &[TopK::All]).unwrap_err().to_string(),
-            "database has 3 codes but 2 labels"
-        );
-        assert_eq!(
-            map(&[0, 1], &[0, 1, 2], &[TopK::K(5), TopK::K(0)]),
-            Err(Error::ZeroK)
-        );
+        assert_eq!(map(&[0, 1], &[0, 1], &[TopK::All]).unwrap_err().to_string(), "database has 3 codes but 2 labels");
+        assert_eq!(map(&[0, 1], &[0, 1, 2], &[TopK::K(5), TopK::K(0)]), Err(Error::ZeroK));
         assert_eq!(map(&[0, 1], &[0, 1, 2], &[]), Ok(vec![]));
         let wide = codes(&["01010"]);
         assert_eq!(
             mean_average_precision(&q, &[0, 1], &wide, &[0], &[TopK::All]),
-            Err(Error::BitsMismatch {
-                query_bits: 4,
-                database_bits: 5
-            })
+            Err(Error::BitsMismatch { query_bits: 4, database_bits: 5 })
         );
         let empty = PackedCodes::from_bits(Array2::from_elem((0, 4), false).view());
         assert_eq!(

@@ -118,11 +118,7 @@ impl FromStr for TopK {
 /// [`Error::ZeroK`] for `K(0)`, [`Error::EmptySet`] for an empty query set or database,
 /// [`Error::BitsMismatch`] for codes of different lengths and [`Error::ZeroBits`] for
 /// zero-bit codes.
-pub fn hamming_rank(
-    query: &PackedCodes,
-    database: &PackedCodes,
-    top_k: TopK,
-) -> Result<Vec<Vec<usize>>> {
+pub fn hamming_rank(query: &PackedCodes, database: &PackedCodes, top_k: TopK) -> Result<Vec<Vec<usize>>> {
     let ranker = Ranker::new(query, database, top_k)?;
     Ok(ranker.map_rankings(|_, ranking| {
         let mut row = Vec::with_capacity(ranking.len());
@@ -152,11 +148,7 @@ pub fn hamming_rank(
 /// # Errors
 ///
 /// As [`hamming_rank`].
-pub fn hamming_topk(
-    query: &PackedCodes,
-    database: &PackedCodes,
-    top_k: TopK,
-) -> Result<(Array2<usize>, Array2<u32>)> {
+pub fn hamming_topk(query: &PackedCodes, database: &PackedCodes, top_k: TopK) -> Result<(Array2<usize>, Array2<u32>)> {
     let ranker = Ranker::new(query, database, top_k)?;
     let width = ranker.k;
     let rows = ranker.map_rankings(|_, ranking| {
@@ -180,10 +172,7 @@ pub fn hamming_topk(
 /// Checks a query set against a database: both non-empty, same positive code length.
 pub(crate) fn validate_sets(query: &PackedCodes, database: &PackedCodes) -> Result<()> {
     if query.n_bits() != database.n_bits() {
-        return Err(Error::BitsMismatch {
-            query_bits: query.n_bits(),
-            database_bits: database.n_bits(),
-        });
+        return Err(Error::BitsMismatch { query_bits: query.n_bits(), database_bits: database.n_bits() });
     }
     if query.n_bits() == 0 {
         return Err(Error::ZeroBits);
@@ -245,22 +234,15 @@ impl Ranker {
             .par_chunks(block * self.n_words)
             .enumerate()
             .map(|(block_idx, queries)| {
-                let mut collectors: Vec<Ranking> = queries
-                    .chunks_exact(self.n_words)
-                    .map(|_| Ranking::new(self.n_bits, self.k))
-                    .collect();
-                for (tile_idx, tile) in self.db_words.chunks(tile_codes * self.n_words).enumerate()
-                {
+                let mut collectors: Vec<Ranking> =
+                    queries.chunks_exact(self.n_words).map(|_| Ranking::new(self.n_bits, self.k)).collect();
+                for (tile_idx, tile) in self.db_words.chunks(tile_codes * self.n_words).enumerate() {
                     let base = tile_idx * tile_codes;
                     for (q, c) in queries.chunks_exact(self.n_words).zip(&mut collectors) {
                         scan_tile(self.vpopcnt, q, tile, base, c);
                     }
                 }
-                collectors
-                    .iter()
-                    .enumerate()
-                    .map(|(j, ranking)| f(block_idx * block + j, ranking))
-                    .collect()
+                collectors.iter().enumerate().map(|(j, ranking)| f(block_idx * block + j, ranking)).collect()
             })
             .collect();
         let out: Vec<R> = blocks.into_iter().flatten().collect();
@@ -461,13 +443,7 @@ pub(crate) struct Ranking {
 impl Ranking {
     fn new(n_bits: usize, k: usize) -> Self {
         let n_bits = u32::try_from(n_bits).expect("code length fits in u32");
-        Ranking {
-            buckets: vec![Vec::new(); n_bits as usize + 1],
-            k,
-            total: 0,
-            top: 0,
-            limit: n_bits + 1,
-        }
+        Ranking { buckets: vec![Vec::new(); n_bits as usize + 1], k, total: 0, top: 0, limit: n_bits + 1 }
     }
 
     #[inline(always)]
@@ -520,8 +496,7 @@ pub(crate) mod tests {
     /// Codes from strings of `0`/`1`, character `j` being bit `j`.
     pub(crate) fn codes(rows: &[&str]) -> PackedCodes {
         let n_bits = rows.first().map_or(0, |r| r.len());
-        let bits =
-            Array2::from_shape_fn((rows.len(), n_bits), |(i, j)| rows[i].as_bytes()[j] == b'1');
+        let bits = Array2::from_shape_fn((rows.len(), n_bits), |(i, j)| rows[i].as_bytes()[j] == b'1');
         PackedCodes::from_bits(bits.view())
     }
 
@@ -534,9 +509,7 @@ pub(crate) mod tests {
     pub(crate) fn brute_rank(q: &PackedCodes, q_idx: usize, db: &PackedCodes) -> Vec<(u32, usize)> {
         let mut pairs: Vec<(u32, usize)> = (0..db.n_codes())
             .map(|i| {
-                let d = (0..q.n_bits())
-                    .filter(|&j| q.bit(q_idx, j) != db.bit(i, j))
-                    .count();
+                let d = (0..q.n_bits()).filter(|&j| q.bit(q_idx, j) != db.bit(i, j)).count();
                 (d as u32, i)
             })
             .collect();
@@ -552,10 +525,7 @@ pub(crate) mod tests {
         for (qi, row) in expect.iter().enumerate() {
             assert_eq!(idx.row(qi).to_vec(), row.to_vec());
             for (r, &i) in row.iter().enumerate() {
-                assert_eq!(
-                    dist[[qi, r]],
-                    crate::hamming_distance(q.code(qi), db.code(i))
-                );
+                assert_eq!(dist[[qi, r]], crate::hamming_distance(q.code(qi), db.code(i)));
             }
         }
     }
@@ -572,39 +542,19 @@ pub(crate) mod tests {
         check(&["110"], &db, TopK::K(4), &[&[1, 2, 4, 0]]);
         // Query 111: distances 3 0 2 2 2 3; query 011: distances 2 1 3 1 1 2.
         check(&["111", "011"], &db, TopK::K(2), &[&[1, 2], &[1, 3]]);
-        check(
-            &["111", "011"],
-            &db,
-            TopK::All,
-            &[&[1, 2, 3, 4, 0, 5], &[1, 3, 4, 0, 5, 2]],
-        );
+        check(&["111", "011"], &db, TopK::All, &[&[1, 2, 3, 4, 0, 5], &[1, 3, 4, 0, 5, 2]]);
     }
 
     #[test]
     fn matches_brute_force_with_many_ties() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        for (n_bits, n_db) in [
-            (1, 50),
-            (4, 300),
-            (6, 1000),
-            (8, 257),
-            (28, 200),
-            (70, 150),
-            (130, 90),
-            (300, 40),
-        ] {
+        for (n_bits, n_db) in [(1, 50), (4, 300), (6, 1000), (8, 257), (28, 200), (70, 150), (130, 90), (300, 40)] {
             let q = random_codes(&mut rng, 17, n_bits);
             let db = random_codes(&mut rng, n_db, n_bits);
             let brute: Vec<_> = (0..q.n_codes()).map(|i| brute_rank(&q, i, &db)).collect();
-            for k in [
-                TopK::K(1),
-                TopK::K(2),
-                TopK::K(7),
-                TopK::K(n_db - 1),
-                TopK::K(n_db),
-                TopK::K(n_db + 5),
-                TopK::All,
-            ] {
+            for k in
+                [TopK::K(1), TopK::K(2), TopK::K(7), TopK::K(n_db - 1), TopK::K(n_db), TopK::K(n_db + 5), TopK::All]
+            {
                 let kk = k.len_for(n_db);
                 let ranks = hamming_rank(&q, &db, k).unwrap();
                 let (idx, dist) = hamming_topk(&q, &db, k).unwrap();
@@ -662,13 +612,10 @@ pub(crate) mod tests {
                 assert_eq!(row[..], brute_rank(&q, i, &db)[..30]);
             }
             for (i, row) in portable.1.iter().enumerate() {
-                let want: Vec<u32> =
-                    brute_rank(&q, i, &db)
-                        .iter()
-                        .fold(vec![0; 700], |mut v, &(d, idx)| {
-                            v[idx] = d;
-                            v
-                        });
+                let want: Vec<u32> = brute_rank(&q, i, &db).iter().fold(vec![0; 700], |mut v, &(d, idx)| {
+                    v[idx] = d;
+                    v
+                });
                 assert_eq!(row, &want);
             }
         }
@@ -691,12 +638,7 @@ pub(crate) mod tests {
 
     #[test]
     fn top_k_parse_and_display() {
-        for (s, k) in [
-            ("all", TopK::All),
-            ("ALL", TopK::All),
-            (" 200 ", TopK::K(200)),
-            ("1", TopK::K(1)),
-        ] {
+        for (s, k) in [("all", TopK::All), ("ALL", TopK::All), (" 200 ", TopK::K(200)), ("1", TopK::K(1))] {
             assert_eq!(s.parse::<TopK>().unwrap(), k);
         }
         for s in ["0", "-3", "", "1.5", "al"] {
@@ -715,26 +657,12 @@ pub(crate) mod tests {
         assert_eq!(hamming_rank(&q, &db, TopK::K(0)), Err(Error::ZeroK));
         assert_eq!(
             hamming_topk(&q, &codes(&["01010"]), TopK::All),
-            Err(Error::BitsMismatch {
-                query_bits: 4,
-                database_bits: 5
-            })
+            Err(Error::BitsMismatch { query_bits: 4, database_bits: 5 })
         );
         let empty = PackedCodes::from_bits(Array2::from_elem((0, 4), false).view());
-        assert_eq!(
-            hamming_rank(&empty, &db, TopK::All),
-            Err(Error::EmptySet { set: "query set" })
-        );
-        assert_eq!(
-            hamming_rank(&q, &empty, TopK::K(1))
-                .unwrap_err()
-                .to_string(),
-            "database is empty"
-        );
+        assert_eq!(hamming_rank(&empty, &db, TopK::All), Err(Error::EmptySet { set: "query set" }));
+        assert_eq!(hamming_rank(&q, &empty, TopK::K(1)).unwrap_err().to_string(), "database is empty");
         let zero_bits = PackedCodes::from_bits(Array2::from_elem((2, 0), false).view());
-        assert_eq!(
-            hamming_rank(&zero_bits, &zero_bits, TopK::All),
-            Err(Error::ZeroBits)
-        );
+        assert_eq!(hamming_rank(&zero_bits, &zero_bits, TopK::All), Err(Error::ZeroBits));
     }
 }

@@ -24,31 +24,20 @@ use crate::{Error, Real, Result};
 pub fn normalized_adjacency<T: Real>(a: ArrayView2<T>) -> Result<(Array2<T>, Array1<T>)> {
     let (rows, cols) = a.dim();
     if rows != cols {
-        return Err(Error::NotSquare {
-            op: "normalized_adjacency",
-            rows,
-            cols,
-        });
+        return Err(Error::NotSquare { op: "normalized_adjacency", rows, cols });
     }
     let degree = a.sum_axis(Axis(1));
     let mut d = Array1::zeros(rows);
     for (node_idx, (&deg, d_i)) in degree.iter().zip(d.iter_mut()).enumerate() {
         if !(deg > T::zero() && deg.is_finite()) {
-            return Err(Error::NonPositiveDegree {
-                node_idx,
-                degree: deg.as_f64(),
-            });
+            return Err(Error::NonPositiveDegree { node_idx, degree: deg.as_f64() });
         }
         *d_i = deg.sqrt().recip();
     }
     let mut a_hat = a.to_owned();
-    Zip::from(a_hat.rows_mut())
-        .and(&d)
-        .for_each(|mut row, &d_i| {
-            Zip::from(&mut row)
-                .and(&d)
-                .for_each(|x, &d_j| *x = *x * d_i * d_j);
-        });
+    Zip::from(a_hat.rows_mut()).and(&d).for_each(|mut row, &d_i| {
+        Zip::from(&mut row).and(&d).for_each(|x, &d_j| *x = *x * d_i * d_j);
+    });
     Ok((a_hat, d))
 }
 
@@ -60,37 +49,21 @@ pub fn normalized_adjacency_backward<T: Real>(
     grad: ArrayView2<T>,
 ) -> Result<Array2<T>> {
     if a_hat.dim() != grad.dim() {
-        return Err(Error::ShapeMismatch {
-            op: "normalized_adjacency_backward",
-            left: a_hat.dim(),
-            right: grad.dim(),
-        });
+        return Err(Error::ShapeMismatch { op: "normalized_adjacency_backward", left: a_hat.dim(), right: grad.dim() });
     }
     let n = d.len();
     if a_hat.dim() != (n, n) {
-        return Err(Error::ShapeMismatch {
-            op: "normalized_adjacency_backward",
-            left: a_hat.dim(),
-            right: (n, n),
-        });
+        return Err(Error::ShapeMismatch { op: "normalized_adjacency_backward", left: a_hat.dim(), right: (n, n) });
     }
     let weighted = &grad * &a_hat;
     let row = weighted.sum_axis(Axis(1));
     let col = weighted.sum_axis(Axis(0));
     let half = T::of(0.5);
-    let g_deg: Array1<T> = Zip::from(&d)
-        .and(&row)
-        .and(&col)
-        .map_collect(|&d_i, &r, &c| -half * d_i * d_i * (r + c));
+    let g_deg: Array1<T> = Zip::from(&d).and(&row).and(&col).map_collect(|&d_i, &r, &c| -half * d_i * d_i * (r + c));
     let mut out = grad.to_owned();
-    Zip::from(out.rows_mut())
-        .and(&d)
-        .and(&g_deg)
-        .for_each(|mut out_row, &d_i, &g_i| {
-            Zip::from(&mut out_row)
-                .and(&d)
-                .for_each(|x, &d_j| *x = *x * d_i * d_j + g_i);
-        });
+    Zip::from(out.rows_mut()).and(&d).and(&g_deg).for_each(|mut out_row, &d_i, &g_i| {
+        Zip::from(&mut out_row).and(&d).for_each(|x, &d_j| *x = *x * d_i * d_j + g_i);
+    });
     Ok(out)
 }
 
@@ -137,27 +110,11 @@ mod tests {
     #[test]
     fn rejects_bad_degrees_and_shapes() {
         let err = normalized_adjacency(array![[1.0, -2.0], [1.0, 1.0]].view()).unwrap_err();
-        assert!(
-            matches!(err, Error::NonPositiveDegree { node_idx: 0, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, Error::NonPositiveDegree { node_idx: 0, .. }), "{err}");
         let err = normalized_adjacency(array![[f64::NAN, 1.0], [1.0, 1.0]].view()).unwrap_err();
-        assert!(
-            matches!(err, Error::NonPositiveDegree { node_idx: 0, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, Error::NonPositiveDegree { node_idx: 0, .. }), "{err}");
         let err = normalized_adjacency(Array2::<f32>::ones((2, 3)).view()).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::NotSquare {
-                    rows: 2,
-                    cols: 3,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, Error::NotSquare { rows: 2, cols: 3, .. }), "{err}");
     }
 
     #[test]

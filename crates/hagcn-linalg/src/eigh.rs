@@ -73,17 +73,11 @@ pub fn symmetric_eigen<T: Real>(a: ArrayView2<T>) -> Result<SymmetricEigen<T>> {
     }
     let n = rows;
     if n == 0 {
-        return Ok(SymmetricEigen {
-            values: Array1::zeros(0),
-            vectors: Array2::zeros((0, 0)),
-        });
+        return Ok(SymmetricEigen { values: Array1::zeros(0), vectors: Array2::zeros((0, 0)) });
     }
-    let sym: Array2<f64> =
-        Array2::from_shape_fn((n, n), |(i, j)| 0.5 * (a[[i, j]].as_f64() + a[[j, i]].as_f64()));
-    let (values, vectors) = sym.eigh(UPLO::Lower).map_err(|e| Error::NoConvergence {
-        op: OP,
-        detail: e.to_string(),
-    })?;
+    let sym: Array2<f64> = Array2::from_shape_fn((n, n), |(i, j)| 0.5 * (a[[i, j]].as_f64() + a[[j, i]].as_f64()));
+    let (values, vectors) =
+        sym.eigh(UPLO::Lower).map_err(|e| Error::NoConvergence { op: OP, detail: e.to_string() })?;
     let values = values.mapv(T::of);
     let mut vectors = vectors.mapv(T::of);
     canonicalize_signs(vectors.view_mut());
@@ -113,11 +107,7 @@ pub fn canonicalize_signs<T: Real>(mut vectors: ArrayViewMut2<T>) {
 
 /// Checks `1 ≤ k ≤ n`.
 pub(crate) fn check_k(k: usize, n: usize) -> Result<()> {
-    if k == 0 || k > n {
-        Err(Error::InvalidK { k, n })
-    } else {
-        Ok(())
-    }
+    if k == 0 || k > n { Err(Error::InvalidK { k, n }) } else { Ok(()) }
 }
 
 /// The `k` eigenpairs with the smallest eigenvalues, in ascending order.
@@ -143,10 +133,7 @@ pub(crate) fn check_k(k: usize, n: usize) -> Result<()> {
 /// ```
 pub fn smallest<T: Clone>(e: &SymmetricEigen<T>, k: usize) -> Result<SymmetricEigen<T>> {
     check_k(k, e.values.len())?;
-    Ok(SymmetricEigen {
-        values: e.values.slice(s![..k]).to_owned(),
-        vectors: e.vectors.slice(s![.., ..k]).to_owned(),
-    })
+    Ok(SymmetricEigen { values: e.values.slice(s![..k]).to_owned(), vectors: e.vectors.slice(s![.., ..k]).to_owned() })
 }
 
 /// The `k` eigenpairs with the largest eigenvalues, in **descending** order.
@@ -204,7 +191,7 @@ mod tests {
         let vl = &e.vectors * &e.values;
         assert!(max_abs(&(&av - &vl)) < tol, "A U != U Λ");
         let gram = e.vectors.t().dot(&e.vectors);
-        assert!(max_abs(&(&gram - &Array2::eye(n))) < tol, "UᵀU != I");
+        assert!(max_abs(&(&gram - &Array2::<f64>::eye(n))) < tol, "UᵀU != I");
         assert!(e.values.windows(2).into_iter().all(|w| w[0] <= w[1]));
     }
 
@@ -228,7 +215,7 @@ mod tests {
     fn literal_two_by_two() {
         // [[2, 1], [1, 2]]: λ = 1 with (1, −1)/√2 → sign-fixed (1, −1)/√2 (first of the tie),
         // λ = 3 with (1, 1)/√2.
-        let e = symmetric_eigen(array![[2.0, 1.0], [1.0, 2.0]].view()).unwrap();
+        let e = symmetric_eigen(array![[2.0f64, 1.0], [1.0, 2.0]].view()).unwrap();
         let r = 0.5f64.sqrt();
         assert!((&e.values - &array![1.0, 3.0]).iter().all(|x| x.abs() < 1e-14));
         let expect = array![[r, r], [-r, r]];
@@ -238,7 +225,7 @@ mod tests {
     #[test]
     fn uses_the_symmetric_part() {
         // Upper triangle 4, lower triangle 0: LAPACK alone would see [[1, 0], [0, 1]].
-        let a = array![[1.0, 4.0], [0.0, 1.0]];
+        let a = array![[1.0f64, 4.0], [0.0, 1.0]];
         let e = symmetric_eigen(a.view()).unwrap();
         assert!((&e.values - &array![-1.0, 3.0]).iter().all(|x| x.abs() < 1e-14));
         let s = array![[1.0, 2.0], [2.0, 1.0]];
@@ -286,10 +273,7 @@ mod tests {
         let n = 8;
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         let u = Array1::from_shape_fn(n, |_| rng.random_range(-1.0..1.0));
-        let outer = u
-            .view()
-            .insert_axis(Axis(1))
-            .dot(&u.view().insert_axis(Axis(0)));
+        let outer = u.view().insert_axis(Axis(1)).dot(&u.view().insert_axis(Axis(0)));
         let a = Array2::eye(n) + &outer;
         let e = symmetric_eigen(a.view()).unwrap();
         assert_decomposes(&a, &e, 1e-12);

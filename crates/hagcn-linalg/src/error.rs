@@ -28,9 +28,7 @@ pub enum Error {
     },
     /// A node of the graph has a degree that is not positive (or not finite), so
     /// `D^-1/2` does not exist.
-    #[error(
-        "normalized adjacency: node {node_idx} has degree {degree}, which must be positive and finite"
-    )]
+    #[error("normalized adjacency: node {node_idx} has degree {degree}, which must be positive and finite")]
     NonPositiveDegree {
         /// The node whose degree is bad.
         node_idx: usize,

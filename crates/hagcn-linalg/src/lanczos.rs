@@ -30,22 +30,24 @@
 //! the `i + 1` steps done, and reports [`Lanczos::broke_down`]. "Negligible" means
 //!
 //! ```text
-//! β_i ≤ tol · ‖A v_i‖,    tol = max(breakdown_tol, 10 · √n · ε_T),
+//! β_i ≤ tol · max_(j ≤ i) ‖A v_j‖,    tol = max(breakdown_tol, 10 · √n · ε_T),
 //! ```
 //!
-//! relative to the norm of `w` before any orthogonalisation, so the test is invariant to the
-//! scale of `A` and of the start vector, and it holds (stops) when `A v_i = 0`. The floor
-//! `10 √n ε_T` (`ε_T` = machine epsilon of `T`) is the round-off level of the orthogonalised
-//! `w`: below it the relative test could never fire in `f32`.
+//! i.e. relative to a running estimate of `‖A‖` (the largest `‖A v_j‖` seen so far, measured
+//! before any orthogonalisation). The test is invariant to the scale of `A` and of the start
+//! vector, it fires when the start vector lies in the null space (`A v_0 = 0`), and it also
+//! fires when the Krylov space of a rank-deficient `A` is exhausted and the next vector would
+//! live in the (numerical) null space, where `β_i` and `‖A v_i‖` are both round-off. The floor
+//! `10 √n ε_T` (`ε_T` = machine epsilon of `T`) sits about 50× above the round-off level of
+//! the orthogonalised `w` (measured ~2–5·10⁻⁷ relative in `f32`); without it the test could
+//! never fire in `f32` with the default `1e-10`.
 //!
 //! [`lanczos_eigen`] diagonalises `T = Y diag(θ) Yᵀ` and returns the Ritz values `θ` and Ritz
 //! vectors `V Y`, which approximate the extremal eigenpairs of `A`.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, s};
 
-use crate::eigh::{
-    SymmetricEigen, canonicalize_signs, check_k, largest, smallest, symmetric_eigen,
-};
+use crate::eigh::{SymmetricEigen, canonicalize_signs, check_k, largest, smallest, symmetric_eigen};
 use crate::{Error, Real, Result};
 
 /// A symmetric linear operator `x ↦ A x` on `Tⁿ`, applied without forming `A`.
@@ -105,18 +107,16 @@ pub struct LanczosOptions {
     pub steps: usize,
     /// Reorthogonalise every new vector against all previous ones (twice). Default `true`.
     pub reorthogonalize: bool,
-    /// Relative breakdown tolerance: stop when `β_i ≤ max(breakdown_tol, 10 √n ε_T) · ‖A v_i‖`
-    /// (see the [module docs](self)). Default `1e-10`.
+    /// Relative breakdown tolerance: stop when
+    /// `β_i ≤ max(breakdown_tol, 10 √n ε_T) · max_(j ≤ i) ‖A v_j‖` (see the
+    /// [module docs](self)). Default `1e-10`.
     pub breakdown_tol: f64,
 }
 
 impl LanczosOptions {
     /// `steps` steps with the default reorthogonalisation and tolerance.
     pub fn new(steps: usize) -> Self {
-        Self {
-            steps,
-            ..Self::default()
-        }
+        Self { steps, ..Self::default() }
     }
 }
 
@@ -124,11 +124,7 @@ impl Default for LanczosOptions {
     /// 18 steps (the HAGCN reference's default filter order), reorthogonalised, tolerance
     /// `1e-10`.
     fn default() -> Self {
-        Self {
-            steps: 18,
-            reorthogonalize: true,
-            breakdown_tol: 1e-10,
-        }
+        Self { steps: 18, reorthogonalize: true, breakdown_tol: 1e-10 }
     }
 }
 
@@ -195,47 +191,27 @@ impl<T: Real> Lanczos<T> {
 /// let proj = v.t().dot(&a).dot(v) - run.tridiagonal();
 /// assert!(proj.iter().all(|x| x.abs() < 1e-12));
 /// ```
-pub fn lanczos<T: Real>(
-    op: &impl LinOp<T>,
-    start: ArrayView1<T>,
-    opts: &LanczosOptions,
-) -> Result<Lanczos<T>> {
+pub fn lanczos<T: Real>(op: &impl LinOp<T>, start: ArrayView1<T>, opts: &LanczosOptions) -> Result<Lanczos<T>> {
     const OP: &str = "lanczos";
     let n = op.dim();
     if start.len() != n {
-        return Err(Error::LengthMismatch {
-            op: OP,
-            expected: n,
-            got: start.len(),
-        });
+        return Err(Error::LengthMismatch { op: OP, expected: n, got: start.len() });
     }
     if opts.steps == 0 {
-        return Err(Error::InvalidArgument {
-            op: OP,
-            reason: "steps must be at least 1".into(),
-        });
+        return Err(Error::InvalidArgument { op: OP, reason: "steps must be at least 1".into() });
     }
     if !start.iter().all(|x| x.is_finite()) {
         return Err(Error::NonFinite { op: OP });
     }
     let start_norm = start.dot(&start).sqrt();
     if !start_norm.is_finite() {
-        return Err(Error::InvalidArgument {
-            op: OP,
-            reason: "the start vector's norm overflows".into(),
-        });
+        return Err(Error::InvalidArgument { op: OP, reason: "the start vector's norm overflows".into() });
     }
     if start_norm == T::zero() {
-        return Err(Error::InvalidArgument {
-            op: OP,
-            reason: "the start vector is zero".into(),
-        });
+        return Err(Error::InvalidArgument { op: OP, reason: "the start vector is zero".into() });
     }
     let m = opts.steps.min(n);
-    let tol = T::of(
-        opts.breakdown_tol
-            .max(10.0 * (n as f64).sqrt() * T::epsilon().as_f64()),
-    );
+    let tol = T::of(opts.breakdown_tol.max(10.0 * (n as f64).sqrt() * T::epsilon().as_f64()));
 
     // Rows of `v` are the Lanczos vectors (contiguous), transposed into `basis` at the end.
     let mut v = Array2::<T>::zeros((m, n));
@@ -245,12 +221,15 @@ pub fn lanczos<T: Real>(
     let mut w = Array1::<T>::zeros(n);
     let mut steps_done = m;
     let mut broke_down = false;
+    // Running estimate of ‖A‖: the largest ‖A v_j‖ so far.
+    let mut scale = T::zero();
     for i in 0..m {
         op.apply(v.row(i), w.view_mut());
         let norm_av = w.dot(&w).sqrt();
         if !norm_av.is_finite() {
             return Err(Error::NonFinite { op: OP });
         }
+        scale = scale.max(norm_av);
         let a_i = v.row(i).dot(&w);
         alpha[i] = a_i;
         w.scaled_add(-a_i, &v.row(i));
@@ -261,12 +240,12 @@ pub fn lanczos<T: Real>(
             let done = v.slice(s![..=i, ..]);
             for _ in 0..2 {
                 let c = done.dot(&w);
-                w -= &done.t().dot(&c);
+                w.scaled_add(-T::one(), &done.t().dot(&c));
             }
         }
         let b_i = w.dot(&w).sqrt();
         beta[i] = b_i;
-        if b_i <= tol * norm_av {
+        if b_i <= tol * scale {
             steps_done = i + 1;
             broke_down = true;
             break;
@@ -276,11 +255,7 @@ pub fn lanczos<T: Real>(
         }
     }
 
-    let basis = v
-        .slice(s![..steps_done, ..])
-        .t()
-        .as_standard_layout()
-        .into_owned();
+    let basis = v.slice(s![..steps_done, ..]).t().as_standard_layout().into_owned();
     Ok(Lanczos {
         basis,
         alpha: alpha.slice(s![..steps_done]).to_owned(),
@@ -320,7 +295,7 @@ pub enum Which {
 /// use ndarray::{Array1, Array2};
 ///
 /// // With steps = n the Ritz values are all the eigenvalues.
-/// let a = Array2::from_diag(&Array1::linspace(1.0, 6.0, 6));
+/// let a = Array2::from_diag(&Array1::linspace(1.0f64, 6.0, 6));
 /// let start = Array1::linspace(1.0, 2.0, 6);
 /// let top = lanczos_eigen(&a, start.view(), &LanczosOptions::new(6), 2, Which::Largest).unwrap();
 /// assert!((top.values[0] - 6.0).abs() < 1e-10 && (top.values[1] - 5.0).abs() < 1e-10);
@@ -342,10 +317,7 @@ pub fn lanczos_eigen<T: Real>(
     };
     let mut vectors = run.basis.dot(&picked.vectors);
     canonicalize_signs(vectors.view_mut());
-    Ok(SymmetricEigen {
-        values: picked.values,
-        vectors,
-    })
+    Ok(SymmetricEigen { values: picked.values, vectors })
 }
 
 #[cfg(test)]
@@ -357,16 +329,16 @@ mod tests {
     use rand::{RngExt, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
-/// The `n × m` residual `A V − V T` of a run; exactly `β_(m−1) v_m e_(m−1)ᵀ` in exact
-/// arithmetic. Test helper.
-fn residual<T: Real>(op: &impl LinOp<T>, run: &Lanczos<T>) -> Array2<T> {
-    let (n, m) = run.basis.dim();
-    let mut av = Array2::zeros((n, m));
-    for (col, out) in run.basis.axis_iter(Axis(1)).zip(av.axis_iter_mut(Axis(1))) {
-        op.apply(col, out);
+    /// The `n × m` residual `A V − V T` of a run; exactly `β_(m−1) v_m e_(m−1)ᵀ` in exact
+    /// arithmetic. Test helper.
+    fn residual<T: Real>(op: &impl LinOp<T>, run: &Lanczos<T>) -> Array2<T> {
+        let (n, m) = run.basis.dim();
+        let mut av = Array2::zeros((n, m));
+        for (col, out) in run.basis.axis_iter(Axis(1)).zip(av.axis_iter_mut(Axis(1))) {
+            op.apply(col, out);
+        }
+        av - run.basis.dot(&run.tridiagonal())
     }
-    av - run.basis.dot(&run.tridiagonal())
-}
 
     fn random_vector(n: usize, seed: u64) -> Array1<f64> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -441,15 +413,9 @@ fn residual<T: Real>(op: &impl LinOp<T>, run: &Lanczos<T>) -> Array2<T> {
         opts.reorthogonalize = false;
         let without = lanczos(&a, start.view(), &opts).unwrap();
         assert_eq!(with.steps_done, 40);
-        let (loss_with, loss_without) = (
-            orthogonality_loss(&with.basis),
-            orthogonality_loss(&without.basis),
-        );
+        let (loss_with, loss_without) = (orthogonality_loss(&with.basis), orthogonality_loss(&without.basis));
         assert!(loss_with < 1e-12, "{loss_with}");
-        assert!(
-            loss_with < loss_without,
-            "{loss_with} vs {loss_without} without"
-        );
+        assert!(loss_with < loss_without, "{loss_with} vs {loss_without} without");
     }
 
     #[test]
@@ -512,14 +478,12 @@ fn residual<T: Real>(op: &impl LinOp<T>, run: &Lanczos<T>) -> Array2<T> {
         assert!(run.broke_down);
         assert_eq!(run.basis.dim(), (n, 3));
         assert!(run.basis.iter().chain(&run.alpha).chain(&run.beta).all(|x| x.is_finite()));
-        let ritz = lanczos_eigen(&a, start.view(), &LanczosOptions::new(8), 3, Which::Smallest)
-            .unwrap();
+        let ritz = lanczos_eigen(&a, start.view(), &LanczosOptions::new(8), 3, Which::Smallest).unwrap();
         for (x, y) in ritz.values.iter().zip(&[-1.0, 0.5, 3.0]) {
             assert!((x - y).abs() < 1e-12);
         }
         // Asking for more Ritz pairs than steps done is an error, not a panic.
-        let err = lanczos_eigen(&a, start.view(), &LanczosOptions::new(8), 4, Which::Largest)
-            .unwrap_err();
+        let err = lanczos_eigen(&a, start.view(), &LanczosOptions::new(8), 4, Which::Largest).unwrap_err();
         assert!(matches!(err, Error::InvalidK { k: 4, n: 3 }), "{err}");
     }
 
@@ -547,10 +511,7 @@ fn residual<T: Real>(op: &impl LinOp<T>, run: &Lanczos<T>) -> Array2<T> {
         // I + u uᵀ has two distinct eigenvalues: any Krylov space has dimension ≤ 2.
         let n = 12;
         let u = random_vector(n, 12);
-        let outer = u
-            .view()
-            .insert_axis(Axis(1))
-            .dot(&u.view().insert_axis(Axis(0)));
+        let outer = u.view().insert_axis(Axis(1)).dot(&u.view().insert_axis(Axis(0)));
         let a = Array2::eye(n) + &outer;
         let start = random_vector(n, 13);
         let opts = LanczosOptions::new(6);
@@ -572,19 +533,26 @@ fn residual<T: Real>(op: &impl LinOp<T>, run: &Lanczos<T>) -> Array2<T> {
         assert!(orthogonality_loss(&run.basis) < 1e-5);
         let r = residual(&a.view(), &run);
         assert!(max_abs(&r.slice(s![.., ..9]).to_owned()) < 1e-5);
-        // Invariant subspace of dimension 3, in f32: the precision floor of the tolerance
-        // lets the breakdown be detected.
-        let mut b = Array2::<f32>::eye(n) * 2.0;
-        b.slice_mut(s![..3, ..3])
-            .assign(&with_spectrum(&ndarray::array![-1.0, 0.5, 3.0], 16).mapv(|x| x as f32));
-        let mut s3 = Array1::<f32>::zeros(n);
-        s3.slice_mut(s![..3]).fill(1.0);
+        // A start vector in a 3-dim invariant subspace that is not aligned with the
+        // coordinates: after rounding to f32, β_2 / ‖A v_2‖ is round-off (~2e-7), below
+        // the precision floor of the tolerance (10 √n ε ≈ 8e-6), far above 1e-10.
+        let mut spectrum = Array1::linspace(-1.0, 1.0, n);
+        spectrum[0] = -0.9;
+        spectrum[1] = 0.3;
+        spectrum[2] = 0.95;
+        let b = with_spectrum(&spectrum, 16);
+        let eig = symmetric_eigen(b.view()).unwrap();
+        let mut s3 = Array1::zeros(n);
+        for (j, lambda) in [-0.9, 0.3, 0.95].into_iter().enumerate() {
+            let idx = eig.values.iter().position(|x| (x - lambda).abs() < 1e-12).unwrap();
+            s3.scaled_add(1.0 + j as f64, &eig.vectors.column(idx));
+        }
+        let (b, s3) = (b.mapv(|x| x as f32), s3.mapv(|x| x as f32));
         let run = lanczos(&b, s3.view(), &LanczosOptions::new(10)).unwrap();
         assert_eq!(run.steps_done, 3);
         assert!(run.broke_down);
-        let ritz = lanczos_eigen(&b, s3.view(), &LanczosOptions::new(10), 3, Which::Smallest)
-            .unwrap();
-        for (x, y) in ritz.values.iter().zip(&[-1.0f32, 0.5, 3.0]) {
+        let ritz = lanczos_eigen(&b, s3.view(), &LanczosOptions::new(10), 3, Which::Smallest).unwrap();
+        for (x, y) in ritz.values.iter().zip(&[-0.9f32, 0.3, 0.95]) {
             assert!((x - y).abs() < 1e-5, "{x} vs {y}");
         }
     }
@@ -607,10 +575,7 @@ fn residual<T: Real>(op: &impl LinOp<T>, run: &Lanczos<T>) -> Array2<T> {
         let a = Array2::<f64>::eye(4);
         let opts = LanczosOptions::default();
         let err = lanczos(&a, Array1::zeros(3).view(), &opts).unwrap_err();
-        assert!(
-            matches!(err, Error::LengthMismatch { expected: 4, got: 3, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, Error::LengthMismatch { expected: 4, got: 3, .. }), "{err}");
         let err = lanczos(&a, Array1::zeros(4).view(), &opts).unwrap_err();
         assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
         let err = lanczos(&a, ndarray::array![1.0, f64::NAN, 0.0, 0.0].view(), &opts).unwrap_err();

@@ -13,14 +13,79 @@
 //! assert!((d[1] - 1.0 / 3.0f64.sqrt()).abs() < 1e-12);
 //! ```
 //!
+//! # What it offers
+//!
+//! Every routine is generic over [`Real`] (`f32`, `f64`) and returns [`Result`].
+//!
+//! | area | items | module docs |
+//! |---|---|---|
+//! | normalised adjacency `D^-1/2 A D^-1/2` | [`normalized_adjacency`], [`normalized_adjacency_backward`] | [`adjacency`] |
+//! | symmetric eigendecomposition (in `f64`, fixed eigenvector signs) | [`symmetric_eigen`], [`smallest`], [`largest`], [`canonicalize_signs`], [`SymmetricEigen`] | [`eigh`] |
+//! | Lanczos with reorthogonalisation and breakdown handling, Ritz pairs | [`LinOp`], [`lanczos`](fn@lanczos), [`lanczos_eigen`], [`Lanczos`], [`LanczosOptions`], [`Which`] | [`lanczos`](mod@lanczos) |
+//! | Chebyshev polynomials of a matrix and the filter `Σ_j T_j(A) Z` | [`chebyshev_matrices`], [`chebyshev_sum`], [`chebyshev_apply`], [`chebyshev_filter`], [`chebyshev_polynomial`] | [`chebyshev`] |
+//! | B-spline basis (Cox–de Boor) and its gradient | [`bspline_basis`], [`bspline_basis_backward`], [`BsplineBasis`] | [`bspline`] |
+//!
+//! The five areas in one example: the Fourier basis of a graph, its spline basis, the
+//! Chebyshev filter, and a Lanczos approximation of the top of the spectrum.
+//!
+//! ```
+//! # extern crate openblas_src;
+//! use hagcn_linalg::{
+//!     LanczosOptions, Which, bspline_basis, chebyshev_apply, chebyshev_filter, lanczos_eigen,
+//!     normalized_adjacency, smallest, symmetric_eigen,
+//! };
+//! use ndarray::Array2;
+//!
+//! let n = 6;
+//! let a = Array2::from_shape_fn((n, n), |(i, j)| 1.0 + ((i * j) % 3) as f64);
+//! let (a_hat, _) = normalized_adjacency(a.view()).unwrap();
+//!
+//! // Eigenvalues ascending; the 3 smallest with their (sign-fixed) eigenvectors.
+//! let eig = symmetric_eigen(a_hat.view()).unwrap();
+//! assert!((eig.values[n - 1] - 1.0).abs() < 1e-12); // Â's top eigenvalue is 1
+//! let low = smallest(&eig, 3).unwrap();
+//!
+//! // Quadratic B-spline basis (K = 3 functions, degree 2) at those eigenvalues.
+//! let b = bspline_basis(low.values.view(), 3, 2).unwrap();
+//! assert_eq!(b.values.dim(), (3, 3));
+//!
+//! // Chebyshev filter of order 4 on features Z; both evaluation orders agree.
+//! let z = Array2::from_shape_fn((n, 2), |(i, j)| (i + j) as f64);
+//! let f = chebyshev_filter(a_hat.view(), z.view(), 4).unwrap();
+//! let g = chebyshev_apply(a_hat.view(), z.view(), 4).unwrap();
+//! assert!((&f - &g).iter().all(|x| x.abs() < 1e-10));
+//!
+//! // Lanczos from the all-ones vector with n steps finds the top eigenvalue exactly.
+//! let start = ndarray::Array1::ones(n);
+//! let top = lanczos_eigen(&a_hat, start.view(), &LanczosOptions::new(n), 1, Which::Largest)
+//!     .unwrap();
+//! assert!((top.values[0] - 1.0).abs() < 1e-10);
+//! ```
+//!
+//! # Backend
+//!
 //! The crate never chooses a BLAS/LAPACK backend: the final binary does (for example by
-//! depending on `openblas-src` with its `system` feature, as the doctests here do).
+//! depending on `openblas-src` with its `system` feature, as the tests and doctests here do
+//! with `extern crate openblas_src;`). Matrix products go through ndarray's `blas` feature and
+//! [`symmetric_eigen`] calls LAPACK `dsyev` through `ndarray-linalg`, so a binary that uses
+//! this crate must link exactly one backend.
 #![warn(missing_docs)]
 
-mod adjacency;
+pub mod adjacency;
+pub mod bspline;
+pub mod chebyshev;
+pub mod eigh;
 mod error;
+pub mod lanczos;
 mod real;
 
 pub use adjacency::{normalized_adjacency, normalized_adjacency_backward};
+pub use bspline::{BsplineBasis, bspline_basis, bspline_basis_backward};
+pub use chebyshev::{
+    chebyshev_apply, chebyshev_filter, chebyshev_matrices, chebyshev_polynomial, chebyshev_prefers_matrix,
+    chebyshev_sum,
+};
+pub use eigh::{SymmetricEigen, canonicalize_signs, largest, smallest, symmetric_eigen};
 pub use error::{Error, Result};
+pub use lanczos::{Lanczos, LanczosOptions, LinOp, Which, lanczos, lanczos_eigen};
 pub use real::Real;

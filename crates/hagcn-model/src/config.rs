@@ -25,13 +25,7 @@ pub enum Filter {
 
 impl Filter {
     /// All five filters, in the order of the paper's tables.
-    pub const ALL: [Filter; 5] = [
-        Filter::Gcn,
-        Filter::Fourier,
-        Filter::Spline,
-        Filter::Cheby,
-        Filter::Lanczos,
-    ];
+    pub const ALL: [Filter; 5] = [Filter::Gcn, Filter::Fourier, Filter::Spline, Filter::Cheby, Filter::Lanczos];
 
     /// The name used on the command line and in files.
     pub fn name(self) -> &'static str {
@@ -42,11 +36,6 @@ impl Filter {
             Filter::Cheby => "cheby",
             Filter::Lanczos => "lanczos",
         }
-    }
-
-    /// Whether this build can train the filter.
-    pub fn is_implemented(self) -> bool {
-        matches!(self, Filter::Gcn | Filter::Cheby | Filter::Lanczos)
     }
 }
 
@@ -59,14 +48,9 @@ impl fmt::Display for Filter {
 impl FromStr for Filter {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        Filter::ALL
-            .into_iter()
-            .find(|f| f.name() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "unknown filter {s:?}; expected one of gcn, fourier, spline, cheby, lanczos"
-                ))
-            })
+        Filter::ALL.into_iter().find(|f| f.name() == s.trim().to_ascii_lowercase()).ok_or_else(|| {
+            Error::Config(format!("unknown filter {s:?}; expected one of gcn, fourier, spline, cheby, lanczos"))
+        })
     }
 }
 
@@ -94,15 +78,7 @@ impl MachineConfig {
     /// The spec's defaults for input size `in_size`, `bits` and `filter`: `h = 768`, `k = 18`,
     /// `γ = 1e-4`.
     pub fn new(in_size: usize, bits: usize, filter: Filter) -> Self {
-        MachineConfig {
-            in_size,
-            hidden: 768,
-            bits,
-            filter,
-            k: 18,
-            gamma: 1e-4,
-            layer_norm_eps: 1e-5,
-        }
+        MachineConfig { in_size, hidden: 768, bits, filter, k: 18, gamma: 1e-4, layer_norm_eps: 1e-5 }
     }
 
     /// Checks every value, returning a clear error for the first bad one.
@@ -118,25 +94,16 @@ impl MachineConfig {
             return bad("bits must be at least 1".into());
         }
         if self.filter != Filter::Gcn && self.k == 0 {
-            return bad(format!(
-                "k must be at least 1 for the {} filter",
-                self.filter
-            ));
+            return bad(format!("k must be at least 1 for the {} filter", self.filter));
         }
         if !(self.gamma.is_finite() && self.gamma >= 0.0) {
-            return bad(format!(
-                "gamma must be finite and non-negative, got {}",
-                self.gamma
-            ));
+            return bad(format!("gamma must be finite and non-negative, got {}", self.gamma));
         }
         if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps > 0.0) {
-            return bad(format!(
-                "layer_norm_eps must be positive, got {}",
-                self.layer_norm_eps
-            ));
+            return bad(format!("layer_norm_eps must be positive, got {}", self.layer_norm_eps));
         }
-        if !self.filter.is_implemented() {
-            return Err(Error::FilterNotImplemented(self.filter));
+        if self.filter == Filter::Spline && self.k < 4 {
+            return bad(format!("the spline filter needs k ≥ 4 (cubic B-splines), got {}", self.k));
         }
         Ok(())
     }

@@ -14,9 +14,6 @@ pub enum Error {
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
     Config(String),
-    /// The filter exists in the method but this build cannot run it yet.
-    #[error("the {0} filter is not implemented yet; available: gcn, cheby, lanczos")]
-    FilterNotImplemented(crate::Filter),
     /// A batch does not match the model's input size, or has too few rows.
     #[error("batch of shape {rows}×{cols} does not fit a model with input size {in_size}")]
     BatchShape {
@@ -26,6 +23,14 @@ pub enum Error {
         cols: usize,
         /// The model's input size `d`.
         in_size: usize,
+    },
+    /// The filter needs at least `k` rows in a batch (fourier and spline keep `k` eigenpairs).
+    #[error("filter order k = {k} exceeds the {rows} rows of this batch; use a larger batch or a smaller k")]
+    KTooLarge {
+        /// The filter order.
+        k: usize,
+        /// Rows in the batch.
+        rows: usize,
     },
     /// The input holds NaN or infinite values.
     #[error("non-finite value at row {row}, column {col} of the input")]
@@ -55,9 +60,6 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn checkpoint(path: &std::path::Path, message: impl std::fmt::Display) -> Self {
-        Error::Checkpoint {
-            path: path.to_path_buf(),
-            message: message.to_string(),
-        }
+        Error::Checkpoint { path: path.to_path_buf(), message: message.to_string() }
     }
 }

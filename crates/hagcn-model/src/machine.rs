@@ -33,17 +33,8 @@ pub fn record_loss<B: Backend>(
     lanczos_start: Option<Var>,
 ) -> Result<LossParts<Var>> {
     let specs = param_specs(config);
-    assert_eq!(
-        specs.len(),
-        params.len(),
-        "record_loss: one variable per parameter"
-    );
-    let p = |name: &str| {
-        params[specs
-            .iter()
-            .position(|s| s.name == name)
-            .expect("parameter of this filter")]
-    };
+    assert_eq!(specs.len(), params.len(), "record_loss: one variable per parameter");
+    let p = |name: &str| params[specs.iter().position(|s| s.name == name).expect("parameter of this filter")];
     let n = g.shape(x)?.0;
 
     // 1. Z = GELU(X W1ᵀ + b1)
@@ -63,20 +54,17 @@ pub fn record_loss<B: Backend>(
         Filter::Gcn => {
             let az = g.matmul(a_hat, false, z, false)?;
             let lin = g.linear(az, p("w.weight"), p("w.bias"))?;
-            g.layer_norm(
-                lin,
-                p("layer_norm.weight"),
-                p("layer_norm.bias"),
-                config.layer_norm_eps,
-            )?
+            g.layer_norm(lin, p("layer_norm.weight"), p("layer_norm.bias"), config.layer_norm_eps)?
+        }
+        Filter::Fourier | Filter::Spline => {
+            let spline = config.filter == Filter::Spline;
+            crate::filters::spectral(g, a_hat, z, p("w.weight"), p("w.bias"), config.k, spline)?
         }
         Filter::Cheby => crate::filters::chebyshev(g, a_hat, z, config.k)?,
         Filter::Lanczos => {
-            let start = lanczos_start
-                .ok_or_else(|| Error::Config("the lanczos filter needs a start vector".into()))?;
+            let start = lanczos_start.ok_or_else(|| Error::Config("the lanczos filter needs a start vector".into()))?;
             crate::filters::lanczos(g, a_hat, z, start, config.k)?
         }
-        other => return Err(Error::FilterNotImplemented(other)),
     };
     // 6. decoder: Y = GELU(F W4ᵀ + b4), R = GELU(Y W5aᵀ + b5a) W5bᵀ + b5b
     let lin4 = g.linear(f, p("w4.weight"), p("w4.bias"))?;
@@ -93,11 +81,7 @@ pub fn record_loss<B: Backend>(
     let hash = g.mse(cc, bs)?;
     let weighted = g.scale(hash, config.gamma)?;
     let loss = g.add(reconstruction, weighted)?;
-    Ok(LossParts {
-        loss,
-        reconstruction,
-        hash,
-    })
+    Ok(LossParts { loss, reconstruction, hash })
 }
 
 /// Parameter names and host copies of their values, in `state_dict` order.
@@ -134,11 +118,7 @@ impl<B: Backend> Machine<B> {
         config.validate()?;
         let specs = param_specs(&config);
         if values.len() != specs.len() {
-            return Err(Error::Config(format!(
-                "expected {} parameters, got {}",
-                specs.len(),
-                values.len()
-            )));
+            return Err(Error::Config(format!("expected {} parameters, got {}", specs.len(), values.len())));
         }
         let mut params = Vec::with_capacity(specs.len());
         for (spec, v) in specs.iter().zip(&values) {
@@ -154,14 +134,7 @@ impl<B: Backend> Machine<B> {
         }
         let shapes: Vec<_> = specs.iter().map(|s| s.shape).collect();
         let adam = Adam::new(&backend, adam, &shapes)?;
-        Ok(Machine {
-            backend,
-            config,
-            specs,
-            params,
-            adam,
-            seed,
-        })
+        Ok(Machine { backend, config, specs, params, adam, seed })
     }
 
     /// The model's hyper-parameters.
@@ -181,11 +154,7 @@ impl<B: Backend> Machine<B> {
 
     /// `(name, value)` of every parameter, in `state_dict` order, copied to the host.
     pub fn state_dict(&self) -> Result<StateDict<B::Elem>> {
-        self.specs
-            .iter()
-            .zip(&self.params)
-            .map(|(s, t)| Ok((s.name, self.backend.download(t)?)))
-            .collect()
+        self.specs.iter().zip(&self.params).map(|(s, t)| Ok((s.name, self.backend.download(t)?))).collect()
     }
 
     /// The parameter specifications (names, shapes), in `state_dict` order.
@@ -199,19 +168,13 @@ impl<B: Backend> Machine<B> {
             return Ok(None);
         }
         let v = crate::filters::lanczos_start(n, self.seed, self.adam.steps());
-        Ok(Some(g.constant(
-            self.backend.upload(v.mapv(B::Elem::of).view())?,
-        )))
+        Ok(Some(g.constant(self.backend.upload(v.mapv(B::Elem::of).view())?)))
     }
 
     fn check_batch(&self, x: ArrayView2<B::Elem>) -> Result<()> {
         let (rows, cols) = x.dim();
         if rows == 0 || cols != self.config.in_size {
-            return Err(Error::BatchShape {
-                rows,
-                cols,
-                in_size: self.config.in_size,
-            });
+            return Err(Error::BatchShape { rows, cols, in_size: self.config.in_size });
         }
         if let Some(((row, col), _)) = x.indexed_iter().find(|(_, v)| !v.as_f64().is_finite()) {
             return Err(Error::NonFiniteInput { row, col });
@@ -249,10 +212,7 @@ impl<B: Backend> Machine<B> {
             hash: g.scalar(parts.hash)?.as_f64(),
         };
         if !out.loss.is_finite() {
-            return Err(Error::NonFiniteLoss {
-                step: self.adam.steps() + 1,
-                value: out.loss,
-            });
+            return Err(Error::NonFiniteLoss { step: self.adam.steps() + 1, value: out.loss });
         }
         let mut grads = g.backward(parts.loss)?;
         let grads: Vec<Option<B::Tensor>> = pv.iter().map(|&v| grads.take(v)).collect();
@@ -271,15 +231,9 @@ impl<B: Backend> Machine<B> {
         batches: &[Vec<usize>],
         mut on_step: impl FnMut(usize, &LossParts<f64>),
     ) -> Result<LossParts<f64>> {
-        let mut sum = LossParts {
-            loss: 0.0,
-            reconstruction: 0.0,
-            hash: 0.0,
-        };
+        let mut sum = LossParts { loss: 0.0, reconstruction: 0.0, hash: 0.0 };
         for (batch_idx, rows) in batches.iter().enumerate() {
-            let batch = features
-                .select(Axis(0), rows)
-                .mapv(|v| B::Elem::of(v as f64));
+            let batch = features.select(Axis(0), rows).mapv(|v| B::Elem::of(v as f64));
             let parts = self.train_step(batch.view())?;
             sum.loss += parts.loss;
             sum.reconstruction += parts.reconstruction;
@@ -287,11 +241,7 @@ impl<B: Backend> Machine<B> {
             on_step(batch_idx, &parts);
         }
         let n = batches.len().max(1) as f64;
-        Ok(LossParts {
-            loss: sum.loss / n,
-            reconstruction: sum.reconstruction / n,
-            hash: sum.hash / n,
-        })
+        Ok(LossParts { loss: sum.loss / n, reconstruction: sum.reconstruction / n, hash: sum.hash / n })
     }
 
     /// The hash-layer logits `X W2ᵀ + b2` (`n × bits`); bit `j` of row `i` is 1 where the
@@ -300,32 +250,21 @@ impl<B: Backend> Machine<B> {
     pub fn hash_logits(&self, x: ArrayView2<f32>) -> Result<Array2<f32>> {
         let (rows, cols) = x.dim();
         if cols != self.config.in_size {
-            return Err(Error::BatchShape {
-                rows,
-                cols,
-                in_size: self.config.in_size,
-            });
+            return Err(Error::BatchShape { rows, cols, in_size: self.config.in_size });
         }
         if let Some(((row, col), _)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
             return Err(Error::NonFiniteInput { row, col });
         }
-        let idx_w = self
-            .specs
-            .iter()
-            .position(|s| s.name == "w2.weight")
-            .expect("w2 always exists");
+        let idx_w = self.specs.iter().position(|s| s.name == "w2.weight").expect("w2 always exists");
         let (w, b) = (&self.params[idx_w], &self.params[idx_w + 1]);
         let mut out = Array2::zeros((rows, self.config.bits));
         const CHUNK: usize = 4096;
         for start in (0..rows).step_by(CHUNK) {
             let end = (start + CHUNK).min(rows);
             let chunk = x.slice(s![start..end, ..]).mapv(|v| B::Elem::of(v as f64));
-            let xw = self
-                .backend
-                .linear(&self.backend.upload(chunk.view())?, w, b)?;
+            let xw = self.backend.linear(&self.backend.upload(chunk.view())?, w, b)?;
             let logits = self.backend.download(&xw)?;
-            out.slice_mut(s![start..end, ..])
-                .assign(&logits.mapv(|v| v.as_f64() as f32));
+            out.slice_mut(s![start..end, ..]).assign(&logits.mapv(|v| v.as_f64() as f32));
         }
         Ok(out)
     }

@@ -67,28 +67,9 @@ pub fn param_specs(c: &MachineConfig) -> Vec<ParamSpec> {
     linear(&["w5.0.weight", "w5.0.bias"], h, h);
     linear(&["w5.2.weight", "w5.2.bias"], d, h);
     if c.filter == Filter::Gcn {
-        let at = specs
-            .iter()
-            .position(|s| s.name == "w4.weight")
-            .expect("w4 is always present");
-        specs.insert(
-            at,
-            ParamSpec {
-                name: "layer_norm.weight",
-                shape: (1, h),
-                is_vector: true,
-                init: Init::Ones,
-            },
-        );
-        specs.insert(
-            at + 1,
-            ParamSpec {
-                name: "layer_norm.bias",
-                shape: (1, h),
-                is_vector: true,
-                init: Init::Zeros,
-            },
-        );
+        let at = specs.iter().position(|s| s.name == "w4.weight").expect("w4 is always present");
+        specs.insert(at, ParamSpec { name: "layer_norm.weight", shape: (1, h), is_vector: true, init: Init::Ones });
+        specs.insert(at + 1, ParamSpec { name: "layer_norm.bias", shape: (1, h), is_vector: true, init: Init::Zeros });
     }
     specs
 }
@@ -115,10 +96,7 @@ mod tests {
 
     #[test]
     fn gcn_has_the_reference_names_in_order() {
-        let names: Vec<_> = param_specs(&MachineConfig::new(10, 16, Filter::Gcn))
-            .iter()
-            .map(|s| s.name)
-            .collect();
+        let names: Vec<_> = param_specs(&MachineConfig::new(10, 16, Filter::Gcn)).iter().map(|s| s.name).collect();
         assert_eq!(
             names,
             [

@@ -17,10 +17,10 @@ fn small_config() -> MachineConfig {
 
 #[test]
 fn whole_loss_gradcheck_f64_for_every_filter() {
-    for filter in [Filter::Gcn, Filter::Cheby, Filter::Lanczos] {
+    for filter in Filter::ALL {
         let mut config = small_config();
         config.filter = filter;
-        config.k = 3;
+        config.k = 4;
         let specs = param_specs(&config);
         let mut inputs = init_params(&specs, 7);
         // Scale the weights up so every nonlinearity works away from its linear regime.
@@ -33,45 +33,33 @@ fn whole_loss_gradcheck_f64_for_every_filter() {
         assert_gradcheck(
             |g, v| {
                 let start = (filter == Filter::Lanczos).then_some(v[n_params + 1]);
-                let parts = record_loss(&config, g, v[n_params], &v[..n_params], start).map_err(
-                    |e| match e {
-                        Error::Autodiff(e) => e,
-                        other => panic!("{other}"),
-                    },
-                )?;
+                let parts = record_loss(&config, g, v[n_params], &v[..n_params], start).map_err(|e| match e {
+                    Error::Autodiff(e) => e,
+                    other => panic!("{other}"),
+                })?;
                 Ok(parts.loss)
             },
             &inputs,
-            Tolerance {
-                eps: 1e-6,
-                rtol: 1e-5,
-                atol: 1e-8,
-            },
+            Tolerance { eps: 1e-6, rtol: 1e-5, atol: 1e-8 },
         );
     }
 }
 
 #[test]
 fn every_implemented_filter_trains() {
-    for filter in [Filter::Gcn, Filter::Cheby, Filter::Lanczos] {
+    for filter in Filter::ALL {
         let mut config = MachineConfig::new(16, 8, filter);
         config.hidden = 32;
         config.k = 4;
         let x = synthetic_batch(24, 16, 1);
-        let adam = AdamConfig {
-            lr: 1e-3,
-            ..AdamConfig::default()
-        };
+        let adam = AdamConfig { lr: 1e-3, ..AdamConfig::default() };
         let mut m = Machine::new(CpuBackend::<f32>::new(), config, adam, 3).unwrap();
         let first = m.train_step(x.view()).unwrap();
         for _ in 0..100 {
             m.train_step(x.view()).unwrap();
         }
         let last = m.loss(x.view()).unwrap();
-        assert!(
-            last.loss.is_finite() && last.loss < first.loss,
-            "{filter}: {first:?} → {last:?}"
-        );
+        assert!(last.loss.is_finite() && last.loss < first.loss, "{filter}: {first:?} → {last:?}");
     }
 }
 
@@ -84,21 +72,14 @@ fn training_lowers_the_loss_and_is_reproducible() {
     let mut config = MachineConfig::new(16, 8, Filter::Gcn);
     config.hidden = 32;
     let x = synthetic_batch(24, 16, 1);
-    let adam = AdamConfig {
-        lr: 1e-3,
-        ..AdamConfig::default()
-    };
+    let adam = AdamConfig { lr: 1e-3, ..AdamConfig::default() };
     let run = || {
         let mut m = Machine::new(CpuBackend::<f32>::new(), config.clone(), adam, 3).unwrap();
         let first = m.train_step(x.view()).unwrap();
         for _ in 0..200 {
             m.train_step(x.view()).unwrap();
         }
-        (
-            first,
-            m.loss(x.view()).unwrap(),
-            m.hash_logits(x.view()).unwrap(),
-        )
+        (first, m.loss(x.view()).unwrap(), m.hash_logits(x.view()).unwrap())
     };
     let (first, last, logits) = run();
     assert!(last.loss < 0.75 * first.loss, "{first:?} → {last:?}");
@@ -127,58 +108,35 @@ fn hash_logits_are_the_affine_map() {
 
 #[test]
 fn bad_batches_are_rejected() {
-    let mut m = Machine::new(
-        CpuBackend::<f32>::new(),
-        small_config(),
-        AdamConfig::default(),
-        1,
-    )
-    .unwrap();
+    let mut m = Machine::new(CpuBackend::<f32>::new(), small_config(), AdamConfig::default(), 1).unwrap();
     let err = m.train_step(Array2::zeros((4, 7)).view()).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::BatchShape {
-                rows: 4,
-                cols: 7,
-                in_size: 5
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, Error::BatchShape { rows: 4, cols: 7, in_size: 5 }), "{err}");
     let err = m.train_step(Array2::zeros((0, 5)).view()).unwrap_err();
     assert!(matches!(err, Error::BatchShape { rows: 0, .. }), "{err}");
     let mut x = Array2::zeros((3, 5));
     x[[2, 1]] = f32::NAN;
     let err = m.train_step(x.view()).unwrap_err();
-    assert!(
-        matches!(err, Error::NonFiniteInput { row: 2, col: 1 }),
-        "{err}"
-    );
-    assert!(matches!(
-        m.hash_logits(x.view()),
-        Err(Error::NonFiniteInput { .. })
-    ));
+    assert!(matches!(err, Error::NonFiniteInput { row: 2, col: 1 }), "{err}");
+    assert!(matches!(m.hash_logits(x.view()), Err(Error::NonFiniteInput { .. })));
 }
 
 #[test]
-fn unimplemented_filters_and_bad_configs_are_clear_errors() {
+fn bad_configs_are_clear_errors() {
+    let mut c = small_config();
+    c.filter = Filter::Spline;
+    c.k = 3;
+    let err = Machine::new(CpuBackend::<f32>::new(), c, AdamConfig::default(), 1).err().unwrap();
+    assert!(err.to_string().contains("spline filter needs k ≥ 4"), "{err}");
+    // fourier with k larger than the batch: a clear error at the step, not a panic
     let mut c = small_config();
     c.filter = Filter::Fourier;
-    let err = Machine::new(CpuBackend::<f32>::new(), c, AdamConfig::default(), 1)
-        .err()
-        .unwrap();
-    assert!(
-        err.to_string()
-            .contains("fourier filter is not implemented"),
-        "{err}"
-    );
+    c.k = 8;
+    let mut m = Machine::new(CpuBackend::<f32>::new(), c, AdamConfig::default(), 1).unwrap();
+    let err = m.train_step(synthetic_batch(5, 5, 1).view()).unwrap_err();
+    assert!(matches!(err, Error::KTooLarge { k: 8, rows: 5 }), "{err}");
     let mut c = small_config();
     c.bits = 0;
-    assert!(matches!(
-        Machine::new(CpuBackend::<f32>::new(), c, AdamConfig::default(), 1),
-        Err(Error::Config(_))
-    ));
+    assert!(matches!(Machine::new(CpuBackend::<f32>::new(), c, AdamConfig::default(), 1), Err(Error::Config(_))));
     assert!("GCN".parse::<Filter>().is_ok());
     assert!("gnc".parse::<Filter>().is_err());
 }
@@ -187,26 +145,14 @@ fn unimplemented_filters_and_bad_configs_are_clear_errors() {
 fn checkpoint_round_trips_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ckpt.npz");
-    let mut m = Machine::new(
-        CpuBackend::<f32>::new(),
-        small_config(),
-        AdamConfig::default(),
-        5,
-    )
-    .unwrap();
+    let mut m = Machine::new(CpuBackend::<f32>::new(), small_config(), AdamConfig::default(), 5).unwrap();
     m.train_step(synthetic_batch(4, 5, 3).view()).unwrap();
     save_checkpoint(&m, &path, false).unwrap();
     let ck = load_checkpoint(&path).unwrap();
     assert_eq!(ck.config, *m.config());
     assert_eq!(ck.steps, 1);
-    let restored = Machine::from_params(
-        CpuBackend::<f32>::new(),
-        ck.config,
-        AdamConfig::default(),
-        ck.params,
-        5,
-    )
-    .unwrap();
+    let restored =
+        Machine::from_params(CpuBackend::<f32>::new(), ck.config, AdamConfig::default(), ck.params, 5).unwrap();
     assert_eq!(restored.state_dict().unwrap(), m.state_dict().unwrap());
     // biases are 1-D in the file, as in PyTorch
     let mut npz = ndarray_npy::NpzReader::new(std::fs::File::open(&path).unwrap()).unwrap();
@@ -224,23 +170,14 @@ fn corrupt_checkpoints_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.npz");
     let err = load_checkpoint(&missing).unwrap_err();
-    assert!(
-        err.to_string().contains("nope.npz") && err.to_string().contains("cannot open"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("nope.npz") && err.to_string().contains("cannot open"), "{err}");
     let junk = dir.path().join("junk.npz");
     std::fs::write(&junk, b"not a zip").unwrap();
     let err = load_checkpoint(&junk).unwrap_err();
     assert!(err.to_string().contains("not a valid .npz"), "{err}");
     // a valid checkpoint truncated halfway
     let good = dir.path().join("good.npz");
-    let m = Machine::new(
-        CpuBackend::<f32>::new(),
-        small_config(),
-        AdamConfig::default(),
-        5,
-    )
-    .unwrap();
+    let m = Machine::new(CpuBackend::<f32>::new(), small_config(), AdamConfig::default(), 5).unwrap();
     save_checkpoint(&m, &good, false).unwrap();
     let bytes = std::fs::read(&good).unwrap();
     let cut = dir.path().join("cut.npz");
@@ -249,8 +186,7 @@ fn corrupt_checkpoints_are_clear_errors() {
     // an npz without the config entry
     let plain = dir.path().join("plain.npz");
     let mut w = ndarray_npy::NpzWriter::new(std::fs::File::create(&plain).unwrap());
-    w.add_array("w1.weight", &Array2::<f32>::zeros((2, 2)))
-        .unwrap();
+    w.add_array("w1.weight", &Array2::<f32>::zeros((2, 2))).unwrap();
     w.finish().unwrap();
     let err = load_checkpoint(&plain).unwrap_err();
     assert!(err.to_string().contains("not a hagcn checkpoint"), "{err}");

@@ -28,19 +28,13 @@ unsafe extern "C" {
 /// `Haswell` or `Prescott`).
 pub fn corename() -> String {
     // SAFETY: OpenBLAS returns a pointer to a static NUL-terminated string.
-    unsafe { CStr::from_ptr(openblas_get_corename()) }
-        .to_string_lossy()
-        .trim()
-        .to_string()
+    unsafe { CStr::from_ptr(openblas_get_corename()) }.to_string_lossy().trim().to_string()
 }
 
 /// OpenBLAS's build configuration string (version, `DYNAMIC_ARCH`, maximum threads).
 pub fn config() -> String {
     // SAFETY: OpenBLAS returns a pointer to a static NUL-terminated string.
-    unsafe { CStr::from_ptr(openblas_get_config()) }
-        .to_string_lossy()
-        .trim()
-        .to_string()
+    unsafe { CStr::from_ptr(openblas_get_config()) }.to_string_lossy().trim().to_string()
 }
 
 /// The number of threads OpenBLAS uses for one call.

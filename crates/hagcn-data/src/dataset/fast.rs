@@ -20,21 +20,10 @@ pub(super) fn check_finite(path: &Path, data: &[f32], cols: usize) -> Result<()>
     let first_bad = data
         .chunks(CHUNK)
         .position(|c| !c.iter().fold(true, |ok, v| ok & v.is_finite()))
-        .map(|k| {
-            k * CHUNK
-                + data[k * CHUNK..]
-                    .iter()
-                    .position(|v| !v.is_finite())
-                    .expect("chunk holds one")
-        });
+        .map(|k| k * CHUNK + data[k * CHUNK..].iter().position(|v| !v.is_finite()).expect("chunk holds one"));
     match first_bad {
         None => Ok(()),
-        Some(i) => Err(Error::NonFinite {
-            path: path.to_path_buf(),
-            row: i / cols,
-            col: i % cols,
-            value: data[i],
-        }),
+        Some(i) => Err(Error::NonFinite { path: path.to_path_buf(), row: i / cols, col: i % cols, value: data[i] }),
     }
 }
 
@@ -45,28 +34,16 @@ pub(super) fn load(dir: &Path) -> Result<Dataset> {
 
     let features = npy::read_f32(&features_path)?;
     let &[n, d] = features.shape.as_slice() else {
-        return Err(Error::WrongShape {
-            path: features_path,
-            found: features.shape,
-            expected: "(n_samples, dim)",
-        });
+        return Err(Error::WrongShape { path: features_path, found: features.shape, expected: "(n_samples, dim)" });
     };
     if n == 0 || d == 0 {
-        return Err(Error::EmptyDataset {
-            path: features_path,
-            n_samples: n,
-            dim: d,
-        });
+        return Err(Error::EmptyDataset { path: features_path, n_samples: n, dim: d });
     }
     check_finite(&features_path, &features.data, d)?;
 
     let raw = npy::read_int(&labels_path)?;
     if raw.shape.len() != 1 {
-        return Err(Error::WrongShape {
-            path: labels_path,
-            found: raw.shape,
-            expected: "(n_samples,)",
-        });
+        return Err(Error::WrongShape { path: labels_path, found: raw.shape, expected: "(n_samples,)" });
     }
     if raw.data.len() != n {
         return Err(Error::CountMismatch {
@@ -99,39 +76,18 @@ pub(super) fn load(dir: &Path) -> Result<Dataset> {
         let labels = raw.data.iter().map(|&y| y as usize).collect();
         (labels, class_names)
     } else {
-        let distinct: Vec<i128> = raw
-            .data
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let labels = raw
-            .data
-            .iter()
-            .map(|y| {
-                distinct
-                    .binary_search(y)
-                    .expect("every label is in the set")
-            })
-            .collect();
+        let distinct: Vec<i128> = raw.data.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+        let labels = raw.data.iter().map(|y| distinct.binary_search(y).expect("every label is in the set")).collect();
         (labels, distinct.iter().map(i128::to_string).collect())
     };
 
     let features = Array2::from_shape_vec((n, d), features.data).expect("shape was checked");
-    Ok(Dataset {
-        features,
-        labels,
-        class_names,
-    })
+    Ok(Dataset { features, labels, class_names })
 }
 
 fn read_classes(path: &Path) -> Result<Vec<String>> {
     let bytes = fs::read(path).map_err(|e| Error::io("read", path, e))?;
-    serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-        path: path.to_path_buf(),
-        source,
-    })
+    serde_json::from_slice(&bytes).map_err(|source| Error::Json { path: path.to_path_buf(), source })
 }
 
 /// A temporary file in the target folder, removed on drop unless persisted.
@@ -142,10 +98,7 @@ struct TempFile {
 }
 
 impl TempFile {
-    fn create(
-        dest: PathBuf,
-        write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
-    ) -> Result<Self> {
+    fn create(dest: PathBuf, write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> Result<Self> {
         let name = dest.file_name().expect("file name").to_string_lossy();
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -156,25 +109,17 @@ impl TempFile {
             .truncate(true)
             .open(&tmp)
             .map_err(|e| Error::io("create", &tmp, e))?;
-        let guard = TempFile {
-            tmp,
-            dest,
-            done: false,
-        };
+        let guard = TempFile { tmp, dest, done: false };
         let mut w = BufWriter::new(file);
         let res = write(&mut w).and_then(|()| w.flush());
         res.map_err(|e| Error::io("write", &guard.tmp, e))?;
-        let file = w
-            .into_inner()
-            .map_err(|e| Error::io("write", &guard.tmp, e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| Error::io("write", &guard.tmp, e))?;
+        let file = w.into_inner().map_err(|e| Error::io("write", &guard.tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io("write", &guard.tmp, e))?;
         Ok(guard)
     }
 
     fn persist(mut self) -> Result<()> {
-        fs::rename(&self.tmp, &self.dest)
-            .map_err(|e| Error::io("rename a temporary file to", &self.dest, e))?;
+        fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io("rename a temporary file to", &self.dest, e))?;
         self.done = true;
         Ok(())
     }
@@ -200,9 +145,7 @@ pub(super) fn save(ds: &Dataset, dir: &Path, overwrite: bool) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     let paths = [CLASSES_FILE, LABELS_FILE, FEATURES_FILE].map(|f| dir.join(f));
     if !overwrite && let Some(existing) = paths.iter().find(|p| p.exists()) {
-        return Err(Error::AlreadyExists {
-            path: existing.clone(),
-        });
+        return Err(Error::AlreadyExists { path: existing.clone() });
     }
     let [classes_path, labels_path, features_path] = paths;
 
@@ -258,14 +201,11 @@ mod tests {
         let ds = sample();
         ds.save(dir.path()).unwrap();
         assert_eq!(Dataset::load(dir.path()).unwrap(), ds);
-        let names: Vec<String> =
-            serde_json::from_slice(&fs::read(dir.path().join(CLASSES_FILE)).unwrap()).unwrap();
+        let names: Vec<String> = serde_json::from_slice(&fs::read(dir.path().join(CLASSES_FILE)).unwrap()).unwrap();
         assert_eq!(names, ds.class_names);
         // No temporary files are left behind.
-        let mut entries: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
+        let mut entries: Vec<_> =
+            fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         entries.sort();
         assert_eq!(entries, vec!["classes.json", "features.npy", "labels.npy"]);
     }
@@ -307,21 +247,14 @@ mod tests {
         let dir = tmp();
         let mut ds = sample();
         ds.labels.pop();
-        assert!(matches!(
-            ds.save(dir.path()),
-            Err(Error::InvalidDataset { .. })
-        ));
+        assert!(matches!(ds.save(dir.path()), Err(Error::InvalidDataset { .. })));
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
     fn labels_without_classes_json_are_remapped_in_sorted_order() {
         let dir = tmp();
-        write_fast(
-            dir.path(),
-            &Array2::<f32>::ones((4, 2)),
-            &array![9i32, 3, 7, 3],
-        );
+        write_fast(dir.path(), &Array2::<f32>::ones((4, 2)), &array![9i32, 3, 7, 3]);
         let ds = Dataset::load(dir.path()).unwrap();
         assert_eq!(ds.labels, vec![2, 0, 1, 0]);
         assert_eq!(ds.class_names, vec!["3", "7", "9"]);
@@ -344,18 +277,10 @@ mod tests {
         check_label_dtype!(i8, i16, i32, i64, u8, u16, u32, u64);
 
         let dir = tmp();
-        write_fast(
-            dir.path(),
-            &expect_feats.mapv(f64::from),
-            &array![0i64, 0, 1],
-        );
+        write_fast(dir.path(), &expect_feats.mapv(f64::from), &array![0i64, 0, 1]);
         assert_eq!(Dataset::load(dir.path()).unwrap().features, expect_feats);
         let dir = tmp();
-        write_fast(
-            dir.path(),
-            &expect_feats.mapv(|v| v as u8),
-            &array![0i64, 0, 1],
-        );
+        write_fast(dir.path(), &expect_feats.mapv(|v| v as u8), &array![0i64, 0, 1]);
         assert_eq!(Dataset::load(dir.path()).unwrap().features, expect_feats);
     }
 
@@ -363,55 +288,26 @@ mod tests {
     fn bad_fast_layouts_are_clear_errors() {
         // Features of the wrong rank.
         let dir = tmp();
-        write_fast(
-            dir.path(),
-            &Array3::<f32>::zeros((2, 2, 2)),
-            &array![0i64, 1],
-        );
-        assert_err(Dataset::load(dir.path()), "features.npy", |e| {
-            matches!(e, Error::WrongShape { .. })
-        });
+        write_fast(dir.path(), &Array3::<f32>::zeros((2, 2, 2)), &array![0i64, 1]);
+        assert_err(Dataset::load(dir.path()), "features.npy", |e| matches!(e, Error::WrongShape { .. }));
 
         // Labels of the wrong rank.
         let dir = tmp();
-        write_fast(
-            dir.path(),
-            &Array2::<f32>::zeros((2, 2)),
-            &array![[0i64], [1]],
-        );
-        assert_err(Dataset::load(dir.path()), "labels.npy", |e| {
-            matches!(e, Error::WrongShape { .. })
-        });
+        write_fast(dir.path(), &Array2::<f32>::zeros((2, 2)), &array![[0i64], [1]]);
+        assert_err(Dataset::load(dir.path()), "labels.npy", |e| matches!(e, Error::WrongShape { .. }));
 
         // Count mismatch names both files.
         let dir = tmp();
         write_fast(dir.path(), &Array2::<f32>::zeros((3, 2)), &array![0i64, 1]);
         let err = Dataset::load(dir.path()).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::CountMismatch {
-                    n_features: 3,
-                    n_labels: 2,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        assert!(matches!(err, Error::CountMismatch { n_features: 3, n_labels: 2, .. }), "{err:?}");
         assert!(err.to_string().contains("features.npy") && err.to_string().contains("labels.npy"));
 
         // Negative label.
         let dir = tmp();
         write_fast(dir.path(), &Array2::<f32>::zeros((2, 2)), &array![0i64, -1]);
         assert_err(Dataset::load(dir.path()), "labels.npy", |e| {
-            matches!(
-                e,
-                Error::InvalidLabel {
-                    index: 1,
-                    value: -1,
-                    ..
-                }
-            )
+            matches!(e, Error::InvalidLabel { index: 1, value: -1, .. })
         });
 
         // Label beyond classes.json.
@@ -419,21 +315,12 @@ mod tests {
         write_fast(dir.path(), &Array2::<f32>::zeros((2, 2)), &array![0i64, 2]);
         fs::write(dir.path().join(CLASSES_FILE), r#"["a", "b"]"#).unwrap();
         assert_err(Dataset::load(dir.path()), "labels.npy", |e| {
-            matches!(
-                e,
-                Error::InvalidLabel {
-                    index: 1,
-                    value: 2,
-                    ..
-                }
-            )
+            matches!(e, Error::InvalidLabel { index: 1, value: 2, .. })
         });
 
         // Malformed classes.json.
         fs::write(dir.path().join(CLASSES_FILE), r#"{"a": 1}"#).unwrap();
-        assert_err(Dataset::load(dir.path()), "classes.json", |e| {
-            matches!(e, Error::Json { .. })
-        });
+        assert_err(Dataset::load(dir.path()), "classes.json", |e| matches!(e, Error::Json { .. }));
 
         // Non-finite feature: row and column are named.
         let dir = tmp();
@@ -442,52 +329,26 @@ mod tests {
         f[[2, 3]] = f32::NAN;
         write_fast(dir.path(), &f, &array![0i64, 0, 0]);
         let err = Dataset::load(dir.path()).unwrap_err();
-        assert!(
-            matches!(err, Error::NonFinite { row: 2, col: 1, .. }),
-            "{err:?}"
-        );
-        assert!(
-            err.to_string().contains("features.npy") && err.to_string().contains("-inf"),
-            "{err}"
-        );
+        assert!(matches!(err, Error::NonFinite { row: 2, col: 1, .. }), "{err:?}");
+        assert!(err.to_string().contains("features.npy") && err.to_string().contains("-inf"), "{err}");
 
         // Empty dataset.
         let dir = tmp();
-        write_fast(
-            dir.path(),
-            &Array2::<f32>::zeros((0, 4)),
-            &Array1::<i64>::zeros(0),
-        );
-        assert_err(Dataset::load(dir.path()), "features.npy", |e| {
-            matches!(e, Error::EmptyDataset { .. })
-        });
+        write_fast(dir.path(), &Array2::<f32>::zeros((0, 4)), &Array1::<i64>::zeros(0));
+        assert_err(Dataset::load(dir.path()), "features.npy", |e| matches!(e, Error::EmptyDataset { .. }));
 
         // Float labels, bool features.
         let dir = tmp();
-        write_fast(
-            dir.path(),
-            &Array2::<f32>::zeros((2, 2)),
-            &array![0.0f32, 1.0],
-        );
-        assert_err(Dataset::load(dir.path()), "labels.npy", |e| {
-            matches!(e, Error::UnsupportedDtype { .. })
-        });
+        write_fast(dir.path(), &Array2::<f32>::zeros((2, 2)), &array![0.0f32, 1.0]);
+        assert_err(Dataset::load(dir.path()), "labels.npy", |e| matches!(e, Error::UnsupportedDtype { .. }));
         let dir = tmp();
         write_fast(dir.path(), &array![[true, false]], &array![0i64]);
-        assert_err(Dataset::load(dir.path()), "features.npy", |e| {
-            matches!(e, Error::UnsupportedDtype { .. })
-        });
+        assert_err(Dataset::load(dir.path()), "features.npy", |e| matches!(e, Error::UnsupportedDtype { .. }));
 
         // Missing labels.npy.
         let dir = tmp();
-        write_npy(
-            dir.path().join(FEATURES_FILE),
-            &Array2::<f32>::zeros((2, 2)),
-        )
-        .unwrap();
-        assert_err(Dataset::load(dir.path()), "labels.npy", |e| {
-            matches!(e, Error::Io { .. })
-        });
+        write_npy(dir.path().join(FEATURES_FILE), &Array2::<f32>::zeros((2, 2))).unwrap();
+        assert_err(Dataset::load(dir.path()), "labels.npy", |e| matches!(e, Error::Io { .. }));
 
         // Truncated features.npy.
         let dir = tmp();
@@ -495,18 +356,14 @@ mod tests {
         let p = dir.path().join(FEATURES_FILE);
         let bytes = fs::read(&p).unwrap();
         fs::write(&p, &bytes[..bytes.len() - 1]).unwrap();
-        assert_err(Dataset::load(dir.path()), "features.npy", |e| {
-            matches!(e, Error::BadNpy { .. })
-        });
+        assert_err(Dataset::load(dir.path()), "features.npy", |e| matches!(e, Error::BadNpy { .. }));
     }
 
     #[test]
     fn a_20k_by_768_dataset_round_trips() {
         let dir = tmp();
         let (n, d) = (20_000, 768);
-        let features = Array2::from_shape_fn((n, d), |(i, j)| {
-            ((i * 31 + j * 7) % 1000) as f32 * 1e-3 - 0.5
-        });
+        let features = Array2::from_shape_fn((n, d), |(i, j)| ((i * 31 + j * 7) % 1000) as f32 * 1e-3 - 0.5);
         let labels: Vec<usize> = (0..n).map(|i| (i * 13) % 10).collect();
         let ds = Dataset::new(features, labels, (0..10).map(|c| c.to_string()).collect()).unwrap();
         ds.save(dir.path()).unwrap();

@@ -57,9 +57,7 @@ fn sample_len(path: &Path, shape: &[usize]) -> Result<usize> {
 pub(super) fn load(root: &Path) -> Result<Dataset> {
     let mut classes = entries(root, |p, _| p.is_dir())?;
     if classes.is_empty() {
-        return Err(Error::UnknownLayout {
-            path: root.to_path_buf(),
-        });
+        return Err(Error::UnknownLayout { path: root.to_path_buf() });
     }
     sort_class_names(&mut classes);
 
@@ -69,9 +67,7 @@ pub(super) fn load(root: &Path) -> Result<Dataset> {
     for (label, (_, class_dir)) in classes.iter().enumerate() {
         let mut files = entries(class_dir, |p, name| name.ends_with(".npy") && !p.is_dir())?;
         if files.is_empty() {
-            return Err(Error::EmptyClass {
-                path: class_dir.clone(),
-            });
+            return Err(Error::EmptyClass { path: class_dir.clone() });
         }
         files.sort_by(|(a, _), (b, _)| a.cmp(b));
         for (_, file) in files {
@@ -98,11 +94,7 @@ pub(super) fn load(root: &Path) -> Result<Dataset> {
     let d = first.map_or(0, |(_, d)| d);
     let n = labels.len();
     let features = Array2::from_shape_vec((n, d), data).expect("every row has length d");
-    Ok(Dataset {
-        features,
-        labels,
-        class_names: classes.into_iter().map(|(name, _)| name).collect(),
-    })
+    Ok(Dataset { features, labels, class_names: classes.into_iter().map(|(name, _)| name).collect() })
 }
 
 #[cfg(test)]
@@ -122,10 +114,7 @@ mod tests {
     }
 
     fn order(names: &[&str]) -> Vec<String> {
-        let mut v: Vec<(String, PathBuf)> = names
-            .iter()
-            .map(|n| (n.to_string(), PathBuf::new()))
-            .collect();
+        let mut v: Vec<(String, PathBuf)> = names.iter().map(|n| (n.to_string(), PathBuf::new())).collect();
         sort_class_names(&mut v);
         v.into_iter().map(|(n, _)| n).collect()
     }
@@ -161,10 +150,7 @@ mod tests {
         let ds = Dataset::load(root).unwrap();
         assert_eq!(ds.class_names, vec!["2", "10"]);
         assert_eq!(ds.labels, vec![0, 0, 1, 1]);
-        assert_eq!(
-            ds.features,
-            array![[2.0, 3.0], [4.0, 5.0], [12.0, 13.0], [10.0, 11.0]]
-        );
+        assert_eq!(ds.features, array![[2.0, 3.0], [4.0, 5.0], [12.0, 13.0], [10.0, 11.0]]);
     }
 
     #[test]
@@ -182,11 +168,7 @@ mod tests {
         let err = Dataset::load(root).unwrap_err();
         assert!(is_variant(&err), "unexpected variant: {err:?}");
         let msg = err.to_string();
-        assert!(
-            msg.contains(&file.display().to_string()),
-            "{msg} does not name {}",
-            file.display()
-        );
+        assert!(msg.contains(&file.display().to_string()), "{msg} does not name {}", file.display());
         msg
     }
 
@@ -197,9 +179,7 @@ mod tests {
         let empty = dir.path().join("1");
         fs::create_dir_all(&empty).unwrap();
         fs::write(empty.join("readme.txt"), "no samples").unwrap();
-        assert_err(dir.path(), &empty, |e| {
-            matches!(e, Error::EmptyClass { .. })
-        });
+        assert_err(dir.path(), &empty, |e| matches!(e, Error::EmptyClass { .. }));
     }
 
     #[test]
@@ -209,16 +189,7 @@ mod tests {
         put(dir.path(), "0", "b.npy", &[1.0, 2.0, 3.0]);
         let odd = put(dir.path(), "1", "a.npy", &[1.0, 2.0]);
         put(dir.path(), "1", "b.npy", &[1.0]);
-        let msg = assert_err(dir.path(), &odd, |e| {
-            matches!(
-                e,
-                Error::LengthMismatch {
-                    found: 2,
-                    expected: 3,
-                    ..
-                }
-            )
-        });
+        let msg = assert_err(dir.path(), &odd, |e| matches!(e, Error::LengthMismatch { found: 2, expected: 3, .. }));
         assert!(msg.contains(&first.display().to_string()), "{msg}");
     }
 
@@ -244,17 +215,13 @@ mod tests {
         let dir = tmp();
         put(dir.path(), "0", "a.npy", &[1.0, 2.0]);
         let nan = put(dir.path(), "0", "b.npy", &[1.0, f32::NAN]);
-        let msg = assert_err(dir.path(), &nan, |e| {
-            matches!(e, Error::NonFinite { row: 0, col: 1, .. })
-        });
+        let msg = assert_err(dir.path(), &nan, |e| matches!(e, Error::NonFinite { row: 0, col: 1, .. }));
         assert!(msg.contains("NaN"), "{msg}");
 
         fs::write(&nan, b"\x93NUMPY garbage").unwrap();
         assert_err(dir.path(), &nan, |e| matches!(e, Error::BadNpy { .. }));
 
         write_npy(&nan, &array![1i32, 2]).unwrap();
-        assert_err(dir.path(), &nan, |e| {
-            matches!(e, Error::UnsupportedDtype { .. })
-        });
+        assert_err(dir.path(), &nan, |e| matches!(e, Error::UnsupportedDtype { .. }));
     }
 }
