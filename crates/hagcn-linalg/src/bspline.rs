@@ -23,8 +23,9 @@
 //! zero. As in the reference, entry `(m − 1, K − 1)` — the **last point in the order given**
 //! and the last function — is then *set* to 1. HAGCN passes the eigenvalues in ascending
 //! order, so the last point is the largest. If the input is not sorted, the maximum keeps an
-//! all-zero row and whatever point comes last gets the 1, exactly as the reference does. Points
-//! tied with the maximum likewise keep all-zero rows.
+//! all-zero row and whatever point comes last gets its last entry overwritten with 1 (the spec's
+//! literal rule). Other points equal to the maximum (ties with the last point) likewise keep
+//! all-zero rows.
 //!
 //! **Gradient** ([`bspline_basis_backward`]). The values depend on each point directly
 //! (through the ratios) and on `lo` and `hi` through the knots; `lo` and `hi` are in turn the

@@ -23,7 +23,10 @@
 //!
 //! In floating point the basis loses orthogonality as Ritz values converge; full
 //! reorthogonalisation (classical Gram–Schmidt against all previous vectors, applied twice)
-//! keeps `VᵀV = I` to working precision. It is on by default and costs `O(n m²)`.
+//! keeps `VᵀV = I` to working precision. It is on by default and costs `O(n m²)`. `α_i` stays
+//! the spec's `v_i · w` (computed before any orthogonalisation); the reorthogonalisation
+//! corrections, of the order of round-off while the basis is kept orthonormal, are not folded
+//! back into `T`.
 //!
 //! **Breakdown.** When `β_i` is negligible the Krylov space is (numerically) an invariant
 //! subspace of `A` and `v_(i+1)` would be noise divided by ~0. The process then stops, keeping
@@ -143,8 +146,8 @@ pub struct Lanczos<T> {
     pub steps_done: usize,
     /// Whether the last `β` fell below the breakdown tolerance, i.e. `span(V)` is numerically
     /// an invariant subspace of `A` (then the Ritz values are eigenvalues of `A`). This can
-    /// be `true` with `steps_done` equal to the requested steps, e.g. always (up to
-    /// round-off) when `steps ≥ n` with reorthogonalisation.
+    /// be `true` with `steps_done` equal to the requested steps; it typically is when
+    /// `steps ≥ n` with reorthogonalisation, since the last residual is then round-off.
     pub broke_down: bool,
 }
 
