@@ -4,6 +4,7 @@
 //! and returns `F` (`n × h`).
 
 use hagcn_autodiff::{Backend, Graph, Var};
+use hagcn_linalg::Real;
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -11,9 +12,11 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::Result;
 
-/// Lanczos stops when `β_i = ‖w‖` falls below this (the Krylov space is exhausted; `Â` has
-/// spectral radius about 1, so this is relative to its scale).
-pub const LANCZOS_BREAKDOWN_TOL: f64 = 1e-6;
+/// Lanczos stops when `β_i ≤ tol · max_(j ≤ i) ‖Â v_j‖` with
+/// `tol = max(LANCZOS_BREAKDOWN_TOL, 10 √n ε)` (`ε` the element type's machine epsilon): the
+/// Krylov space is exhausted up to round-off. The same rule as
+/// [`hagcn_linalg::lanczos`]'s, so the two agree on when to stop.
+pub const LANCZOS_BREAKDOWN_TOL: f64 = 1e-10;
 
 /// Eigenvalue pairs closer than this are treated as repeated in the eigendecomposition's
 /// backward pass (no eigenvector-rotation term), which keeps gradients finite.
@@ -51,15 +54,34 @@ pub fn spectral<B: Backend>(
     Ok(g.matmul(response, false, z, false)?)
 }
 
-/// `F = Σ_(j=0..k) T_j(Â) Z` with `T_0 = I`, `T_1 = Â`, `T_j = 2 Â T_(j−1) − T_(j−2)`,
-/// evaluated on the block (`Y_j = T_j(Â) Z`, `Y_j = 2 Â Y_(j−1) − Y_(j−2)`): `k` products
-/// of `n × n` by `n × h` and no `n × n` polynomial is ever formed.
+/// `F = Σ_(j=0..k) T_j(Â) Z` with `T_0 = I`, `T_1 = Â`, `T_j = 2 Â T_(j−1) − T_(j−2)`.
+///
+/// Two evaluation orders, chosen by cost with [`hagcn_linalg::chebyshev_prefers_matrix`]:
+/// the block recurrence `Y_j = 2 Â Y_(j−1) − Y_(j−2)` on `Y_0 = Z` (`k` products of
+/// `n × n` by `n × h`), or the matrix polynomial `P = Σ_j T_j(Â)` (`k` products of `n × n`
+/// matrices) followed by one product `P Z` — cheaper when `n` is small next to `h`, as for
+/// mini-batches of 128 with `h = 768`. Both are recorded op by op, so their gradients are
+/// exact; [`chebyshev_with`] forces one of them.
 pub fn chebyshev<B: Backend>(g: &mut Graph<B>, a_hat: Var, z: Var, k: usize) -> Result<Var> {
+    let (n, h) = g.shape(z)?;
+    chebyshev_with(g, a_hat, z, k, hagcn_linalg::chebyshev_prefers_matrix(n, h, k))
+}
+
+/// [`chebyshev`] with the evaluation order chosen by the caller (`matrix = true`: form the
+/// polynomial `P` first).
+pub fn chebyshev_with<B: Backend>(g: &mut Graph<B>, a_hat: Var, z: Var, k: usize, matrix: bool) -> Result<Var> {
     if k == 0 {
         return Ok(z);
     }
-    let mut prev = z;
-    let mut cur = g.matmul(a_hat, false, z, false)?;
+    let first = if matrix {
+        let n = g.shape(a_hat)?.0;
+        let eye = g.backend().upload(Array2::<B::Elem>::eye(n).view())?;
+        g.constant(eye)
+    } else {
+        z
+    };
+    let mut prev = first;
+    let mut cur = g.matmul(a_hat, false, first, false)?;
     let mut sum = g.add(prev, cur)?;
     for _ in 2..=k {
         let a_cur = g.matmul(a_hat, false, cur, false)?;
@@ -69,7 +91,7 @@ pub fn chebyshev<B: Backend>(g: &mut Graph<B>, a_hat: Var, z: Var, k: usize) -> 
         prev = cur;
         cur = next;
     }
-    Ok(sum)
+    if matrix { Ok(g.matmul(sum, false, z, false)?) } else { Ok(sum) }
 }
 
 /// The unit start vector of the Lanczos filter for optimiser step `step` (`n × 1`): standard
@@ -87,7 +109,7 @@ pub fn lanczos_start(n: usize, seed: u64, step: u64) -> Array2<f64> {
 /// `F = V T Vᵀ Z` from `k` Lanczos steps on `Â` starting at the unit vector `start` (`n × 1`),
 /// spec §5.3 with the corrections of §7: the standard tridiagonal `T` (`T_ii = α_i`,
 /// `T_(i,i+1) = β_i`), full reorthogonalisation of every new vector against all previous ones,
-/// and an early stop when `β` falls below [`LANCZOS_BREAKDOWN_TOL`] (the steps done so far
+/// and an early stop when `β` falls below the tolerance of [`LANCZOS_BREAKDOWN_TOL`] (the steps done so far
 /// are used; at most `n` steps are possible). Every operation is recorded, so gradients flow
 /// through `α`, `β`, the basis and the reorthogonalisation. `F` is evaluated as
 /// `(V T)(Vᵀ Z)`, which costs `O(n k h)` instead of forming `V T Vᵀ`.
@@ -97,9 +119,14 @@ pub fn lanczos<B: Backend>(g: &mut Graph<B>, a_hat: Var, z: Var, start: Var, k: 
     let mut basis = vec![start];
     let mut alphas = Vec::with_capacity(steps);
     let mut betas = Vec::with_capacity(steps);
+    let eps = <B::Elem as num_traits::Float>::epsilon().as_f64();
+    let tol = LANCZOS_BREAKDOWN_TOL.max(10.0 * (n as f64).sqrt() * eps);
+    let mut scale = 0.0f64;
     for i in 0..steps {
         let v = basis[i];
         let mut w = g.matmul(a_hat, false, v, false)?;
+        let av = g.backend().download(g.value(w)?)?;
+        scale = scale.max(av.iter().map(|x| x.as_f64() * x.as_f64()).sum::<f64>().sqrt());
         let vw = g.mul(v, w)?;
         let alpha = g.sum(vw)?;
         let av = g.scale_by(v, alpha)?;
@@ -120,7 +147,7 @@ pub fn lanczos<B: Backend>(g: &mut Graph<B>, a_hat: Var, z: Var, start: Var, k: 
         let ww = g.mul(w, w)?;
         let norm2 = g.sum(ww)?;
         let beta = g.sqrt(norm2)?;
-        if hagcn_linalg::Real::as_f64(g.scalar(beta)?) < LANCZOS_BREAKDOWN_TOL {
+        if g.scalar(beta)?.as_f64() <= tol * scale {
             break;
         }
         betas.push(beta);
@@ -188,15 +215,38 @@ mod tests {
     }
 
     #[test]
-    fn chebyshev_gradcheck() {
-        assert_gradcheck(
-            |g, v| {
-                let a_hat = adjacency_of(g, v[0])?;
-                chebyshev(g, a_hat, v[0], 5).map_err(unwrap_model)
-            },
-            &[random_matrix(5, 3, -1.0, 1.0, 2)],
-            Tolerance::default(),
-        );
+    fn chebyshev_gradcheck_both_paths() {
+        for matrix in [false, true] {
+            assert_gradcheck(
+                |g, v| {
+                    let a_hat = adjacency_of(g, v[0])?;
+                    chebyshev_with(g, a_hat, v[0], 5, matrix).map_err(unwrap_model)
+                },
+                &[random_matrix(5, 3, -1.0, 1.0, 2)],
+                Tolerance::default(),
+            );
+        }
+    }
+
+    #[test]
+    fn chebyshev_paths_agree_in_value_and_gradient() {
+        let be = CpuBackend::<f64>::new();
+        let z0 = random_matrix(7, 4, -1.0, 1.0, 9);
+        let weights = random_matrix(7, 4, -1.0, 1.0, 10);
+        let run = |matrix: bool| {
+            let mut g = Graph::new(be.clone());
+            let z = g.param(be.upload(z0.view()).unwrap());
+            let a_hat = adjacency_of(&mut g, z).unwrap();
+            let f = chebyshev_with(&mut g, a_hat, z, 6, matrix).unwrap();
+            let w = g.constant(be.upload(weights.view()).unwrap());
+            let fw = g.mul(f, w).unwrap();
+            let loss = g.sum(fw).unwrap();
+            let grads = g.backward(loss).unwrap();
+            (be.download(g.value(f).unwrap()).unwrap(), be.download(grads.get(z).unwrap()).unwrap())
+        };
+        let ((f1, g1), (f2, g2)) = (run(false), run(true));
+        assert!(f1.iter().zip(&f2).all(|(a, b)| (a - b).abs() < 1e-12));
+        assert!(g1.iter().zip(&g2).all(|(a, b)| (a - b).abs() < 1e-12));
     }
 
     #[test]
@@ -245,6 +295,25 @@ mod tests {
             &[random_matrix(6, 3, -1.0, 1.0, 5), start],
             Tolerance { eps: 1e-6, rtol: 1e-5, atol: 1e-7 },
         );
+    }
+
+    #[test]
+    fn lanczos_matches_the_linalg_implementation() {
+        let be = CpuBackend::<f64>::new();
+        let z0 = random_matrix(9, 4, -1.0, 1.0, 12);
+        let mut g = Graph::new(be.clone());
+        let z = g.constant(be.upload(z0.view()).unwrap());
+        let a_hat = adjacency_of(&mut g, z).unwrap();
+        let v0 = lanczos_start(9, 4, 0);
+        let start = g.constant(be.upload(v0.view()).unwrap());
+        let f = lanczos(&mut g, a_hat, z, start, 4).unwrap();
+        let a = be.download(g.value(a_hat).unwrap()).unwrap();
+        let reference =
+            hagcn_linalg::lanczos(&a.view(), v0.column(0), &hagcn_linalg::LanczosOptions::new(4)).unwrap();
+        let v = &reference.basis;
+        let expect = v.dot(&reference.tridiagonal()).dot(&v.t()).dot(&z0);
+        let got = be.download(g.value(f).unwrap()).unwrap();
+        assert!(got.iter().zip(&expect).all(|(a, b)| (a - b).abs() < 1e-10), "{got}\n{expect}");
     }
 
     #[test]
