@@ -6,9 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion};
-use hagcn_linalg::{
-    LanczosOptions, chebyshev_apply, chebyshev_sum, lanczos, normalized_adjacency, symmetric_eigen,
-};
+use hagcn_linalg::{LanczosOptions, chebyshev_apply, chebyshev_sum, lanczos, normalized_adjacency, symmetric_eigen};
 use ndarray::{Array1, Array2};
 
 /// A batch-like normalised adjacency: `Â` of `Z Zᵀ / n + 1` for a smooth `n × 64` `Z`.

@@ -308,8 +308,7 @@ mod tests {
         let start = g.constant(be.upload(v0.view()).unwrap());
         let f = lanczos(&mut g, a_hat, z, start, 4).unwrap();
         let a = be.download(g.value(a_hat).unwrap()).unwrap();
-        let reference =
-            hagcn_linalg::lanczos(&a.view(), v0.column(0), &hagcn_linalg::LanczosOptions::new(4)).unwrap();
+        let reference = hagcn_linalg::lanczos(&a.view(), v0.column(0), &hagcn_linalg::LanczosOptions::new(4)).unwrap();
         let v = &reference.basis;
         let expect = v.dot(&reference.tridiagonal()).dot(&v.t()).dot(&z0);
         let got = be.download(g.value(f).unwrap()).unwrap();
