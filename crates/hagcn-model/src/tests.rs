@@ -142,6 +142,27 @@ fn bad_configs_are_clear_errors() {
 }
 
 #[test]
+fn every_filter_round_trips_through_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = synthetic_batch(6, 5, 4);
+    for filter in Filter::ALL {
+        let mut config = small_config();
+        config.filter = filter;
+        config.k = 4;
+        let mut m = Machine::new(CpuBackend::<f32>::new(), config, AdamConfig::default(), 5).unwrap();
+        m.train_step(x.view()).unwrap();
+        let path = dir.path().join(format!("{filter}.npz"));
+        save_checkpoint(&m, &path, false).unwrap();
+        let ck = load_checkpoint(&path).unwrap();
+        assert_eq!(ck.config.filter, filter);
+        let restored =
+            Machine::from_params(CpuBackend::<f32>::new(), ck.config, AdamConfig::default(), ck.params, 5).unwrap();
+        assert_eq!(restored.state_dict().unwrap(), m.state_dict().unwrap(), "{filter}");
+        assert_eq!(restored.hash_logits(x.view()).unwrap(), m.hash_logits(x.view()).unwrap());
+    }
+}
+
+#[test]
 fn checkpoint_round_trips_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ckpt.npz");
