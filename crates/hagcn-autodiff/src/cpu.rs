@@ -108,7 +108,8 @@ impl<E: Element> Backend for CpuBackend<E> {
         let a = if ta { a.0.t() } else { a.0.view() };
         let b = if tb { b.0.t() } else { b.0.view() };
         let mut c = Array2::zeros((a.nrows(), b.ncols()));
-        general_mat_mul(E::one(), &a, &b, E::zero(), &mut c);
+        // beta = 1 on a zeroed C: OpenBLAS skips its own zeroing pass (it runs one for beta = 0).
+        general_mat_mul(E::one(), &a, &b, E::one(), &mut c);
         Ok(t(c))
     }
 
