@@ -15,7 +15,7 @@ use crate::Result;
 /// Lanczos stops when `β_i ≤ tol · max_(j ≤ i) ‖Â v_j‖` with
 /// `tol = max(LANCZOS_BREAKDOWN_TOL, 10 √n ε)` (`ε` the element type's machine epsilon): the
 /// Krylov space is exhausted up to round-off. The same rule as
-/// [`hagcn_linalg::lanczos`]'s, so the two agree on when to stop.
+/// [`hagcn_linalg::lanczos()`]'s, so the two agree on when to stop.
 pub const LANCZOS_BREAKDOWN_TOL: f64 = 1e-10;
 
 /// Eigenvalue pairs closer than this are treated as repeated in the eigendecomposition's
