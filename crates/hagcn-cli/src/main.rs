@@ -6,6 +6,7 @@
 mod experiment;
 mod grads;
 mod output;
+mod tools;
 
 use std::path::PathBuf;
 
@@ -25,6 +26,14 @@ enum Command {
     Experiment(experiment::ExperimentArgs),
     /// Loss and parameter gradients of one batch, to compare with another framework (e.g. PyTorch autograd)
     Grads(grads::GradsArgs),
+    /// Train one hash function on a whole dataset and save its checkpoint
+    Train(tools::TrainArgs),
+    /// Encode embeddings (.npy) into packed binary codes with a trained checkpoint
+    Encode(tools::EncodeArgs),
+    /// Hamming top-K search of query codes against database codes
+    Search(tools::SearchArgs),
+    /// mAP@K of query codes against database codes, given labels
+    Eval(tools::EvalArgs),
     /// Prepare a dataset in the fast layout
     Data {
         #[command(subcommand)]
@@ -56,6 +65,10 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Experiment(args) => experiment::run(args),
         Command::Grads(args) => grads::run(args),
+        Command::Train(args) => tools::train(args),
+        Command::Encode(args) => tools::encode(args),
+        Command::Search(args) => tools::search(args),
+        Command::Eval(args) => tools::eval(args),
         Command::Data { which: DataCommand::Mnist { out } } => {
             let ds = hagcn_data::mnist::fetch(&out)?;
             eprintln!(
