@@ -76,4 +76,59 @@ pub enum Error {
     /// A string that is neither `all` nor a positive integer, given as a cut-off.
     #[error("invalid top-K cut-off {0:?}: expected \"all\" or an integer >= 1")]
     ParseTopK(String),
+
+    /// Embeddings with no rows or no columns, given to a hashing baseline.
+    #[error("embeddings must have at least one row and one column, got {rows}×{cols}")]
+    EmptyEmbeddings {
+        /// Number of rows (items).
+        rows: usize,
+        /// Number of columns (dimensions).
+        cols: usize,
+    },
+
+    /// A `NaN` or infinite entry in embeddings given to a hashing baseline.
+    #[error("embedding {row} has a non-finite value in dimension {col}")]
+    NonFiniteEmbedding {
+        /// The row (item) of the first offending entry.
+        row: usize,
+        /// Its column (dimension).
+        col: usize,
+    },
+
+    /// A PCA-based hashing baseline asked for more bits than the embeddings have dimensions.
+    #[error("{method} needs at most as many bits as embedding dimensions, got {n_bits} bits for {dim} dimensions")]
+    TooManyBits {
+        /// `"PCAH"` or `"ITQ"`.
+        method: &'static str,
+        /// The requested number of bits.
+        n_bits: usize,
+        /// The dimension of the training embeddings.
+        dim: usize,
+    },
+
+    /// Embeddings whose dimension differs from the one a hasher was fit on.
+    #[error("the hasher was fit on {expected}-dimensional embeddings but got {got}-dimensional ones")]
+    DimensionMismatch {
+        /// The training dimension.
+        expected: usize,
+        /// The dimension of the embeddings given to `encode`.
+        got: usize,
+    },
+
+    /// A LAPACK routine (eigendecomposition or SVD) failed while fitting a baseline.
+    #[error("{op} failed: {detail}")]
+    Linalg {
+        /// What was being computed.
+        op: &'static str,
+        /// The backend's error message.
+        detail: String,
+    },
+
+    /// The legacy mAP with no query that found a "relevant" item in its top `K`: the
+    /// reference divides by zero.
+    #[error("legacy mAP@{top_k} is undefined: no query has a relevant item in its top {top_k}")]
+    LegacyNoHits {
+        /// The cut-off.
+        top_k: crate::rank::TopK,
+    },
 }

@@ -26,12 +26,18 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod baselines;
 pub mod codes;
 pub mod error;
 pub mod map;
+pub mod metrics;
 pub mod rank;
 
+pub use baselines::{Hasher, Itq, Lsh, Pcah};
 pub use codes::{PackedCodes, hamming_distance};
 pub use error::{Error, Result};
 pub use map::mean_average_precision;
+pub use metrics::{
+    PrCurve, RadiusPr, legacy_map, pr_curve, precision_at, precision_recall_within_radius, tie_aware_map,
+};
 pub use rank::{TopK, hamming_rank, hamming_topk};
