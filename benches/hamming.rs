@@ -12,6 +12,8 @@ use hagcn_eval::{PackedCodes, TopK, hamming_topk, mean_average_precision};
 use ndarray::Array2;
 
 const N_BITS: usize = 64;
+/// Sizes when measuring (`--bench`); `cargo test --benches` runs every bench once on a
+/// hundredth of them, to check that the benches still work without spending CI minutes.
 const N_DATABASE: usize = 1_000_000;
 const N_QUERIES: usize = 1_000;
 /// The larger query set, ranked only.
@@ -44,24 +46,26 @@ fn random_labels(rng: &mut SplitMix64, n: usize) -> Vec<usize> {
 }
 
 fn main() {
+    let scale = if std::env::args().any(|a| a == "--bench") { 1 } else { 100 };
+    let (n_database, n_queries, n_queries_large) = (N_DATABASE / scale, N_QUERIES / scale, N_QUERIES_LARGE / scale);
     let mut c = Criterion::default().configure_from_args();
     let mut rng = SplitMix64(0x0048_4147_434e);
-    let database = random_codes(&mut rng, N_DATABASE);
-    let db_labels = random_labels(&mut rng, N_DATABASE);
-    let queries = random_codes(&mut rng, N_QUERIES);
-    let query_labels = random_labels(&mut rng, N_QUERIES);
-    let large_queries = random_codes(&mut rng, N_QUERIES_LARGE);
-    let id = format!("{N_QUERIES}x{N_DATABASE}/k{K}/{N_BITS}bit");
+    let database = random_codes(&mut rng, n_database);
+    let db_labels = random_labels(&mut rng, n_database);
+    let queries = random_codes(&mut rng, n_queries);
+    let query_labels = random_labels(&mut rng, n_queries);
+    let large_queries = random_codes(&mut rng, n_queries_large);
+    let id = format!("{n_queries}x{n_database}/k{K}/{N_BITS}bit");
 
     let mut group = c.benchmark_group("hamming_topk");
     group.sample_size(10);
-    group.throughput(Throughput::Elements((N_QUERIES * N_DATABASE) as u64));
+    group.throughput(Throughput::Elements((n_queries * n_database) as u64));
     group.bench_function(BenchmarkId::from_parameter(&id), |bench| {
         bench.iter(|| hamming_topk(black_box(&queries), black_box(&database), TopK::K(K)).expect("ranking"))
     });
-    group.throughput(Throughput::Elements((N_QUERIES_LARGE * N_DATABASE) as u64));
+    group.throughput(Throughput::Elements((n_queries_large * n_database) as u64));
     group.bench_function(
-        BenchmarkId::from_parameter(format!("{N_QUERIES_LARGE}x{N_DATABASE}/k{K}/{N_BITS}bit")),
+        BenchmarkId::from_parameter(format!("{n_queries_large}x{n_database}/k{K}/{N_BITS}bit")),
         |bench| {
             bench.iter(|| hamming_topk(black_box(&large_queries), black_box(&database), TopK::K(K)).expect("ranking"))
         },
@@ -70,7 +74,7 @@ fn main() {
 
     let mut group = c.benchmark_group("map");
     group.sample_size(10);
-    group.throughput(Throughput::Elements((N_QUERIES * N_DATABASE) as u64));
+    group.throughput(Throughput::Elements((n_queries * n_database) as u64));
     group.bench_function(BenchmarkId::from_parameter(&id), |bench| {
         bench.iter(|| {
             mean_average_precision(black_box(&queries), &query_labels, black_box(&database), &db_labels, &[TopK::K(K)])
