@@ -7,7 +7,10 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use hagcn_autodiff::{AdamConfig, Backend, CpuBackend};
 use hagcn_data::{Dataset, epoch_batches, split};
-use hagcn_eval::{PackedCodes, TopK, mean_average_precision};
+use hagcn_eval::{
+    Hasher, Itq, Lsh, PackedCodes, Pcah, TopK, legacy_map, mean_average_precision, pr_curve, precision_at,
+    precision_recall_within_radius, tie_aware_map,
+};
 use hagcn_model::{Filter, Machine, MachineConfig, save_checkpoint};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array1;
@@ -59,6 +62,9 @@ pub struct ExperimentArgs {
     /// Also evaluate every N epochs (0: only after the last epoch)
     #[arg(long, default_value_t = 0)]
     pub eval_every: usize,
+    /// Hashing baselines evaluated on the same split and code lengths (lsh, pcah, itq), or `none`
+    #[arg(long, value_delimiter = ',', default_value = "lsh,pcah,itq")]
+    pub baselines: Vec<String>,
     /// Run directory (default: runs/YYYYMMDD-HHMMSS); must not exist or be empty
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -70,12 +76,15 @@ struct RunResult {
     filter: String,
     bits: usize,
     map: serde_json::Map<String, serde_json::Value>,
+    /// precision@N, precision/recall within Hamming radius 2, tie-aware mAP, legacy mAP.
+    metrics: serde_json::Value,
     map_by_epoch: Vec<serde_json::Value>,
     epoch_seconds: Vec<f64>,
     epoch_loss: Vec<f64>,
     epoch_reconstruction: Vec<f64>,
     epoch_hash: Vec<f64>,
-    final_loss: f64,
+    /// Mean loss of the last epoch (`null` for baselines, which have no loss).
+    final_loss: Option<f64>,
     train_seconds: f64,
     eval_seconds: f64,
     steps: u64,
@@ -137,6 +146,10 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         bail!("--epochs must be at least 1");
     }
     let ks = parse_top_k(&args.map_at)?;
+    let baselines: Vec<&str> = args.baselines.iter().map(|b| b.trim()).filter(|b| *b != "none").collect();
+    if let Some(b) = baselines.iter().find(|b| !["lsh", "pcah", "itq"].contains(b)) {
+        bail!("unknown baseline {b:?}; expected lsh, pcah, itq or none");
+    }
     let (dataset, dataset_path) = resolve_dataset(&args)?;
     let parts = split(dataset.n_samples(), args.seed)?;
     let (train, database, query) =
@@ -207,6 +220,17 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
             write_text(&out.join("results.json"), &serde_json::to_string_pretty(&doc)?)?;
         }
     }
+    for name in baselines {
+        for &bits in &args.bits {
+            if name != "lsh" && bits > train.dim() {
+                eprintln!("skipping {name}-{bits}: {name} needs at most as many bits as dimensions ({})", train.dim());
+                continue;
+            }
+            results.push(evaluate_baseline(name, bits, args.seed, &train, &database, &query, &ks, &out)?);
+            let doc = json!({ "runs": &results });
+            write_text(&out.join("results.json"), &serde_json::to_string_pretty(&doc)?)?;
+        }
+    }
     let table = results_table(&results, &ks);
     write_text(&out.join("results.md"), &table)?;
     println!("\n{table}");
@@ -259,12 +283,13 @@ fn train_and_evaluate(
         filter: filter.to_string(),
         bits,
         map: Default::default(),
+        metrics: serde_json::Value::Null,
         map_by_epoch: Vec::new(),
         epoch_seconds: Vec::new(),
         epoch_loss: Vec::new(),
         epoch_reconstruction: Vec::new(),
         epoch_hash: Vec::new(),
-        final_loss: f64::NAN,
+        final_loss: None,
         train_seconds: 0.0,
         eval_seconds: 0.0,
         steps: 0,
@@ -301,7 +326,7 @@ fn train_and_evaluate(
     }
     bar.finish_and_clear();
     res.train_seconds = res.epoch_seconds.iter().sum();
-    res.final_loss = *res.epoch_loss.last().expect("at least one epoch");
+    res.final_loss = res.epoch_loss.last().copied();
     res.steps = machine.steps();
 
     let start = Instant::now();
@@ -313,38 +338,145 @@ fn train_and_evaluate(
     let dir = out.join(format!("{filter}-{bits}"));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     save_checkpoint(&machine, &dir.join("checkpoint.npz"), false)?;
-    write_npy(&dir.join("query_codes.npy"), &q_codes.bytes())?;
-    write_npy(&dir.join("db_codes.npy"), &db_codes.bytes())?;
-    let labels = |d: &Dataset| Array1::from_iter(d.labels.iter().map(|&l| l as i64));
-    write_npy(&dir.join("query_labels.npy"), &labels(query))?;
-    write_npy(&dir.join("db_labels.npy"), &labels(database))?;
+    res.metrics = write_codes_and_metrics(&dir, &q_codes, &db_codes, query, database, ks)?;
     write_text(&dir.join("losses.csv"), &losses_csv)?;
     let summary: Vec<String> = ks.iter().zip(&maps).map(|(k, m)| format!("mAP@{k} {m:.4}")).collect();
     eprintln!(
         "{filter}-{bits}: {} | final loss {:.5} | {:.2} s/epoch",
         summary.join(", "),
-        res.final_loss,
+        res.final_loss.unwrap_or(f64::NAN),
         res.train_seconds / args.epochs as f64
     );
     Ok(res)
 }
 
+/// Radius of the "hash lookup" precision and recall (the usual choice in hashing papers).
+const LOOKUP_RADIUS: u32 = 2;
+/// Cut-offs of precision@N.
+const PRECISION_AT: [usize; 4] = [10, 100, 500, 1000];
+
+/// Writes the codes and labels of one run into `dir`, and the PR curve over all Hamming
+/// radii as `pr_curve.csv`; returns the metrics beyond mAP for `results.json`.
+fn write_codes_and_metrics(
+    dir: &Path,
+    q_codes: &PackedCodes,
+    db_codes: &PackedCodes,
+    query: &Dataset,
+    database: &Dataset,
+    ks: &[TopK],
+) -> Result<serde_json::Value> {
+    write_npy(&dir.join("query_codes.npy"), &q_codes.bytes())?;
+    write_npy(&dir.join("db_codes.npy"), &db_codes.bytes())?;
+    let labels = |d: &Dataset| Array1::from_iter(d.labels.iter().map(|&l| l as i64));
+    write_npy(&dir.join("query_labels.npy"), &labels(query))?;
+    write_npy(&dir.join("db_labels.npy"), &labels(database))?;
+    let (ql, dbl) = (&query.labels, &database.labels);
+    let curve = pr_curve(q_codes, ql, db_codes, dbl)?;
+    let mut csv = String::from("radius,precision,recall\n");
+    for ((r, p), rec) in curve.radius.iter().zip(&curve.precision).zip(&curve.recall) {
+        csv.push_str(&format!("{r},{p},{rec}\n"));
+    }
+    write_text(&dir.join("pr_curve.csv"), &csv)?;
+    let lookup = precision_recall_within_radius(q_codes, ql, db_codes, dbl, LOOKUP_RADIUS)?;
+    let p_at = precision_at(q_codes, ql, db_codes, dbl, &PRECISION_AT)?;
+    let tie_aware = tie_aware_map(q_codes, ql, db_codes, dbl, ks)?;
+    // The reference numbers classes 1..C when there are 10 of them: emulate that numbering so
+    // the legacy figure is the one its script would print (it is not a valid mAP).
+    let shift = |l: &[usize]| l.iter().map(|&x| x + 1).collect::<Vec<_>>();
+    let legacy = ks
+        .iter()
+        .map(|&k| Ok((k.to_string(), json!(legacy_map(q_codes, &shift(ql), db_codes, &shift(dbl), k).ok()))))
+        .collect::<Result<serde_json::Map<_, _>>>()?;
+    Ok(json!({
+        "precision_at": PRECISION_AT.iter().zip(&p_at).map(|(n, p)| (n.to_string(), json!(p))).collect::<serde_json::Map<_, _>>(),
+        "lookup_radius": LOOKUP_RADIUS,
+        "precision_within_radius": lookup.precision,
+        "recall_within_radius": lookup.recall,
+        "tie_aware_map": map_json(ks, &tie_aware),
+        "legacy_map_invalid": legacy,
+    }))
+}
+
+/// Fits a classic hashing baseline on the training set and evaluates it like a trained model.
+#[allow(clippy::too_many_arguments)]
+fn evaluate_baseline(
+    name: &str,
+    bits: usize,
+    seed: u64,
+    train: &Dataset,
+    database: &Dataset,
+    query: &Dataset,
+    ks: &[TopK],
+    out: &Path,
+) -> Result<RunResult> {
+    let start = Instant::now();
+    let x = train.features.view();
+    let hasher: Box<dyn Hasher> = match name {
+        "lsh" => Box::new(Lsh::fit(x, bits, seed)?),
+        "pcah" => Box::new(Pcah::fit(x, bits)?),
+        _ => Box::new(Itq::fit(x, bits, 50, seed)?),
+    };
+    let train_seconds = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let q_codes = hasher.encode(query.features.view())?;
+    let db_codes = hasher.encode(database.features.view())?;
+    let maps = mean_average_precision(&q_codes, &query.labels, &db_codes, &database.labels, ks)?;
+    let eval_seconds = start.elapsed().as_secs_f64();
+    let dir = out.join(format!("{name}-{bits}"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let metrics = write_codes_and_metrics(&dir, &q_codes, &db_codes, query, database, ks)?;
+    let summary: Vec<String> = ks.iter().zip(&maps).map(|(k, m)| format!("mAP@{k} {m:.4}")).collect();
+    eprintln!("{name}-{bits} (baseline): {}", summary.join(", "));
+    Ok(RunResult {
+        filter: name.to_string(),
+        bits,
+        map: map_json(ks, &maps),
+        metrics,
+        map_by_epoch: Vec::new(),
+        epoch_seconds: Vec::new(),
+        epoch_loss: Vec::new(),
+        epoch_reconstruction: Vec::new(),
+        epoch_hash: Vec::new(),
+        final_loss: None,
+        train_seconds,
+        eval_seconds,
+        steps: 0,
+    })
+}
+
 fn results_table(results: &[RunResult], ks: &[TopK]) -> String {
-    let mut s = String::from("| filter | bits |");
+    let mut s = String::from("| method | bits |");
     for k in ks {
         s.push_str(&format!(" mAP@{k} |"));
     }
-    s.push_str(" final loss | s/epoch |\n|---|---|");
+    s.push_str(&format!(
+        " P@r≤{LOOKUP_RADIUS} | R@r≤{LOOKUP_RADIUS} | legacy mAP@{}† | final loss | s/epoch |\n|---|---|",
+        ks.last().map(|k| k.to_string()).unwrap_or_default()
+    ));
     for _ in ks {
         s.push_str("---|");
     }
-    s.push_str("---|---|\n");
+    s.push_str("---|---|---|---|---|\n");
+    let num = |v: &serde_json::Value| v.as_f64().map_or("–".to_string(), |x| format!("{x:.4}"));
     for r in results {
         s.push_str(&format!("| {} | {} |", r.filter, r.bits));
         for k in ks {
-            s.push_str(&format!(" {:.4} |", r.map[&k.to_string()].as_f64().unwrap_or(f64::NAN)));
+            s.push_str(&format!(" {} |", num(&r.map[&k.to_string()])));
         }
-        s.push_str(&format!(" {:.5} | {:.2} |\n", r.final_loss, r.train_seconds / r.epoch_seconds.len().max(1) as f64));
+        let legacy = ks.last().map(|k| r.metrics["legacy_map_invalid"][k.to_string()].clone()).unwrap_or_default();
+        s.push_str(&format!(
+            " {} | {} | {} |",
+            num(&r.metrics["precision_within_radius"]),
+            num(&r.metrics["recall_within_radius"]),
+            num(&legacy)
+        ));
+        match r.final_loss {
+            Some(loss) => {
+                s.push_str(&format!(" {loss:.5} | {:.2} |\n", r.train_seconds / r.epoch_seconds.len().max(1) as f64))
+            }
+            None => s.push_str(" – | – |\n"),
+        }
     }
+    s.push_str("\n† the reference script's own number (labels as integers in a dot product, queries without a hit dropped): not a valid mAP, shown so published figures can be compared.\n");
     s
 }

@@ -49,10 +49,28 @@ fn experiment_writes_a_reproducible_run_directory() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
     let (ra, rb) = (read_json(&a.join("results.json")), read_json(&b.join("results.json")));
-    let runs = ra["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 6);
-    let names: Vec<String> = runs.iter().map(|r| format!("{}-{}", r["filter"].as_str().unwrap(), r["bits"])).collect();
-    assert_eq!(names, ["gcn-8", "gcn-12", "cheby-8", "cheby-12", "lanczos-8", "lanczos-12"]);
+    let all_runs = ra["runs"].as_array().unwrap();
+    let names: Vec<String> =
+        all_runs.iter().map(|r| format!("{}-{}", r["filter"].as_str().unwrap(), r["bits"])).collect();
+    // trained models, then the baselines (pcah and itq need bits ≤ d = 10, so no 12-bit cells)
+    assert_eq!(
+        names,
+        ["gcn-8", "gcn-12", "cheby-8", "cheby-12", "lanczos-8", "lanczos-12", "lsh-8", "lsh-12", "pcah-8", "itq-8"]
+    );
+    for baseline in &all_runs[6..] {
+        assert!(baseline["final_loss"].is_null());
+        let map_all = baseline["map"]["all"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&map_all));
+    }
+    assert_eq!(all_runs[6]["map"], rb["runs"][6]["map"], "baselines are seeded too");
+    let metrics = &all_runs[0]["metrics"];
+    for key in
+        ["precision_at", "precision_within_radius", "recall_within_radius", "tie_aware_map", "legacy_map_invalid"]
+    {
+        assert!(!metrics[key].is_null(), "{key} missing");
+    }
+    assert!(a.join("gcn-8/pr_curve.csv").exists() && a.join("itq-8/db_codes.npy").exists());
+    let runs = &all_runs[..6];
     for (run_a, run_b) in runs.iter().zip(rb["runs"].as_array().unwrap()) {
         assert_eq!(run_a["map"], run_b["map"], "same seed, same mAP");
         assert_eq!(run_a["epoch_loss"], run_b["epoch_loss"]);
