@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use hagcn_autodiff::{AdamConfig, Backend, CpuBackend};
-use hagcn_data::{Dataset, epoch_batches, split};
+use hagcn_data::{Dataset, split};
 use hagcn_eval::{
     Hasher, Itq, Lsh, PackedCodes, Pcah, TopK, legacy_map, mean_average_precision, pr_curve, precision_at,
     precision_recall_within_radius, tie_aware_map,
@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::output::{write_npy, write_text};
+use crate::training::TrainingOptions;
 
 /// Options of `hagcn experiment` (defaults: spec §3).
 #[derive(Args, Clone, Debug, Serialize)]
@@ -35,27 +36,10 @@ pub struct ExperimentArgs {
     /// Code lengths in bits, comma-separated
     #[arg(long, value_delimiter = ',', default_value = "16,28,32,64,128")]
     pub bits: Vec<usize>,
-    /// Training epochs
-    #[arg(long, default_value_t = 20)]
-    pub epochs: usize,
-    /// Mini-batch size (the last batch of an epoch may be shorter)
-    #[arg(long, default_value_t = 128)]
-    pub batch_size: usize,
-    /// Filter order k (fourier, spline, cheby, lanczos)
-    #[arg(long, default_value_t = 18)]
-    pub k: usize,
-    /// Hidden size h
-    #[arg(long, default_value_t = 768)]
-    pub hidden: usize,
-    /// Adam learning rate
-    #[arg(long, default_value_t = 1e-4)]
-    pub lr: f64,
-    /// Weight γ of the hash loss
-    #[arg(long, default_value_t = 1e-4)]
-    pub gamma: f64,
-    /// Seed of the split, the initialisation and the batch order
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    /// Training hyper-parameters
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub training: TrainingOptions,
     /// Cut-offs K of mAP@K, comma-separated (an integer or `all`)
     #[arg(long, value_delimiter = ',', default_value = "200,all")]
     pub map_at: Vec<String>,
@@ -142,31 +126,16 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
     if args.bits.is_empty() || args.bits.contains(&0) {
         bail!("--bits needs one or more positive code lengths");
     }
-    if args.epochs == 0 {
-        bail!("--epochs must be at least 1");
-    }
     let ks = parse_top_k(&args.map_at)?;
     let baselines: Vec<&str> = args.baselines.iter().map(|b| b.trim()).filter(|b| *b != "none").collect();
     if let Some(b) = baselines.iter().find(|b| !["lsh", "pcah", "itq"].contains(b)) {
         bail!("unknown baseline {b:?}; expected lsh, pcah, itq or none");
     }
     let (dataset, dataset_path) = resolve_dataset(&args)?;
-    let parts = split(dataset.n_samples(), args.seed)?;
+    let parts = split(dataset.n_samples(), args.training.seed)?;
     let (train, database, query) =
         (dataset.subset(&parts.train), dataset.subset(&parts.database), dataset.subset(&parts.query));
-    if args.batch_size == 0 {
-        bail!("--batch-size must be at least 1");
-    }
-    if filters.iter().any(|f| matches!(f, Filter::Fourier | Filter::Spline)) && args.k > args.batch_size {
-        bail!(
-            "--k {} exceeds --batch-size {}: the fourier and spline filters keep k eigenpairs of each batch",
-            args.k,
-            args.batch_size
-        );
-    }
-    if args.batch_size > train.n_samples() {
-        bail!("--batch-size {} is larger than the training set ({} samples)", args.batch_size, train.n_samples());
-    }
+    args.training.validate(&filters, train.n_samples())?;
     let out = make_out_dir(args.out.clone())?;
     let backend = CpuBackend::<f32>::new();
     let blas = format!(
@@ -186,7 +155,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         database.n_samples(),
         query.n_samples()
     );
-    let adam = AdamConfig { lr: args.lr, ..AdamConfig::default() };
+    let adam = args.training.adam();
     let config = json!({
         "args": &args,
         "dataset": {
@@ -197,7 +166,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
             "split": {"train": train.n_samples(), "database": database.n_samples(), "query": query.n_samples()},
         },
         "adam": {"lr": adam.lr, "beta1": adam.beta1, "beta2": adam.beta2, "eps": adam.eps},
-        "seed": args.seed,
+        "seed": args.training.seed,
         "backend": backend.name(),
         "blas": {"corename": hagcn_openblas::corename(), "threads": hagcn_openblas::num_threads(),
                  "coretype_env": std::env::var("OPENBLAS_CORETYPE").ok()},
@@ -210,10 +179,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
     let mut results: Vec<RunResult> = Vec::new();
     for &filter in &filters {
         for &bits in &args.bits {
-            let mut mc = MachineConfig::new(dataset.dim(), bits, filter);
-            mc.hidden = args.hidden;
-            mc.k = args.k;
-            mc.gamma = args.gamma;
+            let mc = args.training.machine_config(dataset.dim(), bits, filter);
             let result = train_and_evaluate(&args, mc, adam, &train, &database, &query, &ks, &out)?;
             results.push(result);
             let doc = json!({ "runs": &results });
@@ -226,7 +192,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
                 eprintln!("skipping {name}-{bits}: {name} needs at most as many bits as dimensions ({})", train.dim());
                 continue;
             }
-            results.push(evaluate_baseline(name, bits, args.seed, &train, &database, &query, &ks, &out)?);
+            results.push(evaluate_baseline(name, bits, args.training.seed, &train, &database, &query, &ks, &out)?);
             let doc = json!({ "runs": &results });
             write_text(&out.join("results.json"), &serde_json::to_string_pretty(&doc)?)?;
         }
@@ -265,14 +231,10 @@ fn train_and_evaluate(
     ks: &[TopK],
     out: &Path,
 ) -> Result<RunResult> {
-    let (filter, bits, config_k) = (config.filter, config.bits, config.k);
-    let mut machine = Machine::new(CpuBackend::<f32>::new(), config, adam, args.seed)?;
-    let mut n_batches = train.n_samples().div_ceil(args.batch_size);
-    let short = train.n_samples() % args.batch_size;
-    if matches!(filter, Filter::Fourier | Filter::Spline) && n_batches > 1 && short != 0 && short < config_k {
-        n_batches -= 1; // merged into the batch before it, see below
-    }
-    let bar = ProgressBar::new((args.epochs * n_batches) as u64);
+    let (filter, bits) = (config.filter, config.bits);
+    let mut machine = Machine::new(CpuBackend::<f32>::new(), config, adam, args.training.seed)?;
+    let n_batches = args.training.batches_per_epoch(train.n_samples(), filter);
+    let bar = ProgressBar::new((args.training.epochs * n_batches) as u64);
     bar.set_style(
         ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} steps  {msg}  {elapsed} < {eta}")
             .expect("valid template")
@@ -295,21 +257,12 @@ fn train_and_evaluate(
         steps: 0,
     };
     let mut losses_csv = String::from("epoch,loss,reconstruction,hash,seconds\n");
-    for epoch in 0..args.epochs {
-        let mut batches = epoch_batches(train.n_samples(), args.batch_size, args.seed, epoch)?;
-        // fourier and spline keep k eigenpairs of each batch graph, so a batch needs at least
-        // k rows: a short last batch is merged into the one before it.
-        if matches!(filter, Filter::Fourier | Filter::Spline)
-            && batches.len() > 1
-            && batches.last().is_some_and(|b| b.len() < config_k)
-        {
-            let last = batches.pop().expect("checked above");
-            batches.last_mut().expect("checked above").extend(last);
-        }
+    for epoch in 0..args.training.epochs {
+        let batches = args.training.epoch_batches(train.n_samples(), epoch, filter)?;
         let start = Instant::now();
         let mean = machine
             .train_epoch(train.features.view(), &batches, |_, parts| {
-                bar.set_message(format!("epoch {}/{} loss {:.5}", epoch + 1, args.epochs, parts.loss));
+                bar.set_message(format!("epoch {}/{} loss {:.5}", epoch + 1, args.training.epochs, parts.loss));
                 bar.inc(1);
             })
             .with_context(|| format!("training {filter}-{bits}, epoch {}", epoch + 1))?;
@@ -319,7 +272,7 @@ fn train_and_evaluate(
         res.epoch_reconstruction.push(mean.reconstruction);
         res.epoch_hash.push(mean.hash);
         losses_csv.push_str(&format!("{},{},{},{},{secs:.4}\n", epoch + 1, mean.loss, mean.reconstruction, mean.hash));
-        if args.eval_every > 0 && (epoch + 1) % args.eval_every == 0 && epoch + 1 < args.epochs {
+        if args.eval_every > 0 && (epoch + 1) % args.eval_every == 0 && epoch + 1 < args.training.epochs {
             let (_, _, maps) = evaluate(&machine, database, query, ks)?;
             res.map_by_epoch.push(json!({"epoch": epoch + 1, "map": map_json(ks, &maps)}));
         }
@@ -333,7 +286,7 @@ fn train_and_evaluate(
     let (q_codes, db_codes, maps) = evaluate(&machine, database, query, ks)?;
     res.eval_seconds = start.elapsed().as_secs_f64();
     res.map = map_json(ks, &maps);
-    res.map_by_epoch.push(json!({"epoch": args.epochs, "map": map_json(ks, &maps)}));
+    res.map_by_epoch.push(json!({"epoch": args.training.epochs, "map": map_json(ks, &maps)}));
 
     let dir = out.join(format!("{filter}-{bits}"));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -345,7 +298,7 @@ fn train_and_evaluate(
         "{filter}-{bits}: {} | final loss {:.5} | {:.2} s/epoch",
         summary.join(", "),
         res.final_loss.unwrap_or(f64::NAN),
-        res.train_seconds / args.epochs as f64
+        res.train_seconds / args.training.epochs as f64
     );
     Ok(res)
 }

@@ -7,6 +7,7 @@ mod experiment;
 mod grads;
 mod output;
 mod tools;
+mod training;
 
 use std::path::PathBuf;
 

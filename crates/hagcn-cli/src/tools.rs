@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use hagcn_autodiff::{AdamConfig, CpuBackend};
-use hagcn_data::{Dataset, epoch_batches};
+use hagcn_data::Dataset;
 use hagcn_eval::{PackedCodes, TopK, hamming_topk, mean_average_precision};
-use hagcn_model::{Filter, Machine, MachineConfig, load_checkpoint, save_checkpoint};
+use hagcn_model::{Filter, Machine, load_checkpoint, save_checkpoint};
 use ndarray::{Array1, Array2};
 use ndarray_npy::{ReadNpyError, read_npy};
 
 use crate::output::write_npy;
+use crate::training::TrainingOptions;
 
 fn refuse_existing(path: &Path, force: bool) -> Result<()> {
     if path.exists() && !force {
@@ -74,24 +75,9 @@ pub struct TrainArgs {
     /// Code length in bits
     #[arg(long, default_value_t = 32)]
     pub bits: usize,
-    /// Training epochs
-    #[arg(long, default_value_t = 20)]
-    pub epochs: usize,
-    /// Mini-batch size
-    #[arg(long, default_value_t = 128)]
-    pub batch_size: usize,
-    /// Filter order k
-    #[arg(long, default_value_t = 18)]
-    pub k: usize,
-    /// Hidden size h
-    #[arg(long, default_value_t = 768)]
-    pub hidden: usize,
-    /// Adam learning rate
-    #[arg(long, default_value_t = 1e-4)]
-    pub lr: f64,
-    /// Seed of the initialisation and the batch order
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    /// Training hyper-parameters
+    #[command(flatten)]
+    pub training: TrainingOptions,
     /// Replace an existing checkpoint
     #[arg(long)]
     pub force: bool,
@@ -102,27 +88,13 @@ pub fn train(args: TrainArgs) -> Result<()> {
     refuse_existing(&args.out, args.force)?;
     let filter: Filter = args.filter.parse()?;
     let data = Dataset::load(&args.dataset).with_context(|| format!("loading {}", args.dataset.display()))?;
-    if args.batch_size == 0 || args.epochs == 0 {
-        bail!("--batch-size and --epochs must be at least 1");
-    }
-    let mut config = MachineConfig::new(data.dim(), args.bits, filter);
-    config.hidden = args.hidden;
-    config.k = args.k;
-    if matches!(filter, Filter::Fourier | Filter::Spline) && args.k > args.batch_size.min(data.n_samples()) {
-        bail!("--k {} exceeds the batch size: the {filter} filter keeps k eigenpairs of each batch", args.k);
-    }
-    let adam = AdamConfig { lr: args.lr, ..AdamConfig::default() };
-    let mut machine = Machine::new(CpuBackend::<f32>::new(), config, adam, args.seed)?;
-    let bar = indicatif::ProgressBar::new(args.epochs as u64);
-    for epoch in 0..args.epochs {
-        let mut batches = epoch_batches(data.n_samples(), args.batch_size, args.seed, epoch)?;
-        if matches!(filter, Filter::Fourier | Filter::Spline)
-            && batches.len() > 1
-            && batches.last().is_some_and(|b| b.len() < args.k)
-        {
-            let last = batches.pop().expect("checked above");
-            batches.last_mut().expect("checked above").extend(last);
-        }
+    let opts = &args.training;
+    opts.validate(&[filter], data.n_samples())?;
+    let config = opts.machine_config(data.dim(), args.bits, filter);
+    let mut machine = Machine::new(CpuBackend::<f32>::new(), config, opts.adam(), opts.seed)?;
+    let bar = indicatif::ProgressBar::new(opts.epochs as u64);
+    for epoch in 0..opts.epochs {
+        let batches = opts.epoch_batches(data.n_samples(), epoch, filter)?;
         let mean = machine.train_epoch(data.features.view(), &batches, |_, _| {})?;
         bar.set_message(format!("loss {:.5}", mean.loss));
         bar.inc(1);

@@ -1,0 +1,91 @@
+//! Training options shared by `hagcn experiment` and `hagcn train`, and the batch schedule.
+
+use anyhow::{Result, bail};
+use clap::Args;
+use hagcn_autodiff::AdamConfig;
+use hagcn_data::epoch_batches;
+use hagcn_model::{Filter, MachineConfig};
+use serde::Serialize;
+
+/// Hyper-parameters of one training run (defaults: spec §3).
+#[derive(Args, Clone, Debug, Serialize)]
+pub struct TrainingOptions {
+    /// Training epochs
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    /// Mini-batch size (the last batch of an epoch may be shorter)
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    /// Filter order k (fourier, spline, cheby, lanczos)
+    #[arg(long, default_value_t = 18)]
+    pub k: usize,
+    /// Hidden size h
+    #[arg(long, default_value_t = 768)]
+    pub hidden: usize,
+    /// Adam learning rate
+    #[arg(long, default_value_t = 1e-4)]
+    pub lr: f64,
+    /// Weight γ of the hash loss
+    #[arg(long, default_value_t = 1e-4)]
+    pub gamma: f64,
+    /// Seed of the split, the initialisation and the batch order
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// Whether the filter keeps `k` eigenpairs of each batch graph (so a batch needs `k` rows).
+fn needs_k_rows(filter: Filter) -> bool {
+    matches!(filter, Filter::Fourier | Filter::Spline)
+}
+
+impl TrainingOptions {
+    /// The model's hyper-parameters for input size `in_size`, `bits` and `filter`.
+    pub fn machine_config(&self, in_size: usize, bits: usize, filter: Filter) -> MachineConfig {
+        let mut config = MachineConfig::new(in_size, bits, filter);
+        config.hidden = self.hidden;
+        config.k = self.k;
+        config.gamma = self.gamma;
+        config
+    }
+
+    /// Adam with the chosen learning rate and PyTorch's other defaults.
+    pub fn adam(&self) -> AdamConfig {
+        AdamConfig { lr: self.lr, ..AdamConfig::default() }
+    }
+
+    /// Checks the options against the filters to train and the number of training rows.
+    pub fn validate(&self, filters: &[Filter], n_train: usize) -> Result<()> {
+        if self.epochs == 0 || self.batch_size == 0 {
+            bail!("--epochs and --batch-size must be at least 1");
+        }
+        if self.batch_size > n_train {
+            bail!("--batch-size {} is larger than the training set ({n_train} samples)", self.batch_size);
+        }
+        if let Some(f) = filters.iter().find(|&&f| needs_k_rows(f) && self.k > self.batch_size) {
+            bail!(
+                "--k {} exceeds --batch-size {}: the {f} filter keeps k eigenpairs of each batch",
+                self.k,
+                self.batch_size
+            );
+        }
+        Ok(())
+    }
+
+    /// The batches of epoch `epoch` over `n_rows` rows. For fourier and spline a short last
+    /// batch with fewer than `k` rows is merged into the one before it.
+    pub fn epoch_batches(&self, n_rows: usize, epoch: usize, filter: Filter) -> Result<Vec<Vec<usize>>> {
+        let mut batches = epoch_batches(n_rows, self.batch_size, self.seed, epoch)?;
+        if needs_k_rows(filter) && batches.len() > 1 && batches.last().is_some_and(|b| b.len() < self.k) {
+            let last = batches.pop().expect("checked above");
+            batches.last_mut().expect("checked above").extend(last);
+        }
+        Ok(batches)
+    }
+
+    /// How many batches [`TrainingOptions::epoch_batches`] yields per epoch.
+    pub fn batches_per_epoch(&self, n_rows: usize, filter: Filter) -> usize {
+        let n = n_rows.div_ceil(self.batch_size.max(1));
+        let short = n_rows % self.batch_size.max(1);
+        if needs_k_rows(filter) && n > 1 && short != 0 && short < self.k { n - 1 } else { n }
+    }
+}
