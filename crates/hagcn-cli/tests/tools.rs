@@ -116,7 +116,21 @@ fn mismatched_inputs_are_clear_errors() {
     let dir = tmp.path().join("data");
     data.save(&dir).unwrap();
     let ck = tmp.path().join("ck.npz");
-    ok(&hagcn(&["train", "--dataset", s(&dir), "--out", s(&ck), "--bits", "8", "--epochs", "1", "--hidden", "8"]));
+    ok(&hagcn(&[
+        "train",
+        "--dataset",
+        s(&dir),
+        "--out",
+        s(&ck),
+        "--bits",
+        "8",
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--batch-size",
+        "16",
+    ]));
     let wide = tmp.path().join("wide.npy");
     write_npy(&wide, &Array2::<f32>::zeros((3, 7))).unwrap();
     let o = hagcn(&["encode", "--checkpoint", s(&ck), "--input", s(&wide), "--out", s(&tmp.path().join("c.npy"))]);
