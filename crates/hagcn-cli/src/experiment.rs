@@ -49,7 +49,11 @@ pub struct ExperimentArgs {
     /// Hashing baselines evaluated on the same split and code lengths (lsh, pcah, itq), or `none`
     #[arg(long, value_delimiter = ',', default_value = "lsh,pcah,itq")]
     pub baselines: Vec<String>,
-    /// Run directory (default: runs/YYYYMMDD-HHMMSS); must not exist or be empty
+    /// Continue the run in `--out`: cells (method, bits) already in its results.json are kept,
+    /// the others computed; the settings must match the ones it was made with
+    #[arg(long, requires = "out")]
+    pub resume: bool,
+    /// Run directory (default: runs/YYYYMMDD-HHMMSS); must not exist or be empty (unless --resume)
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -96,6 +100,43 @@ fn parse_top_k(list: &[String]) -> Result<Vec<TopK>> {
     list.iter().map(|s| s.parse::<TopK>().map_err(|e| anyhow::anyhow!("--map-at {s:?}: {e}"))).collect()
 }
 
+/// The settings a resumed run must share with the run it continues.
+const RESUME_KEYS: [&str; 11] =
+    ["dataset", "epochs", "batch_size", "k", "hidden", "lr", "gamma", "seed", "map_at", "datasets_dir", "eval_every"];
+
+/// Opens `dir` for `--resume`: checks its settings against `args` and returns the finished
+/// cells of its results.json by `(method, bits)`.
+fn resume_from(dir: &Path, args: &ExperimentArgs) -> Result<Vec<serde_json::Value>> {
+    let read = |name: &str| -> Result<serde_json::Value> {
+        let path = dir.join(name);
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("--resume: cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("--resume: {} is not valid JSON", path.display()))
+    };
+    let saved = read("config.json")?;
+    let now = serde_json::to_value(args)?;
+    for key in RESUME_KEYS {
+        if saved["args"][key] != now[key] {
+            bail!(
+                "--resume: {} was made with {key} = {}, this run has {}; use a new --out for different settings",
+                dir.display(),
+                saved["args"][key],
+                now[key]
+            );
+        }
+    }
+    if !dir.join("results.json").exists() {
+        return Ok(Vec::new());
+    }
+    Ok(read("results.json")?["runs"].as_array().cloned().unwrap_or_default())
+}
+
+/// The finished cell `(method, bits)` among `previous`, if its codes are still on disk.
+fn finished_cell(previous: &[serde_json::Value], out: &Path, method: &str, bits: usize) -> Option<serde_json::Value> {
+    let cell = previous.iter().find(|r| r["filter"] == method && r["bits"] == bits)?;
+    out.join(format!("{method}-{bits}")).join("db_codes.npy").exists().then(|| cell.clone())
+}
+
 fn make_out_dir(out: Option<PathBuf>) -> Result<PathBuf> {
     let dir = out.unwrap_or_else(|| {
         let stamp = std::process::Command::new("date")
@@ -136,7 +177,10 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
     let (train, database, query) =
         (dataset.subset(&parts.train), dataset.subset(&parts.database), dataset.subset(&parts.query));
     args.training.validate(&filters, train.n_samples())?;
-    let out = make_out_dir(args.out.clone())?;
+    let (out, previous) = match (&args.out, args.resume) {
+        (Some(dir), true) => (dir.clone(), resume_from(dir, &args)?),
+        _ => (make_out_dir(args.out.clone())?, Vec::new()),
+    };
     let backend = CpuBackend::<f32>::new();
     let blas = format!(
         "OpenBLAS kernel {} ({} threads, OPENBLAS_CORETYPE={})",
@@ -173,15 +217,24 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         "git_revision": git_revision(),
         "hagcn_version": env!("CARGO_PKG_VERSION"),
     });
-    write_text(&out.join("config.json"), &serde_json::to_string_pretty(&config)?)?;
+    if !args.resume {
+        write_text(&out.join("config.json"), &serde_json::to_string_pretty(&config)?)?;
+    }
     eprintln!("run directory: {}", out.display());
 
-    let mut results: Vec<RunResult> = Vec::new();
+    // results.json is rewritten (atomically) after every cell, so an interrupted run keeps
+    // every finished cell and `--resume` continues from there.
+    let mut results: Vec<serde_json::Value> = Vec::new();
     for &filter in &filters {
         for &bits in &args.bits {
+            if let Some(done) = finished_cell(&previous, &out, filter.name(), bits) {
+                eprintln!("{filter}-{bits}: finished in an earlier run, kept");
+                results.push(done);
+                continue;
+            }
             let mc = args.training.machine_config(dataset.dim(), bits, filter);
             let result = train_and_evaluate(&args, mc, adam, &train, &database, &query, &ks, &out)?;
-            results.push(result);
+            results.push(serde_json::to_value(result)?);
             let doc = json!({ "runs": &results });
             write_text(&out.join("results.json"), &serde_json::to_string_pretty(&doc)?)?;
         }
@@ -192,7 +245,13 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
                 eprintln!("skipping {name}-{bits}: {name} needs at most as many bits as dimensions ({})", train.dim());
                 continue;
             }
-            results.push(evaluate_baseline(name, bits, args.training.seed, &train, &database, &query, &ks, &out)?);
+            if let Some(done) = finished_cell(&previous, &out, name, bits) {
+                eprintln!("{name}-{bits}: finished in an earlier run, kept");
+                results.push(done);
+                continue;
+            }
+            let result = evaluate_baseline(name, bits, args.training.seed, &train, &database, &query, &ks, &out)?;
+            results.push(serde_json::to_value(result)?);
             let doc = json!({ "runs": &results });
             write_text(&out.join("results.json"), &serde_json::to_string_pretty(&doc)?)?;
         }
@@ -290,7 +349,8 @@ fn train_and_evaluate(
 
     let dir = out.join(format!("{filter}-{bits}"));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    save_checkpoint(&machine, &dir.join("checkpoint.npz"), false)?;
+    // With --resume, a cell interrupted before it reached results.json is recomputed in place.
+    save_checkpoint(&machine, &dir.join("checkpoint.npz"), args.resume)?;
     res.metrics = write_codes_and_metrics(&dir, &q_codes, &db_codes, query, database, ks)?;
     write_text(&dir.join("losses.csv"), &losses_csv)?;
     let summary: Vec<String> = ks.iter().zip(&maps).map(|(k, m)| format!("mAP@{k} {m:.4}")).collect();
@@ -397,7 +457,7 @@ fn evaluate_baseline(
     })
 }
 
-fn results_table(results: &[RunResult], ks: &[TopK]) -> String {
+fn results_table(results: &[serde_json::Value], ks: &[TopK]) -> String {
     let mut s = String::from("| method | bits |");
     for k in ks {
         s.push_str(&format!(" mAP@{k} |"));
@@ -412,22 +472,21 @@ fn results_table(results: &[RunResult], ks: &[TopK]) -> String {
     s.push_str("---|---|---|---|---|\n");
     let num = |v: &serde_json::Value| v.as_f64().map_or("–".to_string(), |x| format!("{x:.4}"));
     for r in results {
-        s.push_str(&format!("| {} | {} |", r.filter, r.bits));
+        s.push_str(&format!("| {} | {} |", r["filter"].as_str().unwrap_or("?"), r["bits"]));
         for k in ks {
-            s.push_str(&format!(" {} |", num(&r.map[&k.to_string()])));
+            s.push_str(&format!(" {} |", num(&r["map"][k.to_string()])));
         }
-        let legacy = ks.last().map(|k| r.metrics["legacy_map_invalid"][k.to_string()].clone()).unwrap_or_default();
+        let legacy = ks.last().map(|k| r["metrics"]["legacy_map_invalid"][k.to_string()].clone()).unwrap_or_default();
         s.push_str(&format!(
             " {} | {} | {} |",
-            num(&r.metrics["precision_within_radius"]),
-            num(&r.metrics["recall_within_radius"]),
+            num(&r["metrics"]["precision_within_radius"]),
+            num(&r["metrics"]["recall_within_radius"]),
             num(&legacy)
         ));
-        match r.final_loss {
-            Some(loss) => {
-                s.push_str(&format!(" {loss:.5} | {:.2} |\n", r.train_seconds / r.epoch_seconds.len().max(1) as f64))
-            }
-            None => s.push_str(" – | – |\n"),
+        let epochs = r["epoch_seconds"].as_array().map_or(0, Vec::len);
+        match (r["final_loss"].as_f64(), r["train_seconds"].as_f64()) {
+            (Some(loss), Some(train)) => s.push_str(&format!(" {loss:.5} | {:.2} |\n", train / epochs.max(1) as f64)),
+            _ => s.push_str(" – | – |\n"),
         }
     }
     s.push_str("\n† the reference script's own number (labels as integers in a dot product, queries without a hit dropped): not a valid mAP, shown so published figures can be compared.\n");

@@ -25,7 +25,10 @@ fn run(dataset: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hagcn"));
     cmd.args(["experiment", "--dataset"]).arg(dataset).arg("--out").arg(out);
     for (flag, value) in flags {
-        cmd.args([flag, value]);
+        cmd.arg(flag);
+        if !value.is_empty() {
+            cmd.arg(value); // an empty value marks a switch such as --resume
+        }
     }
     cmd.output().expect("hagcn runs")
 }
@@ -121,4 +124,45 @@ fn bad_arguments_are_clear_errors() {
     assert!(!o.status.success());
     let o = run(&data, &tmp.path().join("o4"), &["--batch-size", "1000"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("larger than the training set"));
+}
+
+#[test]
+fn resume_keeps_finished_cells_and_checks_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    GaussianClusters { n_samples: 60, dim: 6, n_classes: 3, spread: 0.3, seed: 9 }
+        .generate()
+        .unwrap()
+        .save(&data)
+        .unwrap();
+    let out = tmp.path().join("run");
+    let first = run(&data, &out, &["--bits", "8", "--filters", "gcn", "--baselines", "lsh"]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let ck = out.join("gcn-8/checkpoint.npz");
+    let stamp = std::fs::metadata(&ck).unwrap().modified().unwrap();
+    let before = read_json(&out.join("results.json"));
+
+    // A cell that was interrupted mid-way (files but no results.json entry) is recomputed.
+    std::fs::create_dir_all(out.join("gcn-12")).unwrap();
+    std::fs::write(out.join("gcn-12/checkpoint.npz"), b"half-written").unwrap();
+
+    let again = run(&data, &out, &["--bits", "8,12", "--filters", "gcn", "--baselines", "lsh", "--resume", ""]);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("gcn-8: finished in an earlier run, kept"));
+    assert_eq!(std::fs::metadata(&ck).unwrap().modified().unwrap(), stamp, "gcn-8 was not retrained");
+    let after = read_json(&out.join("results.json"));
+    let names: Vec<String> = after["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{}-{}", r["filter"].as_str().unwrap(), r["bits"]))
+        .collect();
+    assert_eq!(names, ["gcn-8", "gcn-12", "lsh-8", "lsh-12"]);
+    assert_eq!(after["runs"][0], before["runs"][0]);
+    assert!(hagcn_model::load_checkpoint(&out.join("gcn-12/checkpoint.npz")).is_ok());
+
+    // Different settings are refused.
+    let other = run(&data, &out, &["--epochs", "3", "--filters", "gcn", "--resume", ""]);
+    assert!(!other.status.success());
+    assert!(String::from_utf8_lossy(&other.stderr).contains("epochs"), "{}", String::from_utf8_lossy(&other.stderr));
 }
