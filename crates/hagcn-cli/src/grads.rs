@@ -3,14 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use hagcn_autodiff::{Backend, CpuBackend, Element, Graph};
 use hagcn_model::{Filter, load_checkpoint, params::param_specs, record_loss};
 use ndarray::{Array0, Array2, Ix1, Ix2};
-use ndarray_npy::{NpzWriter, ReadNpyError, read_npy};
+use ndarray_npy::NpzWriter;
 
-use crate::output::write_atomic;
+use crate::output::{read_float, refuse_existing, write_atomic};
 
 /// Precision of the computation.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -46,22 +46,9 @@ pub struct GradsArgs {
     pub force: bool,
 }
 
-/// Reads a float32 or float64 `.npy` of dimension `D` as f64.
-fn read_float<D: ndarray::Dimension>(path: &Path) -> Result<ndarray::Array<f64, D>> {
-    match read_npy::<_, ndarray::Array<f64, D>>(path) {
-        Ok(a) => Ok(a),
-        Err(ReadNpyError::WrongDescriptor(_)) => Ok(read_npy::<_, ndarray::Array<f32, D>>(path)
-            .with_context(|| format!("{}: expected a float32 or float64 array", path.display()))?
-            .mapv(f64::from)),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
-}
-
 /// Runs `hagcn grads`.
 pub fn run(args: GradsArgs) -> Result<()> {
-    if args.out.exists() && !args.force {
-        bail!("{} already exists; pass --force to replace it", args.out.display());
-    }
+    refuse_existing(&args.out, args.force)?;
     let ck = load_checkpoint(&args.checkpoint)?;
     let x: Array2<f64> = read_float::<Ix2>(&args.batch)?;
     let (n, d) = x.dim();

@@ -1,12 +1,12 @@
-//! Writing run outputs: atomic file writes and `.npy` arrays.
+//! Files: atomic writes of outputs, `.npy` arrays in and out, and the no-overwrite rule.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use ndarray::{ArrayBase, Data, Dimension};
-use ndarray_npy::{WritableElement, WriteNpyExt};
+use ndarray_npy::{ReadNpyError, WritableElement, WriteNpyExt, read_npy};
 
 /// Writes `path` through a temporary sibling, then renames it into place.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
@@ -39,4 +39,23 @@ where
     D: Dimension,
 {
     write_atomic(path, |w| Ok(array.write_npy(w)?))
+}
+
+/// Refuses to replace an existing file unless the user passed `--force`.
+pub fn refuse_existing(path: &Path, force: bool) -> Result<()> {
+    if path.exists() && !force {
+        bail!("{} already exists; pass --force to replace it", path.display());
+    }
+    Ok(())
+}
+
+/// Reads a float32 or float64 `.npy` of dimension `D` as f64.
+pub fn read_float<D: Dimension>(path: &Path) -> Result<ndarray::Array<f64, D>> {
+    match read_npy::<_, ndarray::Array<f64, D>>(path) {
+        Ok(a) => Ok(a),
+        Err(ReadNpyError::WrongDescriptor(_)) => Ok(read_npy::<_, ndarray::Array<f32, D>>(path)
+            .with_context(|| format!("{}: expected a float32 or float64 array of the right dimension", path.display()))?
+            .mapv(f64::from)),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
 }

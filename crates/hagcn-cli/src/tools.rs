@@ -11,25 +11,12 @@ use hagcn_model::{Filter, Machine, load_checkpoint, save_checkpoint};
 use ndarray::{Array1, Array2};
 use ndarray_npy::{ReadNpyError, read_npy};
 
-use crate::output::write_npy;
+use crate::output::{read_float, refuse_existing, write_npy};
 use crate::training::TrainingOptions;
-
-fn refuse_existing(path: &Path, force: bool) -> Result<()> {
-    if path.exists() && !force {
-        bail!("{} already exists; pass --force to replace it", path.display());
-    }
-    Ok(())
-}
 
 /// Reads an `N × d` float32 or float64 `.npy` as f32.
 fn read_embeddings(path: &Path) -> Result<Array2<f32>> {
-    let x = match read_npy::<_, Array2<f32>>(path) {
-        Ok(x) => x,
-        Err(ReadNpyError::WrongDescriptor(_)) => read_npy::<_, Array2<f64>>(path)
-            .with_context(|| format!("{}: expected a 2-D float32 or float64 array", path.display()))?
-            .mapv(|v| v as f32),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
+    let x = read_float::<ndarray::Ix2>(path)?.mapv(|v| v as f32);
     if let Some(((r, c), _)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
         bail!("{}: non-finite value at row {r}, column {c}", path.display());
     }
