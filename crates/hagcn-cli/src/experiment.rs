@@ -224,6 +224,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
 
     // results.json is rewritten (atomically) after every cell, so an interrupted run keeps
     // every finished cell and `--resume` continues from there.
+    let eval = Evaluation { database: &database, query: &query, ks: &ks, out: &out };
     let mut results: Vec<serde_json::Value> = Vec::new();
     for &filter in &filters {
         for &bits in &args.bits {
@@ -233,7 +234,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
                 continue;
             }
             let mc = args.training.machine_config(dataset.dim(), bits, filter);
-            let result = train_and_evaluate(&args, mc, adam, &train, &database, &query, &ks, &out)?;
+            let result = train_and_evaluate(&args, mc, adam, &train, &eval)?;
             results.push(serde_json::to_value(result)?);
             let doc = json!({ "runs": &results });
             write_text(&out.join("results.json"), &serde_json::to_string_pretty(&doc)?)?;
@@ -250,7 +251,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
                 results.push(done);
                 continue;
             }
-            let result = evaluate_baseline(name, bits, args.training.seed, &train, &database, &query, &ks, &out)?;
+            let result = evaluate_baseline(name, bits, args.training.seed, &train, &eval)?;
             results.push(serde_json::to_value(result)?);
             let doc = json!({ "runs": &results });
             write_text(&out.join("results.json"), &serde_json::to_string_pretty(&doc)?)?;
@@ -263,33 +264,55 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
     Ok(())
 }
 
-fn evaluate(
-    machine: &Machine<CpuBackend<f32>>,
-    database: &Dataset,
-    query: &Dataset,
-    ks: &[TopK],
-) -> Result<(PackedCodes, PackedCodes, Vec<f64>)> {
-    let db_codes = PackedCodes::from_logits(machine.hash_logits(database.features.view())?.view());
-    let q_codes = PackedCodes::from_logits(machine.hash_logits(query.features.view())?.view());
-    let maps = mean_average_precision(&q_codes, &query.labels, &db_codes, &database.labels, ks)?;
-    Ok((q_codes, db_codes, maps))
+/// Where and how every cell is evaluated: the database and query sets, the mAP cut-offs and
+/// the run directory.
+struct Evaluation<'a> {
+    database: &'a Dataset,
+    query: &'a Dataset,
+    ks: &'a [TopK],
+    out: &'a Path,
+}
+
+impl Evaluation<'_> {
+    /// mAP at every cut-off of query codes against database codes.
+    fn maps(&self, q_codes: &PackedCodes, db_codes: &PackedCodes) -> Result<Vec<f64>> {
+        Ok(mean_average_precision(q_codes, &self.query.labels, db_codes, &self.database.labels, self.ks)?)
+    }
+
+    /// The codes of a trained model, and their mAPs.
+    fn model(&self, machine: &Machine<CpuBackend<f32>>) -> Result<(PackedCodes, PackedCodes, Vec<f64>)> {
+        let db_codes = PackedCodes::from_logits(machine.hash_logits(self.database.features.view())?.view());
+        let q_codes = PackedCodes::from_logits(machine.hash_logits(self.query.features.view())?.view());
+        let maps = self.maps(&q_codes, &db_codes)?;
+        Ok((q_codes, db_codes, maps))
+    }
+
+    /// The cell's folder `<out>/<method>-<bits>`, created if needed.
+    fn cell_dir(&self, method: &str, bits: usize) -> Result<PathBuf> {
+        let dir = self.out.join(format!("{method}-{bits}"));
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(dir)
+    }
+
+    /// `mAP@K value, …` for the log.
+    fn summary(&self, maps: &[f64]) -> String {
+        let parts: Vec<String> = self.ks.iter().zip(maps).map(|(k, m)| format!("mAP@{k} {m:.4}")).collect();
+        parts.join(", ")
+    }
 }
 
 fn map_json(ks: &[TopK], maps: &[f64]) -> serde_json::Map<String, serde_json::Value> {
     ks.iter().zip(maps).map(|(k, m)| (k.to_string(), json!(m))).collect()
 }
 
-#[allow(clippy::too_many_arguments)]
 fn train_and_evaluate(
     args: &ExperimentArgs,
     config: MachineConfig,
     adam: AdamConfig,
     train: &Dataset,
-    database: &Dataset,
-    query: &Dataset,
-    ks: &[TopK],
-    out: &Path,
+    eval: &Evaluation,
 ) -> Result<RunResult> {
+    let ks = eval.ks;
     let (filter, bits) = (config.filter, config.bits);
     let mut machine = Machine::new(CpuBackend::<f32>::new(), config, adam, args.training.seed)?;
     let n_batches = args.training.batches_per_epoch(train.n_samples(), filter);
@@ -332,7 +355,7 @@ fn train_and_evaluate(
         res.epoch_hash.push(mean.hash);
         losses_csv.push_str(&format!("{},{},{},{},{secs:.4}\n", epoch + 1, mean.loss, mean.reconstruction, mean.hash));
         if args.eval_every > 0 && (epoch + 1) % args.eval_every == 0 && epoch + 1 < args.training.epochs {
-            let (_, _, maps) = evaluate(&machine, database, query, ks)?;
+            let (_, _, maps) = eval.model(&machine)?;
             res.map_by_epoch.push(json!({"epoch": epoch + 1, "map": map_json(ks, &maps)}));
         }
     }
@@ -342,21 +365,19 @@ fn train_and_evaluate(
     res.steps = machine.steps();
 
     let start = Instant::now();
-    let (q_codes, db_codes, maps) = evaluate(&machine, database, query, ks)?;
+    let (q_codes, db_codes, maps) = eval.model(&machine)?;
     res.eval_seconds = start.elapsed().as_secs_f64();
     res.map = map_json(ks, &maps);
     res.map_by_epoch.push(json!({"epoch": args.training.epochs, "map": map_json(ks, &maps)}));
 
-    let dir = out.join(format!("{filter}-{bits}"));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let dir = eval.cell_dir(filter.name(), bits)?;
     // With --resume, a cell interrupted before it reached results.json is recomputed in place.
     save_checkpoint(&machine, &dir.join("checkpoint.npz"), args.resume)?;
-    res.metrics = write_codes_and_metrics(&dir, &q_codes, &db_codes, query, database, ks)?;
+    res.metrics = write_codes_and_metrics(&dir, &q_codes, &db_codes, eval)?;
     write_text(&dir.join("losses.csv"), &losses_csv)?;
-    let summary: Vec<String> = ks.iter().zip(&maps).map(|(k, m)| format!("mAP@{k} {m:.4}")).collect();
     eprintln!(
         "{filter}-{bits}: {} | final loss {:.5} | {:.2} s/epoch",
-        summary.join(", "),
+        eval.summary(&maps),
         res.final_loss.unwrap_or(f64::NAN),
         res.train_seconds / args.training.epochs as f64
     );
@@ -374,10 +395,9 @@ fn write_codes_and_metrics(
     dir: &Path,
     q_codes: &PackedCodes,
     db_codes: &PackedCodes,
-    query: &Dataset,
-    database: &Dataset,
-    ks: &[TopK],
+    eval: &Evaluation,
 ) -> Result<serde_json::Value> {
+    let (query, database, ks) = (eval.query, eval.database, eval.ks);
     write_npy(&dir.join("query_codes.npy"), &q_codes.bytes())?;
     write_npy(&dir.join("db_codes.npy"), &db_codes.bytes())?;
     let labels = |d: &Dataset| Array1::from_iter(d.labels.iter().map(|&l| l as i64));
@@ -411,17 +431,7 @@ fn write_codes_and_metrics(
 }
 
 /// Fits a classic hashing baseline on the training set and evaluates it like a trained model.
-#[allow(clippy::too_many_arguments)]
-fn evaluate_baseline(
-    name: &str,
-    bits: usize,
-    seed: u64,
-    train: &Dataset,
-    database: &Dataset,
-    query: &Dataset,
-    ks: &[TopK],
-    out: &Path,
-) -> Result<RunResult> {
+fn evaluate_baseline(name: &str, bits: usize, seed: u64, train: &Dataset, eval: &Evaluation) -> Result<RunResult> {
     let start = Instant::now();
     let x = train.features.view();
     let hasher: Box<dyn Hasher> = match name {
@@ -431,19 +441,17 @@ fn evaluate_baseline(
     };
     let train_seconds = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let q_codes = hasher.encode(query.features.view())?;
-    let db_codes = hasher.encode(database.features.view())?;
-    let maps = mean_average_precision(&q_codes, &query.labels, &db_codes, &database.labels, ks)?;
+    let q_codes = hasher.encode(eval.query.features.view())?;
+    let db_codes = hasher.encode(eval.database.features.view())?;
+    let maps = eval.maps(&q_codes, &db_codes)?;
     let eval_seconds = start.elapsed().as_secs_f64();
-    let dir = out.join(format!("{name}-{bits}"));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let metrics = write_codes_and_metrics(&dir, &q_codes, &db_codes, query, database, ks)?;
-    let summary: Vec<String> = ks.iter().zip(&maps).map(|(k, m)| format!("mAP@{k} {m:.4}")).collect();
-    eprintln!("{name}-{bits} (baseline): {}", summary.join(", "));
+    let dir = eval.cell_dir(name, bits)?;
+    let metrics = write_codes_and_metrics(&dir, &q_codes, &db_codes, eval)?;
+    eprintln!("{name}-{bits} (baseline): {}", eval.summary(&maps));
     Ok(RunResult {
         filter: name.to_string(),
         bits,
-        map: map_json(ks, &maps),
+        map: map_json(eval.ks, &maps),
         metrics,
         map_by_epoch: Vec::new(),
         epoch_seconds: Vec::new(),
