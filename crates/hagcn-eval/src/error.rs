@@ -106,6 +106,17 @@ pub enum Error {
         dim: usize,
     },
 
+    /// Too few training embeddings for a baseline that estimates the data's spread.
+    #[error("{method} needs at least {min} training embeddings, got {rows}")]
+    TooFewEmbeddings {
+        /// `"SH"`.
+        method: &'static str,
+        /// The least number of rows the method accepts.
+        min: usize,
+        /// The number of rows given.
+        rows: usize,
+    },
+
     /// Embeddings whose dimension differs from the one a hasher was fit on.
     #[error("the hasher was fit on {expected}-dimensional embeddings but got {got}-dimensional ones")]
     DimensionMismatch {

@@ -4,6 +4,8 @@
 //! Hamming distance ([`hamming_distance`]), ranked with ties broken by database index
 //! ([`hamming_rank`], [`hamming_topk`]) and scored by mean average precision over all
 //! queries ([`mean_average_precision`]), as specified in §4 of the HAGCN spec.
+//! Baseline hashers implement [`Hasher`]: LSH, PCAH and ITQ ([`baselines`]) and spectral
+//! hashing ([`SpectralHashing`]).
 //!
 //! ```
 //! use hagcn_eval::{PackedCodes, TopK, hamming_rank, mean_average_precision};
@@ -32,6 +34,7 @@ pub mod error;
 pub mod map;
 pub mod metrics;
 pub mod rank;
+pub mod spectral_hashing;
 
 pub use baselines::{Hasher, Itq, Lsh, Pcah};
 pub use codes::{PackedCodes, hamming_distance};
@@ -41,3 +44,4 @@ pub use metrics::{
     PrCurve, RadiusPr, legacy_map, pr_curve, precision_at, precision_recall_within_radius, tie_aware_map,
 };
 pub use rank::{TopK, hamming_rank, hamming_topk};
+pub use spectral_hashing::{SpectralHashing, SpectralMode};
