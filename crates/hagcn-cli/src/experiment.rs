@@ -3,8 +3,8 @@
 //!
 //! The grid runs fold by fold. `results.json` is rewritten atomically after every cell, so
 //! an interrupted run keeps every finished cell and `--resume` continues from there; the
-//! tables, CSV files and figures are then made from `results.json` alone (see
-//! [`crate::report`]).
+//! tables, CSV files and figures are made from `results.json` alone (see
+//! [`crate::report`]), after each fold and at the end.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -125,6 +125,10 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
             results.cells.push(result);
             results.save(&out.join("results.json"))?;
             total.inc(1);
+        }
+        if f + 1 < splits.len() {
+            // Tables and figures of the folds so far, in case the run is stopped.
+            crate::report::write_all(&out, &config, &results)?;
         }
     }
     total.finish_and_clear();

@@ -141,9 +141,7 @@ pub fn draw_all(out: &Path, config: &ExperimentConfig, groups: &[Group]) -> Resu
                 .collect();
             chart.series.push(Series { label: g.label(false), points, y_err: None, style: LineStyle::Solid });
         }
-        if epochs_ticks(&chart).is_some() {
-            chart.x_ticks = epochs_ticks(&chart);
-        }
+        chart.x_ticks = epochs_ticks(&chart);
         save(format!("loss_{b}"), chart)?;
     }
     Ok(figures)
