@@ -124,6 +124,8 @@ pub struct ExperimentConfig {
     pub tie_aware: bool,
     /// Draw the figures (SVG + PNG) under `plots/`.
     pub plots: bool,
+    /// Keep each trained model's `checkpoint.npz` (about 12 MB each at d = h = 768).
+    pub checkpoints: bool,
 }
 
 impl Default for ExperimentConfig {
@@ -151,6 +153,7 @@ impl Default for ExperimentConfig {
             eval_every: 0,
             tie_aware: true,
             plots: true,
+            checkpoints: true,
         }
     }
 }
@@ -231,6 +234,10 @@ pub struct ExperimentArgs {
     /// Draw the figures, SVG and PNG (true or false) [default: true]
     #[arg(long)]
     pub plots: Option<bool>,
+    /// Keep each trained model's checkpoint.npz (true or false; about 12 MB each at
+    /// d = h = 768) [default: true]
+    #[arg(long)]
+    pub checkpoints: Option<bool>,
     /// Continue the run in `--out`: finished (method, bits, k, fold) cells are kept, the
     /// others computed, tables and figures redrawn; the settings that change numbers must
     /// match (the grid may grow)
@@ -277,7 +284,8 @@ impl ExperimentArgs {
             lookup_radius,
             eval_every,
             tie_aware,
-            plots
+            plots,
+            checkpoints
         );
         c.validate()?;
         Ok(c)
@@ -367,12 +375,13 @@ impl ExperimentConfig {
     }
 
     /// The settings that change a cell's numbers: a resumed run must share them. The grid
-    /// (filters, bits, k, baselines) may differ, and so may the name and the figures.
+    /// (filters, bits, k, baselines) may differ, and so may the name, the figures and whether
+    /// checkpoints are kept.
     pub fn resume_mismatch(&self, saved: &ExperimentConfig) -> Option<String> {
         let mut a = self.clone();
         let b = saved;
         (a.filters, a.bits, a.k, a.baselines) = (b.filters.clone(), b.bits.clone(), b.k.clone(), b.baselines.clone());
-        (a.name, a.plots, a.headline_map) = (b.name.clone(), b.plots, b.headline_map);
+        (a.name, a.plots, a.headline_map, a.checkpoints) = (b.name.clone(), b.plots, b.headline_map, b.checkpoints);
         if a == *b {
             return None;
         }

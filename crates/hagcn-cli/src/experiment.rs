@@ -160,7 +160,7 @@ fn plan(config: &ExperimentConfig, filters: &[Filter], dim: usize, n_train: usiz
                 match mc.validate() {
                     Ok(()) => grid.push((key, Work::Model(mc, training))),
                     // A sweep over k may include orders a filter cannot take.
-                    Err(e) if config.k.len() > 1 => eprintln!("skipping {key}: {e}"),
+                    Err(e) if config.k.len() > 1 => eprintln!("skipping {filter}-{bits}-k{}: {e}", training.k),
                     Err(e) => bail!("{filter}: {e}"),
                 }
             }
@@ -437,8 +437,10 @@ impl<'a> Fold<'a> {
         bar.set_position(0);
         let (q, db) = self.codes(&machine)?;
         let dir = self.cell_dir(key)?;
-        // With --resume, a cell interrupted before it reached results.json is recomputed in place.
-        save_checkpoint(&machine, &dir.join("checkpoint.npz"), resume)?;
+        if self.config.checkpoints {
+            // With --resume, a cell interrupted before it reached results.json is recomputed in place.
+            save_checkpoint(&machine, &dir.join("checkpoint.npz"), resume)?;
+        }
         write_text(&dir.join("losses.csv"), &losses_csv)?;
         let (e, eval_seconds) = self.evaluate_and_save(&dir, &q, &db, bar)?;
         if let Some(last) = epochs.last_mut() {

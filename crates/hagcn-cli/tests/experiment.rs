@@ -154,7 +154,8 @@ fn experiment_writes_a_reproducible_run_directory() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("already exists"));
     // A different seed gives different numbers.
     let c = tmp.path().join("c");
-    assert!(run(&data, &c, &["--seed", "7", "--plots", "false"]).status.success());
+    assert!(run(&data, &c, &["--seed", "7", "--plots", "false", "--checkpoints", "false"]).status.success());
+    assert!(c.join("gcn-8-fold1/db_codes.npy").exists() && !c.join("gcn-8-fold1/checkpoint.npz").exists());
     assert_ne!(read_json(&c.join("results.json"))["cells"][0]["epochs"], cells[0]["epochs"]);
     assert!(!c.join("plots").exists());
 }
