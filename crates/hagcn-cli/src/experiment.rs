@@ -96,6 +96,19 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         "hagcn_version": env!("CARGO_PKG_VERSION"),
         "command": std::env::args().collect::<Vec<_>>(),
     });
+    let record = match std::fs::read_to_string(out.join("config.json")) {
+        // A resumed run keeps the record of the run it continues, and appends its own.
+        Ok(text) if args.resume => {
+            let mut first: serde_json::Value = serde_json::from_str(&text).context("--resume: config.json")?;
+            first["config"] = record["config"].clone();
+            match first["resumed"].as_array_mut() {
+                Some(list) => list.push(record),
+                None => first["resumed"] = json!([record]),
+            }
+            first
+        }
+        _ => record,
+    };
     write_text(&out.join("config.json"), &serde_json::to_string_pretty(&record)?)?;
     eprintln!("run directory: {}", out.display());
 

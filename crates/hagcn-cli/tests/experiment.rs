@@ -291,6 +291,9 @@ fn resume_keeps_finished_cells_and_checks_settings() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("gcn-8-fold1: finished in an earlier run, kept"));
     assert_eq!(std::fs::metadata(&ck).unwrap().modified().unwrap(), stamp, "gcn-8 was not retrained");
     let after = read_json(&out.join("results.json"));
+    let record = read_json(&out.join("config.json"));
+    assert_eq!(record["resumed"].as_array().unwrap().len(), 1, "the first run's record is kept, the resume appended");
+    assert_eq!(record["config"]["bits"], serde_json::json!([8, 12]), "the grid grew");
     assert_eq!(cell_names(&after), ["gcn-8", "lsh-8", "gcn-12", "lsh-12"]);
     assert_eq!(after["cells"][0], before["cells"][0]);
     assert!(hagcn_model::load_checkpoint(&out.join("gcn-12-fold1/checkpoint.npz")).is_ok());
