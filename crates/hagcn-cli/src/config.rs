@@ -169,7 +169,7 @@ pub struct ExperimentArgs {
     /// Print the resolved settings as TOML and exit
     #[arg(long)]
     pub print_config: bool,
-    /// Name of the run (the run directory is runs/<name>-<date>)
+    /// Name of the run (the run directory is runs/NAME-DATE)
     #[arg(long)]
     pub name: Option<String>,
     /// A dataset folder (features.npy + labels.npy, or one sub-folder of .npy files per
@@ -243,7 +243,7 @@ pub struct ExperimentArgs {
     /// match (the grid may grow)
     #[arg(long, requires = "out")]
     pub resume: bool,
-    /// Run directory (default: runs/[<name>-]YYYYMMDD-HHMMSS); must not exist or be empty,
+    /// Run directory (default: runs/[NAME-]YYYYMMDD-HHMMSS); must not exist or be empty,
     /// unless --resume
     #[arg(long)]
     pub out: Option<PathBuf>,
