@@ -90,17 +90,17 @@ pub fn mean_average_precision(
             average_precisions(&positions, &cuts)
         })
     };
-    let n_queries = per_query.len() as f64;
-    Ok(slot
-        .iter()
-        .map(|&s| {
-            let mut total = 0.0f64;
-            for aps in &per_query {
-                total += aps[s];
-            }
-            total / n_queries
-        })
-        .collect())
+    Ok(slot.iter().map(|&s| query_mean(&per_query, |aps| aps[s])).collect())
+}
+
+/// The mean of `value` over the per-query results, summed in query order (so the result
+/// does not depend on how the queries were split across threads).
+pub(crate) fn query_mean<T>(per_query: &[T], value: impl Fn(&T) -> f64) -> f64 {
+    let mut total = 0.0f64;
+    for q in per_query {
+        total += value(q);
+    }
+    total / per_query.len() as f64
 }
 
 /// Whether to score by counting over the whole database rather than through a top-`K`

@@ -82,6 +82,7 @@
 
 use crate::codes::PackedCodes;
 use crate::error::{Error, Result};
+use crate::map::query_mean;
 use crate::rank::{Ranker, TopK};
 
 /// Precision and recall within a Hamming radius, averaged over all queries.
@@ -161,17 +162,7 @@ pub fn precision_at(
         });
         hits
     });
-    let n_queries = per_query.len() as f64;
-    Ok(cuts
-        .iter()
-        .map(|&n| {
-            let mut total = 0.0f64;
-            for hits in &per_query {
-                total += hits[n] as f64 / n as f64;
-            }
-            total / n_queries
-        })
-        .collect())
+    Ok(cuts.iter().map(|&n| query_mean(&per_query, |hits| hits[n] as f64 / n as f64)).collect())
 }
 
 /// Mean precision and recall of retrieving the database items within Hamming distance
@@ -314,16 +305,7 @@ pub fn tie_aware_map(
         let (items, relevant) = distance_counts(&ranker, q_idx, query_labels[q_idx], db_labels);
         cuts.iter().map(|&k| expected_ap(&items, &relevant, k)).collect()
     });
-    let n_queries = per_query.len() as f64;
-    Ok((0..cuts.len())
-        .map(|j| {
-            let mut total = 0.0f64;
-            for aps in &per_query {
-                total += aps[j];
-            }
-            total / n_queries
-        })
-        .collect())
+    Ok((0..cuts.len()).map(|j| query_mean(&per_query, |aps| aps[j])).collect())
 }
 
 /// The expected `AP@k` (`1 ≤ k ≤ N`) of one query from the number of items (`items[d]`)
