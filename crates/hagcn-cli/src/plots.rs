@@ -16,7 +16,7 @@ use hagcn_plot::{LineChart, LineStyle, Scale, Series};
 
 use crate::config::ExperimentConfig;
 use crate::output::write_atomic;
-use crate::report::{Group, Stat, all_bits, all_ks, by_label, main_k};
+use crate::report::{Group, Stat, all_bits, all_ks, main_k};
 
 /// Draws every figure into `<out>/plots`; returns `(file stem, caption)` of each.
 pub fn draw_all(out: &Path, config: &ExperimentConfig, groups: &[Group]) -> Result<Vec<(String, String)>> {
@@ -50,7 +50,7 @@ pub fn draw_all(out: &Path, config: &ExperimentConfig, groups: &[Group]) -> Resu
         format!("mAP@{head}"),
     );
     chart.x_ticks = Some(bits.iter().map(|&b| b as f64).collect());
-    for (label, gs) in by_label(&main_groups, false) {
+    for (label, gs) in by_method(&main_groups) {
         let stats: Vec<(f64, Stat)> = gs.iter().filter_map(|g| Some((g.bits as f64, g.map(&head)?))).collect();
         chart.series.push(series(label, gs[0].baseline, &stats));
     }
@@ -93,7 +93,7 @@ pub fn draw_all(out: &Path, config: &ExperimentConfig, groups: &[Group]) -> Resu
             );
             chart.x_ticks = Some(ks.iter().map(|&k| k as f64).collect());
             let (lo, hi) = (ks[0] as f64, ks[ks.len() - 1] as f64);
-            for (label, gs) in by_label(&all_at_bits, false) {
+            for (label, gs) in by_method(&all_at_bits) {
                 let stats: Vec<(f64, Stat)> = match gs[0].k {
                     Some(_) => gs.iter().filter_map(|g| Some((g.k? as f64, g.map(&head)?))).collect(),
                     // No order: a flat reference line across the sweep.
@@ -115,12 +115,8 @@ pub fn draw_all(out: &Path, config: &ExperimentConfig, groups: &[Group]) -> Resu
         chart.y_range = Some((0.0, 1.0));
         for g in &at_bits {
             let n = g.cells[0].pr_curve.radius.len();
-            let mean = |f: &dyn Fn(&crate::results::CellResult, usize) -> f64, i: usize| {
-                g.cells.iter().map(|c| f(c, i)).sum::<f64>() / g.cells.len() as f64
-            };
-            let points: Vec<(f64, f64)> = (0..n)
-                .map(|i| (mean(&|c, i| c.pr_curve.recall[i], i), mean(&|c, i| c.pr_curve.precision[i], i)))
-                .collect();
+            let points: Vec<(f64, f64)> =
+                (0..n).map(|i| (g.mean(|c| c.pr_curve.recall[i]), g.mean(|c| c.pr_curve.precision[i]))).collect();
             chart.series.push(Series { label: g.label(false), points, y_err: None, style: style(g.baseline) });
         }
         save(format!("pr_{b}"), chart)?;
@@ -133,18 +129,25 @@ pub fn draw_all(out: &Path, config: &ExperimentConfig, groups: &[Group]) -> Resu
         );
         for g in at_bits.iter().filter(|g| !g.baseline) {
             let epochs = g.cells.iter().map(|c| c.epochs.len()).min().unwrap_or(0);
-            let points: Vec<(f64, f64)> = (0..epochs)
-                .map(|e| {
-                    let mean = g.cells.iter().map(|c| c.epochs[e].loss).sum::<f64>() / g.cells.len() as f64;
-                    ((e + 1) as f64, mean)
-                })
-                .collect();
+            let points: Vec<(f64, f64)> = (0..epochs).map(|e| ((e + 1) as f64, g.mean(|c| c.epochs[e].loss))).collect();
             chart.series.push(Series { label: g.label(false), points, y_err: None, style: LineStyle::Solid });
         }
         chart.x_ticks = epochs_ticks(&chart);
         save(format!("loss_{b}"), chart)?;
     }
     Ok(figures)
+}
+
+/// The groups of each method (one per code length or order), in first-seen order.
+fn by_method<'a, 'b>(groups: &[&'b Group<'a>]) -> Vec<(String, Vec<&'b Group<'a>>)> {
+    let mut out: Vec<(String, Vec<&Group>)> = Vec::new();
+    for &g in groups {
+        match out.iter_mut().find(|(method, _)| method == g.method) {
+            Some((_, gs)) => gs.push(g),
+            None => out.push((g.method.to_string(), vec![g])),
+        }
+    }
+    out
 }
 
 fn style(baseline: bool) -> LineStyle {

@@ -9,7 +9,6 @@
 //!   of every cell;
 //! - `results.md`: the Markdown summary, with the figures of `plots/` linked.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -79,6 +78,11 @@ impl Group<'_> {
     pub fn stat(&self, value: impl Fn(&CellResult) -> Option<f64>) -> Option<Stat> {
         let values: Vec<f64> = self.cells.iter().filter_map(|c| value(c)).collect();
         Stat::of(&values)
+    }
+
+    /// The mean over folds of a number every cell has.
+    pub fn mean(&self, value: impl Fn(&CellResult) -> f64) -> f64 {
+        self.stat(|c| Some(value(c))).expect("a group has at least one cell").mean
     }
 
     /// mAP@`at` over folds.
@@ -390,23 +394,6 @@ fn markdown(config: &ExperimentConfig, groups: &[Group], figures: &[(String, Str
         }
     }
     (md, headline)
-}
-
-/// Groups by method label (keeps first-seen order): `label → groups`.
-pub fn by_label<'a, 'b>(groups: &'b [&'b Group<'a>], with_k: bool) -> Vec<(String, Vec<&'b Group<'a>>)> {
-    let mut out: Vec<(String, Vec<&Group>)> = Vec::new();
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    for &g in groups {
-        let label = g.label(with_k);
-        match index.get(&label) {
-            Some(&i) => out[i].1.push(g),
-            None => {
-                index.insert(label.clone(), out.len());
-                out.push((label, vec![g]));
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
