@@ -1,8 +1,9 @@
 //! `hagcn train`, `encode`, `search` and `eval` on a small synthetic dataset.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use hagcn_data::Dataset;
 use hagcn_data::synthetic::GaussianClusters;
 use ndarray::{Array1, Array2, Axis};
 use ndarray_npy::{read_npy, write_npy};
@@ -19,28 +20,22 @@ fn ok(o: &Output) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// Saves `data` as `<tmp>/data` and trains `<tmp>/ck.npz` on it with `hagcn train` and `flags`.
+fn train_on(tmp: &Path, data: &Dataset, flags: &[&str]) -> (PathBuf, PathBuf) {
+    let (dir, ck) = (tmp.join("data"), tmp.join("ck.npz"));
+    data.save(&dir).unwrap();
+    let mut args = vec!["train", "--dataset", s(&dir), "--out", s(&ck)];
+    args.extend_from_slice(flags);
+    ok(&hagcn(&args));
+    (dir, ck)
+}
+
 #[test]
 fn train_encode_search_eval() {
     let tmp = tempfile::tempdir().unwrap();
     let data = GaussianClusters { n_samples: 90, dim: 8, n_classes: 3, spread: 0.2, seed: 2 }.generate().unwrap();
-    let dir = tmp.path().join("data");
-    data.save(&dir).unwrap();
-    let ck = tmp.path().join("ck.npz");
-    ok(&hagcn(&[
-        "train",
-        "--dataset",
-        s(&dir),
-        "--out",
-        s(&ck),
-        "--bits",
-        "12",
-        "--epochs",
-        "3",
-        "--batch-size",
-        "32",
-        "--hidden",
-        "16",
-    ]));
+    let (dir, ck) =
+        train_on(tmp.path(), &data, &["--bits", "12", "--epochs", "3", "--batch-size", "32", "--hidden", "16"]);
     // the checkpoint is not overwritten by accident
     let o = hagcn(&["train", "--dataset", s(&dir), "--out", s(&ck), "--epochs", "1"]);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--force"));
@@ -113,24 +108,7 @@ fn train_encode_search_eval() {
 fn mismatched_inputs_are_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let data = GaussianClusters { n_samples: 40, dim: 6, n_classes: 2, spread: 0.2, seed: 3 }.generate().unwrap();
-    let dir = tmp.path().join("data");
-    data.save(&dir).unwrap();
-    let ck = tmp.path().join("ck.npz");
-    ok(&hagcn(&[
-        "train",
-        "--dataset",
-        s(&dir),
-        "--out",
-        s(&ck),
-        "--bits",
-        "8",
-        "--epochs",
-        "1",
-        "--hidden",
-        "8",
-        "--batch-size",
-        "16",
-    ]));
+    let (_, ck) = train_on(tmp.path(), &data, &["--bits", "8", "--epochs", "1", "--hidden", "8", "--batch-size", "16"]);
     let wide = tmp.path().join("wide.npy");
     write_npy(&wide, &Array2::<f32>::zeros((3, 7))).unwrap();
     let o = hagcn(&["encode", "--checkpoint", s(&ck), "--input", s(&wide), "--out", s(&tmp.path().join("c.npy"))]);
