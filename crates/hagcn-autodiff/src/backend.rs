@@ -128,10 +128,10 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn symmetric_eigen(&self, a: &Self::Tensor) -> Result<Self::Tensor>;
     /// Gradient with respect to `a` of [`Backend::symmetric_eigen`] given its packed output and
     /// the packed gradient `g` (spec §5.1):
-    /// `∂A = U (M_s ⊘ E + diag(gλ)) Uᵀ`, `M = Uᵀ gU`, `M_s = (M − Mᵀ)/2`, `E_ij = λ_j − λ_i`.
-    /// Where `|λ_j − λ_i| ≤ gap_tol` the eigenvectors are not determined by `A` and the
-    /// entry of `M_s ⊘ E` is set to 0, which keeps the gradient finite.
-    fn symmetric_eigen_backward(&self, packed: &Self::Tensor, g: &Self::Tensor, gap_tol: f64) -> Result<Self::Tensor>;
+    /// `∂A = U (M_s ⊘ E + diag(gλ)) Uᵀ`, `M = Uᵀ gU`, `M_s = (M − Mᵀ)/2`, `E_ij = λ_j − λ_i`,
+    /// as [`hagcn_linalg::symmetric_eigen_backward`] computes it: only pairs whose gap is at
+    /// rounding level contribute no term.
+    fn symmetric_eigen_backward(&self, packed: &Self::Tensor, g: &Self::Tensor) -> Result<Self::Tensor>;
     /// The cubic (or `degree`) B-spline basis at the points of the row `x` (`1 × m`): an
     /// `m × n_basis` tensor (see [`hagcn_linalg::bspline_basis`]).
     fn bspline_basis(&self, x: &Self::Tensor, n_basis: usize, degree: usize) -> Result<Self::Tensor>;

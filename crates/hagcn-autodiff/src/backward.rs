@@ -200,9 +200,15 @@ impl<B: Backend> Graph<B> {
                         offset += height;
                     }
                 }
-                Op::SymmetricEigen { a, gap_tol } => {
+                Op::SymmetricEigen(a) => {
                     // ∂A = U (M_s ⊘ E + diag(gλ)) Uᵀ (spec §5.1; see Backend::symmetric_eigen_backward)
-                    acc(&mut grads, *a, be.symmetric_eigen_backward(&node.value, &g, *gap_tol)?)?;
+                    acc(&mut grads, *a, be.symmetric_eigen_backward(&node.value, &g)?)?;
+                }
+                Op::GramGraphEigen { z, state } => {
+                    // host f64: ∂Â (spec §5.1 via the resolvent), ∂A, ∂Z = scale (∂A + ∂Aᵀ) Z
+                    let host = be.download(&g)?;
+                    let g_z = crate::gram_eigen::backward(state, &host)?;
+                    acc(&mut grads, *z, be.upload(g_z.view())?)?;
                 }
                 Op::BsplineBasis { x, n_basis, degree } => {
                     // forward-mode derivatives of the Cox–de Boor recursion, knots included

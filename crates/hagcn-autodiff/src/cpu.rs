@@ -221,26 +221,11 @@ impl<E: Element> Backend for CpuBackend<E> {
         Ok(t(packed))
     }
 
-    fn symmetric_eigen_backward(&self, packed: &CpuTensor<E>, g: &CpuTensor<E>, gap_tol: f64) -> Result<CpuTensor<E>> {
+    fn symmetric_eigen_backward(&self, packed: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
         let n = packed.0.ncols();
         let u = packed.0.slice(ndarray::s![..n, ..]);
-        let values = packed.0.row(n);
         let gu = g.0.slice(ndarray::s![..n, ..]);
-        let gl = g.0.row(n);
-        let m = u.t().dot(&gu);
-        let mut mid = Array2::zeros((n, n));
-        let half = E::of(0.5);
-        for i in 0..n {
-            for j in 0..n {
-                mid[[i, j]] = if i == j {
-                    gl[i]
-                } else {
-                    let gap = values[j] - values[i];
-                    if gap.abs().as_f64() <= gap_tol { E::zero() } else { half * (m[[i, j]] - m[[j, i]]) / gap }
-                };
-            }
-        }
-        Ok(t(u.dot(&mid).dot(&u.t())))
+        Ok(t(hagcn_linalg::symmetric_eigen_backward(packed.0.row(n), u, g.0.row(n), gu)?))
     }
 
     fn bspline_basis(&self, x: &CpuTensor<E>, n_basis: usize, degree: usize) -> Result<CpuTensor<E>> {

@@ -74,9 +74,11 @@ pub(crate) enum Op<T> {
     },
     ConcatRows(Vec<Var>),
     /// Packed `(n + 1) × n` eigendecomposition of a symmetric matrix.
-    SymmetricEigen {
-        a: Var,
-        gap_tol: f64,
+    SymmetricEigen(Var),
+    /// Packed `(n + 1) × k` smallest eigenpairs of a Gram graph, with the host state.
+    GramGraphEigen {
+        z: Var,
+        state: std::sync::Arc<crate::gram_eigen::GramEigenState>,
     },
     BsplineBasis {
         x: Var,
@@ -370,19 +372,57 @@ impl<B: Backend> Graph<B> {
     /// Eigendecomposition of the symmetric matrix `a` (PyTorch: `torch.linalg.eigh`):
     /// `(values, vectors)` with the eigenvalues ascending as a `1 × n` row and the
     /// eigenvectors as the columns of an `n × n` matrix, each with its largest-magnitude
-    /// component positive. Gradients follow spec §5.1; pairs of eigenvalues closer than
-    /// `gap_tol` contribute no eigenvector-rotation term (their eigenvectors are not
-    /// determined by `a`), which keeps the gradient finite.
-    pub fn symmetric_eigen(&mut self, a: Var, gap_tol: f64) -> Result<(Var, Var)> {
+    /// component positive. Gradients follow spec §5.1 exactly
+    /// ([`hagcn_linalg::symmetric_eigen_backward`]): only pairs whose eigenvalues are equal to
+    /// rounding level ([`hagcn_linalg::eigen_gap_tolerance`]) contribute no rotation term.
+    pub fn symmetric_eigen(&mut self, a: Var) -> Result<(Var, Var)> {
         let (rows, cols) = self.shape(a)?;
         if rows != cols || rows == 0 {
             return Err(Error::Shape { op: "symmetric_eigen", left: (rows, cols), right: (rows, rows) });
         }
         let value = self.backend.symmetric_eigen(self.value(a)?)?;
-        let packed = self.push(value, Op::SymmetricEigen { a, gap_tol }, &[a]);
+        let packed = self.push(value, Op::SymmetricEigen(a), &[a]);
         let values = self.slice_rows(packed, rows, 1)?;
         let vectors = self.slice_rows(packed, 0, rows)?;
         Ok((values, vectors))
+    }
+
+    /// The `k` smallest eigenpairs of the batch graph built from the rows of `z` (`n × h`):
+    /// `Â = D^-1/2 A D^-1/2` with `A = scale · Z Zᵀ + shift` (HAGCN: `scale = 1/n`,
+    /// `shift = 1`). Returns `(values, vectors)`: a `1 × k` row, ascending, and `n × k`
+    /// eigenvectors with the sign convention of [`hagcn_linalg::symmetric_eigen`].
+    ///
+    /// Computed on the host in `f64` whatever the element type, with a subset eigensolver and
+    /// the exact gradient of spec §5.1 through `Â`, `A` and `Z` (see
+    /// [`hagcn_linalg::smallest_eigen`]); the `f32` rounding of `A ≈ 1` would otherwise turn the
+    /// eigenvectors of the tightly clustered small eigenvalues noticeably.
+    pub fn gram_graph_smallest_eigen(&mut self, z: Var, scale: f64, shift: f64, k: usize) -> Result<(Var, Var)> {
+        let (n, _) = self.shape(z)?;
+        if k == 0 || k > n {
+            return Err(Error::Linalg(hagcn_linalg::Error::InvalidK { k, n }));
+        }
+        let host = self.backend.download(self.value(z)?)?;
+        let (packed, state) = crate::gram_eigen::forward(&host, scale, shift, k)?;
+        let value = self.backend.upload(packed.view())?;
+        let packed = self.push(value, Op::GramGraphEigen { z, state }, &[z]);
+        let values = self.slice_rows(packed, n, 1)?;
+        let vectors = self.slice_rows(packed, 0, n)?;
+        Ok((values, vectors))
+    }
+
+    /// For the output `values` or `vectors` of [`Graph::gram_graph_smallest_eigen`]: how many
+    /// eigenvalue pairs its backward pass skips as numerically degenerate (gap at rounding
+    /// level). `None` for any other variable.
+    pub fn degenerate_eigen_pairs(&self, v: Var) -> Option<usize> {
+        let node = self.nodes.get(v.0)?;
+        let source = match node.op {
+            Op::SliceRows { a, .. } => a,
+            _ => v,
+        };
+        match &self.nodes.get(source.0)?.op {
+            Op::GramGraphEigen { state, .. } => Some(state.degenerate_pairs()),
+            _ => None,
+        }
     }
 
     /// The B-spline basis (Cox–de Boor, `n_basis` functions of `degree`) at the points of the

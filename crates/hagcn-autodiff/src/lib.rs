@@ -33,6 +33,7 @@ mod backward;
 mod cpu;
 mod element;
 mod error;
+mod gram_eigen;
 mod graph;
 mod optim;
 pub mod test_utils;

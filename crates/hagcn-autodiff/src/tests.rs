@@ -386,10 +386,10 @@ fn separated_symmetric(n: usize, seed: u64) -> Array2<f64> {
 #[test]
 fn symmetric_eigen_literal() {
     // diag(3, 1): eigenvalues ascending [1, 3], eigenvectors e2, e1 (largest component +).
-    let (vals, _) = grads_of(&[array![[3.0, 0.0], [0.0, 1.0]]], |g, v| Ok(g.symmetric_eigen(v[0], 1e-9)?.0));
+    let (vals, _) = grads_of(&[array![[3.0, 0.0], [0.0, 1.0]]], |g, v| Ok(g.symmetric_eigen(v[0])?.0));
     assert_eq!(vals, array![[1.0, 3.0]]);
     // L = Σ λ = trace(A):  ∂A = I
-    let (_, g) = grads_of(&[separated_symmetric(4, 40)], |g, v| Ok(g.symmetric_eigen(v[0], 1e-9)?.0));
+    let (_, g) = grads_of(&[separated_symmetric(4, 40)], |g, v| Ok(g.symmetric_eigen(v[0])?.0));
     assert!(close(&g[0], &Array2::eye(4), 1e-10), "{}", g[0]);
 }
 
@@ -403,7 +403,7 @@ fn symmetric_eigen_gradcheck() {
                 let pt = g.matmul(v[0], true, v[1], false)?; // Pᵀ I
                 let sum = g.add(v[0], pt)?;
                 let a = g.scale(sum, 0.5)?;
-                let (vals, vecs) = g.symmetric_eigen(a, 1e-9)?;
+                let (vals, vecs) = g.symmetric_eigen(a)?;
                 Ok(if pick_vectors { vecs } else { vals })
             },
             &[p.clone(), Array2::eye(5)],
@@ -417,7 +417,7 @@ fn symmetric_eigen_gradcheck() {
 #[test]
 fn symmetric_eigen_gradient_stays_finite_on_repeated_eigenvalues() {
     // A = I has one eigenvalue of multiplicity 3: the eigenvector term is masked.
-    let (_, g) = grads_of(&[Array2::eye(3)], |g, v| Ok(g.symmetric_eigen(v[0], 1e-9)?.1));
+    let (_, g) = grads_of(&[Array2::eye(3)], |g, v| Ok(g.symmetric_eigen(v[0])?.1));
     assert!(g[0].iter().all(|x| x.is_finite()));
 }
 
@@ -426,4 +426,121 @@ fn bspline_basis_gradcheck() {
     // Four well-separated points, 4 cubic basis functions (as the spline filter with k = 4).
     let x = array![[-0.9, -0.35, 0.2, 0.8]];
     assert_gradcheck(|g, v| g.bspline_basis(v[0], 4, 3), &[x], Tolerance { eps: 1e-7, rtol: 1e-5, atol: 1e-7 });
+}
+
+/// Features shaped like a real hidden layer (non-negative, a large common part, small
+/// differences between rows), so that the batch graph `Â` of `Z Zᵀ/n + 1` has what real
+/// batches have: one eigenvalue 1 and tiny, tightly clustered smallest eigenvalues.
+fn real_shaped_features(n: usize, h: usize, spread: f64, seed: u64) -> Array2<f64> {
+    random_matrix(n, h, 0.0, 1.0, seed).mapv(|x| 0.5 + spread * x)
+}
+
+/// `Â` of `Z Zᵀ/n + 1`, recorded op by op.
+fn batch_graph(g: &mut Graph<CpuBackend<f64>>, z: Var) -> crate::Result<Var> {
+    let n = g.shape(z)?.0;
+    let zz = g.matmul(z, false, z, true)?;
+    let s = g.scale(zz, 1.0 / n as f64)?;
+    let a = g.add_scalar(s, 1.0)?;
+    g.normalized_adjacency(a)
+}
+
+fn smallest_spectrum(z: &Array2<f64>) -> ndarray::Array1<f64> {
+    let n = z.nrows() as f64;
+    let a = z.dot(&z.t()) / n + 1.0;
+    let (a_hat, _) = hagcn_linalg::normalized_adjacency(a.view()).unwrap();
+    hagcn_linalg::symmetric_eigen(a_hat.view()).unwrap().values
+}
+
+#[test]
+fn symmetric_eigen_gradcheck_on_a_real_shaped_batch_graph() {
+    // Gaps far below the old absolute cut-off of 1e-6: every pair must contribute.
+    let z = real_shaped_features(10, 30, 0.02, 50);
+    let lambda = smallest_spectrum(&z);
+    let gaps: Vec<f64> = lambda.iter().zip(lambda.iter().skip(1)).map(|(a, b)| b - a).take(5).collect();
+    assert!(lambda[5] < 1e-5 && gaps.iter().cloned().fold(1.0, f64::min) < 1e-6, "{lambda} {gaps:?}");
+    for pick_vectors in [false, true] {
+        assert_gradcheck(
+            |g, v| {
+                let a_hat = batch_graph(g, v[0])?;
+                let (vals, vecs) = g.symmetric_eigen(a_hat)?;
+                let out = if pick_vectors { vecs } else { vals };
+                if pick_vectors { g.slice_cols(out, 0, 5) } else { Ok(out) }
+            },
+            std::slice::from_ref(&z),
+            // central differences lose ε/gap to rounding: a step far above that, far below the gaps
+            Tolerance { eps: 1e-5, rtol: 1e-4, atol: 1e-6 },
+        );
+    }
+}
+
+#[test]
+fn gram_graph_smallest_eigen_matches_the_composite_ops() {
+    let be = be();
+    let z0 = real_shaped_features(12, 20, 0.05, 51);
+    let w_vec = random_matrix(12, 4, -1.0, 1.0, 52);
+    let w_val = random_matrix(1, 4, -1.0, 1.0, 53);
+    let run = |fused: bool| {
+        let mut g = Graph::new(be.clone());
+        let z = g.param(be.upload(z0.view()).unwrap());
+        let (vals, vecs) = if fused {
+            g.gram_graph_smallest_eigen(z, 1.0 / 12.0, 1.0, 4).unwrap()
+        } else {
+            let a_hat = batch_graph(&mut g, z).unwrap();
+            let (vals, vecs) = g.symmetric_eigen(a_hat).unwrap();
+            (g.slice_cols(vals, 0, 4).unwrap(), g.slice_cols(vecs, 0, 4).unwrap())
+        };
+        let wv = g.constant(be.upload(w_vec.view()).unwrap());
+        let wl = g.constant(be.upload(w_val.view()).unwrap());
+        let a = g.mul(vecs, wv).unwrap();
+        let b = g.mul(vals, wl).unwrap();
+        let (sa, sb) = (g.sum(a).unwrap(), g.sum(b).unwrap());
+        let loss = g.add(sa, sb).unwrap();
+        let grads = g.backward(loss).unwrap();
+        (
+            be.download(g.value(vals).unwrap()).unwrap(),
+            be.download(g.value(vecs).unwrap()).unwrap(),
+            be.download(grads.get(z).unwrap()).unwrap(),
+        )
+    };
+    let (fused, composite) = (run(true), run(false));
+    assert!(close(&fused.0, &composite.0, 1e-15), "{} vs {}", fused.0, composite.0);
+    assert!(close(&fused.1, &composite.1, 1e-8));
+    let scale = composite.2.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    assert!(close(&fused.2, &composite.2, 1e-6 * scale), "{}\n{}", fused.2, composite.2);
+}
+
+#[test]
+fn gram_graph_smallest_eigen_gradcheck() {
+    let z = real_shaped_features(10, 30, 0.05, 54);
+    for pick_vectors in [false, true] {
+        assert_gradcheck(
+            |g, v| {
+                let (vals, vecs) = g.gram_graph_smallest_eigen(v[0], 0.1, 1.0, 5)?;
+                Ok(if pick_vectors { vecs } else { vals })
+            },
+            std::slice::from_ref(&z),
+            Tolerance { eps: 1e-5, rtol: 1e-4, atol: 1e-6 },
+        );
+    }
+}
+
+#[test]
+fn gram_graph_smallest_eigen_counts_degenerate_pairs() {
+    // n > h + 1: a null space of dimension n − h − 1, whose pairs are skipped (and counted);
+    // the gradient stays finite.
+    let be = be();
+    let mut g = Graph::new(be.clone());
+    let z = g.param(be.upload(random_matrix(12, 3, 0.0, 1.0, 55).view()).unwrap());
+    let (vals, vecs) = g.gram_graph_smallest_eigen(z, 1.0 / 12.0, 1.0, 4).unwrap();
+    assert!(g.degenerate_eigen_pairs(vals).unwrap() > 0);
+    assert_eq!(g.degenerate_eigen_pairs(vals), g.degenerate_eigen_pairs(vecs));
+    assert_eq!(g.degenerate_eigen_pairs(z), None);
+    let s = g.sum(vecs).unwrap();
+    let grads = g.backward(s).unwrap();
+    assert!(be.download(grads.get(z).unwrap()).unwrap().iter().all(|x| x.is_finite()));
+    let mut g = Graph::new(be.clone());
+    let z = g.param(be.upload(real_shaped_features(10, 30, 0.05, 56).view()).unwrap());
+    let (vals, _) = g.gram_graph_smallest_eigen(z, 0.1, 1.0, 5).unwrap();
+    assert_eq!(g.degenerate_eigen_pairs(vals), Some(0));
+    assert!(matches!(g.gram_graph_smallest_eigen(z, 0.1, 1.0, 11), Err(Error::Linalg(_))));
 }

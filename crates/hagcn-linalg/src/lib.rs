@@ -20,7 +20,8 @@
 //! | area | items | module docs |
 //! |---|---|---|
 //! | normalised adjacency `D^-1/2 A D^-1/2` | [`normalized_adjacency`], [`normalized_adjacency_backward`] | [`adjacency`] |
-//! | symmetric eigendecomposition (in `f64`, fixed eigenvector signs) | [`symmetric_eigen`], [`smallest`], [`largest`], [`canonicalize_signs`], [`SymmetricEigen`] | [`eigh`] |
+//! | symmetric eigendecomposition (in `f64`, fixed eigenvector signs) and its exact gradient | [`symmetric_eigen`], [`symmetric_eigen_backward`], [`eigen_gap_tolerance`], [`smallest`], [`largest`], [`canonicalize_signs`], [`SymmetricEigen`] | [`eigh`] |
+//! | the `k` smallest eigenpairs without a full decomposition, and the gradient through them | [`smallest_eigen`], [`SmallestEigen`] | [`smallest_eigen`](mod@smallest_eigen) |
 //! | Lanczos with reorthogonalisation and breakdown handling, Ritz pairs | [`LinOp`], [`lanczos`](fn@lanczos), [`lanczos_eigen`], [`Lanczos`], [`LanczosOptions`], [`Which`] | [`lanczos`](mod@lanczos) |
 //! | Chebyshev polynomials of a matrix and the filter `Σ_j T_j(A) Z` | [`chebyshev_matrices`], [`chebyshev_sum`], [`chebyshev_apply`], [`chebyshev_filter`], [`chebyshev_polynomial`] | [`chebyshev`] |
 //! | B-spline basis (Cox–de Boor) and its gradient | [`bspline_basis`], [`bspline_basis_backward`], [`BsplineBasis`] | [`bspline`] |
@@ -78,6 +79,7 @@ pub mod eigh;
 mod error;
 pub mod lanczos;
 mod real;
+pub mod smallest_eigen;
 
 pub use adjacency::{normalized_adjacency, normalized_adjacency_backward};
 pub use bspline::{BsplineBasis, bspline_basis, bspline_basis_backward};
@@ -85,7 +87,11 @@ pub use chebyshev::{
     chebyshev_apply, chebyshev_filter, chebyshev_matrices, chebyshev_polynomial, chebyshev_prefers_matrix,
     chebyshev_sum,
 };
-pub use eigh::{SymmetricEigen, canonicalize_signs, largest, smallest, symmetric_eigen};
+pub use eigh::{
+    SymmetricEigen, canonicalize_signs, eigen_gap_tolerance, largest, smallest, symmetric_eigen,
+    symmetric_eigen_backward,
+};
 pub use error::{Error, Result};
 pub use lanczos::{Lanczos, LanczosOptions, LinOp, Which, lanczos, lanczos_eigen};
 pub use real::Real;
+pub use smallest_eigen::{SmallestEigen, smallest_eigen};

@@ -46,23 +46,30 @@ pub fn record_loss<B: Backend>(
     // 3. H = sigmoid(X W2ᵀ + b2)
     let logits = g.linear(x, p("w2.weight"), p("w2.bias"))?;
     let h = g.sigmoid(logits)?;
-    // 4. Â = D^-1/2 (S + 1) D^-1/2
-    let adj = g.add_scalar(sim, 1.0)?;
-    let a_hat = g.normalized_adjacency(adj)?;
-    // 5. the filter
+    // 4. Â = D^-1/2 (S + 1) D^-1/2, and 5. the filter. fourier and spline build Â and its k
+    //    smallest eigenpairs from Z themselves, in f64 (see filters::spectral).
+    let mut a_hat = || -> Result<Var> {
+        let adj = g.add_scalar(sim, 1.0)?;
+        Ok(g.normalized_adjacency(adj)?)
+    };
     let f = match config.filter {
         Filter::Gcn => {
+            let a_hat = a_hat()?;
             let az = g.matmul(a_hat, false, z, false)?;
             let lin = g.linear(az, p("w.weight"), p("w.bias"))?;
             g.layer_norm(lin, p("layer_norm.weight"), p("layer_norm.bias"), config.layer_norm_eps)?
         }
         Filter::Fourier | Filter::Spline => {
             let spline = config.filter == Filter::Spline;
-            crate::filters::spectral(g, a_hat, z, p("w.weight"), p("w.bias"), config.k, spline)?
+            crate::filters::spectral(g, z, p("w.weight"), p("w.bias"), config.k, spline)?
         }
-        Filter::Cheby => crate::filters::chebyshev(g, a_hat, z, config.k)?,
+        Filter::Cheby => {
+            let a_hat = a_hat()?;
+            crate::filters::chebyshev(g, a_hat, z, config.k)?
+        }
         Filter::Lanczos => {
             let start = lanczos_start.ok_or_else(|| Error::Config("the lanczos filter needs a start vector".into()))?;
+            let a_hat = a_hat()?;
             crate::filters::lanczos(g, a_hat, z, start, config.k)?
         }
     };
