@@ -78,6 +78,11 @@ pub trait Backend: Clone + Send + Sync + 'static {
 
     /// `op(a) · op(b)` where `op` transposes when the flag is set (a GEMM).
     fn matmul(&self, a: &Self::Tensor, transpose_a: bool, b: &Self::Tensor, transpose_b: bool) -> Result<Self::Tensor>;
+    /// `scale · a aᵀ` (`n × n`, symmetric) for `a` as `n × k`: a Gram matrix, at half the cost
+    /// of a general product (BLAS `?syrk`).
+    fn gram(&self, a: &Self::Tensor, scale: Self::Elem) -> Result<Self::Tensor>;
+    /// Gradient of [`Backend::gram`] with respect to `a`: `scale · (g + gᵀ) a`, one product.
+    fn gram_backward(&self, a: &Self::Tensor, g: &Self::Tensor, scale: Self::Elem) -> Result<Self::Tensor>;
     /// `x · wᵀ + b` for `x` as `n × in`, `w` as `out × in` and the `1 × out` row `b`
     /// broadcast over rows (a fully connected layer, as `torch.nn.Linear`).
     fn linear(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;

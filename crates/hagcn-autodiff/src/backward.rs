@@ -200,6 +200,10 @@ impl<B: Backend> Graph<B> {
                         offset += height;
                     }
                 }
+                Op::Gram { a, scale } => {
+                    // C = s A Aᵀ:  ∂A = s (G + Gᵀ) A
+                    acc(&mut grads, *a, be.gram_backward(self.value(*a)?, &g, B::Elem::of(*scale))?)?;
+                }
                 Op::SymmetricEigen(a) => {
                     // ∂A = U (M_s ⊘ E + diag(gλ)) Uᵀ (spec §5.1; see Backend::symmetric_eigen_backward)
                     acc(&mut grads, *a, be.symmetric_eigen_backward(&node.value, &g)?)?;

@@ -113,6 +113,17 @@ impl<E: Element> Backend for CpuBackend<E> {
         Ok(t(c))
     }
 
+    fn gram(&self, a: &CpuTensor<E>, scale: E) -> Result<CpuTensor<E>> {
+        Ok(t(E::gram(scale, &a.0)))
+    }
+
+    fn gram_backward(&self, a: &CpuTensor<E>, g: &CpuTensor<E>, scale: E) -> Result<CpuTensor<E>> {
+        let sym = map2(&g.0, &g.0.t().to_owned(), |x, y| x + y);
+        let mut out = Array2::zeros(a.0.dim());
+        general_mat_mul(scale, &sym.view(), &a.0.view(), E::one(), &mut out);
+        Ok(t(out))
+    }
+
     fn linear(&self, x: &CpuTensor<E>, w: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
         // C = 1 (broadcast bias), then C = x wᵀ + 1·C: one GEMM, no separate bias pass.
         let mut c = b.0.broadcast((x.0.nrows(), w.0.nrows())).expect("the graph checked the shapes").to_owned();

@@ -20,6 +20,57 @@ pub trait Element: hagcn_linalg::Real {
     fn gelu(self) -> Self;
     /// `GELU'(x) = Φ(x) + x φ(x)`, `φ(x) = e^(-x²/2)/√(2π)`.
     fn gelu_grad(self) -> Self;
+    /// `alpha · a aᵀ` for a row-major `a` (`n × k`): BLAS `?syrk` on one triangle (half the
+    /// work of a general product), then mirrored.
+    fn gram(alpha: Self, a: &ndarray::Array2<Self>) -> ndarray::Array2<Self>;
+}
+
+/// Calls the `?syrk` of `$syrk` for `Element::gram`, then copies the lower triangle up.
+macro_rules! gram_with {
+    ($syrk:ident, $alpha:expr, $a:expr) => {{
+        let a = $a.as_standard_layout();
+        let (n, k) = a.dim();
+        let mut c = ndarray::Array2::zeros((n, n));
+        if n > 0 && k > 0 {
+            let (n_c, k_c) = (n as i32, k as i32);
+            // SAFETY: `a` is a contiguous row-major n × k matrix (lda = k) and `c` a contiguous
+            // n × n matrix (ldc = n); syrk writes only the lower triangle of `c`.
+            unsafe {
+                cblas_sys::$syrk(
+                    cblas_sys::CBLAS_LAYOUT::CblasRowMajor,
+                    cblas_sys::CBLAS_UPLO::CblasLower,
+                    cblas_sys::CBLAS_TRANSPOSE::CblasNoTrans,
+                    n_c,
+                    k_c,
+                    $alpha,
+                    a.as_ptr(),
+                    k_c,
+                    0.0,
+                    c.as_mut_ptr(),
+                    n_c,
+                );
+            }
+            mirror_lower(&mut c);
+        }
+        c
+    }};
+}
+
+/// Copies the strictly lower triangle of the square `c` onto the upper one, in tiles so that
+/// both the rows read and the columns written stay in cache.
+fn mirror_lower<T: Copy>(c: &mut ndarray::Array2<T>) {
+    const TILE: usize = 64;
+    let n = c.nrows();
+    let data = c.as_slice_mut().expect("contiguous");
+    for bi in (0..n).step_by(TILE) {
+        for bj in (bi..n).step_by(TILE) {
+            for i in bi..(bi + TILE).min(n) {
+                for j in bj.max(i + 1)..(bj + TILE).min(n) {
+                    data[i * n + j] = data[j * n + i];
+                }
+            }
+        }
+    }
 }
 
 const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
@@ -34,6 +85,9 @@ impl Element for f64 {
     fn gelu_grad(self) -> Self {
         let cdf = 0.5 * (1.0 + libm::erf(self * std::f64::consts::FRAC_1_SQRT_2));
         cdf + self * FRAC_1_SQRT_2PI * libm::exp(-0.5 * self * self)
+    }
+    fn gram(alpha: Self, a: &ndarray::Array2<Self>) -> ndarray::Array2<Self> {
+        gram_with!(cblas_dsyrk, alpha, a)
     }
 }
 
@@ -50,6 +104,9 @@ impl Element for f32 {
     fn gelu_grad(self) -> Self {
         let cdf = 0.5 * (1.0 + erf_f32(self * std::f32::consts::FRAC_1_SQRT_2));
         cdf + self * (FRAC_1_SQRT_2PI as f32) * exp_f32(-0.5 * self * self)
+    }
+    fn gram(alpha: Self, a: &ndarray::Array2<Self>) -> ndarray::Array2<Self> {
+        gram_with!(cblas_ssyrk, alpha, a)
     }
 }
 

@@ -45,8 +45,8 @@ pub(crate) fn forward<E: Real>(
 ) -> Result<(Array2<E>, Arc<GramEigenState>)> {
     let z = z.mapv(|v| v.as_f64());
     let n = z.nrows();
-    let mut a = z.dot(&z.t());
-    a.mapv_inplace(|v| scale * v + shift);
+    let mut a = <f64 as crate::Element>::gram(scale, &z);
+    a.mapv_inplace(|v| v + shift);
     let (a_hat, d) = hagcn_linalg::normalized_adjacency(a.view())?;
     let eig = hagcn_linalg::smallest_eigen(a_hat.view(), k)?;
     let mut packed = Array2::zeros((n + 1, k));

@@ -6,6 +6,8 @@
 //! before it) and accumulates gradients into a [`Gradients`] store. The backward rules are
 //! in `backward.rs`, one `match` arm per op.
 
+use hagcn_linalg::Real;
+
 use crate::backend::{Backend, LayerNormOutput};
 use crate::{Error, Result};
 
@@ -31,6 +33,11 @@ pub(crate) enum Op<T> {
         transpose_a: bool,
         b: Var,
         transpose_b: bool,
+    },
+    /// `scale · a aᵀ`.
+    Gram {
+        a: Var,
+        scale: f64,
     },
     /// `x wᵀ + b` (a fully connected layer).
     Linear {
@@ -197,6 +204,14 @@ impl<B: Backend> Graph<B> {
         }
         let value = self.backend.matmul(self.value(a)?, transpose_a, self.value(b)?, transpose_b)?;
         Ok(self.push(value, Op::MatMul { a, transpose_a, b, transpose_b }, &[a, b]))
+    }
+
+    /// `scale · a aᵀ` (PyTorch: `scale * a @ a.T`), the Gram matrix of the rows of `a`: half
+    /// the work of [`Graph::matmul`] forward (BLAS `?syrk`) and one product instead of two
+    /// backward.
+    pub fn gram(&mut self, a: Var, scale: f64) -> Result<Var> {
+        let value = self.backend.gram(self.value(a)?, B::Elem::of(scale))?;
+        Ok(self.push(value, Op::Gram { a, scale }, &[a]))
     }
 
     /// Elementwise `a + b` (same shapes).

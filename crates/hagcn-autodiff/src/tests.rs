@@ -544,3 +544,25 @@ fn gram_graph_smallest_eigen_counts_degenerate_pairs() {
     assert_eq!(g.degenerate_eigen_pairs(vals), Some(0));
     assert!(matches!(g.gram_graph_smallest_eigen(z, 0.1, 1.0, 11), Err(Error::Linalg(_))));
 }
+
+#[test]
+fn gram_literal_and_gradcheck() {
+    // [[1, 2], [3, 4]] → ½ A Aᵀ = ½ [[5, 11], [11, 25]]; L = Σ C: ∂A = ½ (1 + 1ᵀ) A = 1 A.
+    let a = array![[1.0, 2.0], [3.0, 4.0]];
+    let (c, g) = grads_of(std::slice::from_ref(&a), |g, v| g.gram(v[0], 0.5));
+    assert_eq!(c, array![[2.5, 5.5], [5.5, 12.5]]);
+    assert_eq!(g[0], array![[4.0, 6.0], [4.0, 6.0]]);
+    // Sizes around the mirroring tile (64) and BLAS blocking; the result equals a general product.
+    for (n, k) in [(1, 3), (63, 5), (65, 130), (130, 7)] {
+        let a = random_matrix(n, k, -1.0, 1.0, n as u64);
+        let (c, _) = grads_of(std::slice::from_ref(&a), |g, v| g.gram(v[0], 0.25));
+        assert!(close(&c, &(0.25 * a.dot(&a.t())), 1e-12), "n = {n}");
+    }
+    assert_gradcheck(|g, v| g.gram(v[0], 0.7), &[random_matrix(4, 3, -1.0, 1.0, 60)], Tolerance::default());
+    // f32 uses ssyrk.
+    let be32 = CpuBackend::<f32>::new();
+    let a32 = random_matrix(70, 9, -1.0, 1.0, 61).mapv(|x| x as f32);
+    let c32 = be32.download(&be32.gram(&be32.upload(a32.view()).unwrap(), 2.0).unwrap()).unwrap();
+    let expect = 2.0 * a32.dot(&a32.t());
+    assert!(c32.iter().zip(&expect).all(|(x, y)| (x - y).abs() < 1e-4));
+}

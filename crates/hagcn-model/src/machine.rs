@@ -41,8 +41,7 @@ pub fn record_loss<B: Backend>(
     let lin1 = g.linear(x, p("w1.weight"), p("w1.bias"))?;
     let z = g.gelu(lin1)?;
     // 2. S = Z Zᵀ / n
-    let zz = g.matmul(z, false, z, true)?;
-    let sim = g.scale(zz, 1.0 / n as f64)?;
+    let sim = g.gram(z, 1.0 / n as f64)?;
     // 3. H = sigmoid(X W2ᵀ + b2)
     let logits = g.linear(x, p("w2.weight"), p("w2.bias"))?;
     let h = g.sigmoid(logits)?;
@@ -83,7 +82,7 @@ pub fn record_loss<B: Backend>(
     // loss = mean((R − X)²) + γ · mean((C Cᵀ − b·S)²), C = 2H − 1
     let reconstruction = g.mse(r, x)?;
     let c = g.affine(h, 2.0, -1.0)?;
-    let cc = g.matmul(c, false, c, true)?;
+    let cc = g.gram(c, 1.0)?;
     let bs = g.scale(sim, config.bits as f64)?;
     let hash = g.mse(cc, bs)?;
     let weighted = g.scale(hash, config.gamma)?;
