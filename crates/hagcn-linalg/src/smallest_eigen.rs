@@ -380,8 +380,10 @@ fn bisect(d: &[f64], e: &[f64], range: Range) -> Result<Bisection> {
         Range::Value(lo, hi) => (b'V', lo, hi, 0, 0),
     };
     let (kind, order) = (kind as c_char, b'B' as c_char);
-    // The smallest absolute tolerance: every eigenvalue to full accuracy.
-    let abstol = 2.0 * f64::MIN_POSITIVE;
+    // LAPACK's default absolute tolerance, ε‖T‖₁: the accuracy the gap analysis needs
+    // (gaps are compared with n ε ‖T‖₁). A tinier one makes bisection chase the relative
+    // digits of eigenvalues at rounding level, which a null space has by the hundred.
+    let abstol = 0.0;
     let (mut m, mut nsplit, mut info): (c_int, c_int, c_int) = (0, 0, 0);
     let mut w = vec![0.0f64; n];
     let mut block = vec![0 as c_int; n];
