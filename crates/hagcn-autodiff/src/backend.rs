@@ -88,6 +88,24 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn linear(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
     /// Elementwise `a + b`.
     fn add(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `acc ← acc + b` (gradient accumulation); in place where the backend can.
+    fn add_assign(&self, acc: &mut Self::Tensor, b: &Self::Tensor) -> Result<()> {
+        *acc = self.add(acc, b)?;
+        Ok(())
+    }
+    /// `acc ← acc + op(a) · op(b)` (gradient accumulation of a product); a GEMM with β = 1
+    /// where the backend can.
+    fn matmul_acc(
+        &self,
+        acc: &mut Self::Tensor,
+        a: &Self::Tensor,
+        transpose_a: bool,
+        b: &Self::Tensor,
+        transpose_b: bool,
+    ) -> Result<()> {
+        let product = self.matmul(a, transpose_a, b, transpose_b)?;
+        self.add_assign(acc, &product)
+    }
     /// Elementwise `a − b`.
     fn sub(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
     /// Elementwise `a ⊙ b`.

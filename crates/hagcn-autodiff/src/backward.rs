@@ -43,8 +43,32 @@ impl<B: Backend> Graph<B> {
                 return Ok(());
             }
             grads[v.0] = Some(match grads[v.0].take() {
-                Some(prev) => be.add(&prev, &g)?,
+                Some(mut prev) => {
+                    be.add_assign(&mut prev, &g)?;
+                    prev
+                }
                 None => g,
+            });
+            Ok(())
+        };
+        // Accumulates `op(a) op(b)` into the gradient of `v`: one GEMM with β = 1 when `v`
+        // already has a gradient (a matrix used by many products, such as Â in the filters).
+        let acc_matmul = |grads: &mut Vec<Option<B::Tensor>>,
+                          v: Var,
+                          a: &B::Tensor,
+                          ta: bool,
+                          b: &B::Tensor,
+                          tb: bool|
+         -> Result<()> {
+            if !self.nodes[v.0].requires_grad {
+                return Ok(());
+            }
+            grads[v.0] = Some(match grads[v.0].take() {
+                Some(mut prev) => {
+                    be.matmul_acc(&mut prev, a, ta, b, tb)?;
+                    prev
+                }
+                None => be.matmul(a, ta, b, tb)?,
             });
             Ok(())
         };
@@ -64,31 +88,21 @@ impl<B: Backend> Graph<B> {
                     // C = op(A) op(B):  ∂op(A) = G op(B)ᵀ,  ∂op(B) = op(A)ᵀ G;
                     // a transposed operand takes the transpose of its product.
                     let (va, vb) = (self.value(*a)?, self.value(*b)?);
-                    if needs(*a) {
-                        let ga = if *transpose_a {
-                            be.matmul(vb, *transpose_b, &g, true)?
-                        } else {
-                            be.matmul(&g, false, vb, !*transpose_b)?
-                        };
-                        acc(&mut grads, *a, ga)?;
+                    if *transpose_a {
+                        acc_matmul(&mut grads, *a, vb, *transpose_b, &g, true)?;
+                    } else {
+                        acc_matmul(&mut grads, *a, &g, false, vb, !*transpose_b)?;
                     }
-                    if needs(*b) {
-                        let gb = if *transpose_b {
-                            be.matmul(&g, true, va, *transpose_a)?
-                        } else {
-                            be.matmul(va, !*transpose_a, &g, false)?
-                        };
-                        acc(&mut grads, *b, gb)?;
+                    if *transpose_b {
+                        acc_matmul(&mut grads, *b, &g, true, va, *transpose_a)?;
+                    } else {
+                        acc_matmul(&mut grads, *b, va, !*transpose_a, &g, false)?;
                     }
                 }
                 Op::Linear { x, w, b } => {
                     // Y = X Wᵀ + 1 bᵀ:  ∂X = G W,  ∂W = Gᵀ X,  ∂b = Σ_rows G
-                    if needs(*x) {
-                        acc(&mut grads, *x, be.matmul(&g, false, self.value(*w)?, false)?)?;
-                    }
-                    if needs(*w) {
-                        acc(&mut grads, *w, be.matmul(&g, true, self.value(*x)?, false)?)?;
-                    }
+                    acc_matmul(&mut grads, *x, &g, false, self.value(*w)?, false)?;
+                    acc_matmul(&mut grads, *w, &g, true, self.value(*x)?, false)?;
                     if needs(*b) {
                         acc(&mut grads, *b, be.sum_rows(&g)?)?;
                     }

@@ -113,6 +113,24 @@ impl<E: Element> Backend for CpuBackend<E> {
         Ok(t(c))
     }
 
+    fn add_assign(&self, acc: &mut CpuTensor<E>, b: &CpuTensor<E>) -> Result<()> {
+        let a = acc.make_mut();
+        let zip = Zip::from(a).and(b.0.as_ref());
+        if b.0.len() >= PAR_MIN_LEN {
+            zip.par_for_each(|x, &y| *x = *x + y);
+        } else {
+            zip.for_each(|x, &y| *x = *x + y);
+        }
+        Ok(())
+    }
+
+    fn matmul_acc(&self, acc: &mut CpuTensor<E>, a: &CpuTensor<E>, ta: bool, b: &CpuTensor<E>, tb: bool) -> Result<()> {
+        let a = if ta { a.0.t() } else { a.0.view() };
+        let b = if tb { b.0.t() } else { b.0.view() };
+        general_mat_mul(E::one(), &a, &b, E::one(), acc.make_mut());
+        Ok(())
+    }
+
     fn gram(&self, a: &CpuTensor<E>, scale: E) -> Result<CpuTensor<E>> {
         Ok(t(E::gram(scale, &a.0)))
     }
