@@ -1,14 +1,26 @@
 //! The tensor backend trait: everything a graph needs a device to compute.
 //!
 //! A tensor is a row-major matrix (`rows × cols`); vectors are `1 × n` rows and scalars
-//! `1 × 1`. Each method is one kernel (or a few) on the device, with no host round trip
-//! except [`Backend::upload`], [`Backend::download`] and [`Backend::scalar`]. The graph
-//! checks shapes before calling a backend, so implementations may assume valid shapes.
-//! The CPU implementation is [`crate::CpuBackend`]; a CUDA one implements the same trait.
+//! `1 × 1`. The graph checks shapes before calling a backend, so implementations may assume
+//! valid shapes. The CPU implementation is [`crate::CpuBackend`]; a CUDA one implements the
+//! same trait.
+//!
+//! Two kinds of methods:
+//! * **Basic kernels** (required): transfers, GEMM, elementwise arithmetic, reductions,
+//!   slicing, GELU and sigmoid. Each is one kernel (or a few) on the device, with no host
+//!   round trip except [`Backend::upload`], [`Backend::download`] and [`Backend::scalar`].
+//! * **Fused ops** (provided): the Gram matrix, gradient accumulation, the tridiagonal
+//!   assembly, the eigendecomposition, the B-spline basis, layer norm, the normalised
+//!   adjacency and Adam. Their default implementations either combine basic kernels or run
+//!   the one host implementation between a download and an upload, so a new backend trains
+//!   end to end as soon as its basic kernels exist, and can replace fused ops by kernels of its
+//!   own one at a time.
 
 use ndarray::{Array2, ArrayView2};
 
-use crate::{Element, Result};
+use num_traits::Zero;
+
+use crate::{Element, Result, host};
 
 /// Saved outputs of a layer norm forward pass, reused by the backward pass.
 #[derive(Clone, Debug)]
@@ -78,11 +90,18 @@ pub trait Backend: Clone + Send + Sync + 'static {
 
     /// `op(a) · op(b)` where `op` transposes when the flag is set (a GEMM).
     fn matmul(&self, a: &Self::Tensor, transpose_a: bool, b: &Self::Tensor, transpose_b: bool) -> Result<Self::Tensor>;
-    /// `scale · a aᵀ` (`n × n`, symmetric) for `a` as `n × k`: a Gram matrix, at half the cost
-    /// of a general product (BLAS `?syrk`).
-    fn gram(&self, a: &Self::Tensor, scale: Self::Elem) -> Result<Self::Tensor>;
-    /// Gradient of [`Backend::gram`] with respect to `a`: `scale · (g + gᵀ) a`, one product.
-    fn gram_backward(&self, a: &Self::Tensor, g: &Self::Tensor, scale: Self::Elem) -> Result<Self::Tensor>;
+    /// `scale · a aᵀ` (`n × n`, symmetric) for `a` as `n × k`: a Gram matrix (a backend may
+    /// use BLAS `?syrk`, half the cost of a general product).
+    fn gram(&self, a: &Self::Tensor, scale: Self::Elem) -> Result<Self::Tensor> {
+        let product = self.matmul(a, false, a, true)?;
+        self.affine(&product, scale, Self::Elem::zero())
+    }
+    /// Gradient of [`Backend::gram`] with respect to `a`: `scale · (g + gᵀ) a`.
+    fn gram_backward(&self, a: &Self::Tensor, g: &Self::Tensor, scale: Self::Elem) -> Result<Self::Tensor> {
+        let mut product = self.matmul(g, false, a, false)?;
+        self.matmul_acc(&mut product, g, true, a, false)?;
+        self.affine(&product, scale, Self::Elem::zero())
+    }
     /// `x · wᵀ + b` for `x` as `n × in`, `w` as `out × in` and the `1 × out` row `b`
     /// broadcast over rows (a fully connected layer, as `torch.nn.Linear`).
     fn linear(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
@@ -135,9 +154,14 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn concat_cols(&self, parts: &[&Self::Tensor]) -> Result<Self::Tensor>;
     /// The symmetric tridiagonal `m × m` matrix with diagonal `alpha` (`1 × m`) and
     /// off-diagonals `beta` (`1 × (m − 1)`).
-    fn tridiagonal(&self, alpha: &Self::Tensor, beta: &Self::Tensor) -> Result<Self::Tensor>;
+    fn tridiagonal(&self, alpha: &Self::Tensor, beta: &Self::Tensor) -> Result<Self::Tensor> {
+        self.upload(host::tridiagonal(self.download(alpha)?.view(), self.download(beta)?.view()).view())
+    }
     /// Gradients of [`Backend::tridiagonal`]: `(diag(G), G_(i,i+1) + G_(i+1,i))`.
-    fn tridiagonal_backward(&self, g: &Self::Tensor) -> Result<(Self::Tensor, Self::Tensor)>;
+    fn tridiagonal_backward(&self, g: &Self::Tensor) -> Result<(Self::Tensor, Self::Tensor)> {
+        let (alpha, beta) = host::tridiagonal_backward(self.download(g)?.view());
+        Ok((self.upload(alpha.view())?, self.upload(beta.view())?))
+    }
 
     /// Rows `start .. start + len` of `a`.
     fn slice_rows(&self, a: &Self::Tensor, start: usize, len: usize) -> Result<Self::Tensor>;
@@ -148,16 +172,22 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// tensor: rows `0..n` hold the eigenvectors as columns, row `n` the eigenvalues,
     /// ascending, with the sign convention of [`hagcn_linalg::symmetric_eigen`] (each
     /// eigenvector's largest-magnitude component is positive).
-    fn symmetric_eigen(&self, a: &Self::Tensor) -> Result<Self::Tensor>;
+    fn symmetric_eigen(&self, a: &Self::Tensor) -> Result<Self::Tensor> {
+        self.upload(host::symmetric_eigen(self.download(a)?.view())?.view())
+    }
     /// Gradient with respect to `a` of [`Backend::symmetric_eigen`] given its packed output and
     /// the packed gradient `g` (spec §5.1):
     /// `∂A = U (M_s ⊘ E + diag(gλ)) Uᵀ`, `M = Uᵀ gU`, `M_s = (M − Mᵀ)/2`, `E_ij = λ_j − λ_i`,
     /// as [`hagcn_linalg::symmetric_eigen_backward`] computes it: only pairs whose gap is at
     /// rounding level contribute no term.
-    fn symmetric_eigen_backward(&self, packed: &Self::Tensor, g: &Self::Tensor) -> Result<Self::Tensor>;
+    fn symmetric_eigen_backward(&self, packed: &Self::Tensor, g: &Self::Tensor) -> Result<Self::Tensor> {
+        self.upload(host::symmetric_eigen_backward(self.download(packed)?.view(), self.download(g)?.view())?.view())
+    }
     /// The cubic (or `degree`) B-spline basis at the points of the row `x` (`1 × m`): an
     /// `m × n_basis` tensor (see [`hagcn_linalg::bspline_basis`]).
-    fn bspline_basis(&self, x: &Self::Tensor, n_basis: usize, degree: usize) -> Result<Self::Tensor>;
+    fn bspline_basis(&self, x: &Self::Tensor, n_basis: usize, degree: usize) -> Result<Self::Tensor> {
+        self.upload(host::bspline_basis(self.download(x)?.view(), n_basis, degree)?.view())
+    }
     /// Gradient with respect to the points `x` (`1 × m`), through the ratios and the knots.
     fn bspline_basis_backward(
         &self,
@@ -165,7 +195,10 @@ pub trait Backend: Clone + Send + Sync + 'static {
         n_basis: usize,
         degree: usize,
         g: &Self::Tensor,
-    ) -> Result<Self::Tensor>;
+    ) -> Result<Self::Tensor> {
+        let gx = host::bspline_basis_backward(self.download(x)?.view(), n_basis, degree, self.download(g)?.view())?;
+        self.upload(gx.view())
+    }
 
     /// GELU, exact form `x · Φ(x) = x/2 · (1 + erf(x/√2))`.
     fn gelu(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
@@ -183,7 +216,15 @@ pub trait Backend: Clone + Send + Sync + 'static {
         weight: &Self::Tensor,
         bias: &Self::Tensor,
         eps: Self::Elem,
-    ) -> Result<LayerNormOutput<Self::Tensor>>;
+    ) -> Result<LayerNormOutput<Self::Tensor>> {
+        let (x, weight, bias) = (self.download(x)?, self.download(weight)?, self.download(bias)?);
+        let out = host::layer_norm(x.view(), weight.view(), bias.view(), eps);
+        Ok(LayerNormOutput {
+            y: self.upload(out.y.view())?,
+            mean: self.upload(out.mean.view())?,
+            rstd: self.upload(out.rstd.view())?,
+        })
+    }
     /// Gradients of [`Backend::layer_norm`] given the saved forward values.
     fn layer_norm_backward(
         &self,
@@ -191,18 +232,33 @@ pub trait Backend: Clone + Send + Sync + 'static {
         weight: &Self::Tensor,
         saved: &LayerNormOutput<Self::Tensor>,
         g: &Self::Tensor,
-    ) -> Result<LayerNormGrads<Self::Tensor>>;
+    ) -> Result<LayerNormGrads<Self::Tensor>> {
+        let (x, weight, g) = (self.download(x)?, self.download(weight)?, self.download(g)?);
+        let (mean, rstd) = (self.download(&saved.mean)?, self.download(&saved.rstd)?);
+        let out = host::layer_norm_backward(x.view(), weight.view(), mean.view(), rstd.view(), g.view());
+        Ok(LayerNormGrads {
+            x: self.upload(out.x.view())?,
+            weight: self.upload(out.weight.view())?,
+            bias: self.upload(out.bias.view())?,
+        })
+    }
 
     /// `(Â, d)` with `Â = D^-1/2 A D^-1/2`, `d` as `n × 1` (see
     /// [`hagcn_linalg::normalized_adjacency`]).
-    fn normalized_adjacency(&self, a: &Self::Tensor) -> Result<(Self::Tensor, Self::Tensor)>;
+    fn normalized_adjacency(&self, a: &Self::Tensor) -> Result<(Self::Tensor, Self::Tensor)> {
+        let (a_hat, d) = host::normalized_adjacency(self.download(a)?.view())?;
+        Ok((self.upload(a_hat.view())?, self.upload(d.view())?))
+    }
     /// Gradient with respect to `A` given `Â`, `d` and the gradient `g` with respect to `Â`.
     fn normalized_adjacency_backward(
         &self,
         a_hat: &Self::Tensor,
         d: &Self::Tensor,
         g: &Self::Tensor,
-    ) -> Result<Self::Tensor>;
+    ) -> Result<Self::Tensor> {
+        let (a_hat, d, g) = (self.download(a_hat)?, self.download(d)?, self.download(g)?);
+        self.upload(host::normalized_adjacency_backward(a_hat.view(), d.view(), g.view())?.view())
+    }
 
     /// One Adam update of `param` with gradient `grad` and moments `m`, `v` (PyTorch's
     /// `torch.optim.Adam`, no weight decay):
@@ -215,5 +271,13 @@ pub trait Backend: Clone + Send + Sync + 'static {
         m: &mut Self::Tensor,
         v: &mut Self::Tensor,
         update: &AdamUpdate<Self::Elem>,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        let (mut p, mut m_host, mut v_host) = (self.download(param)?, self.download(m)?, self.download(v)?);
+        let g = self.download(grad)?;
+        host::adam_update(p.view_mut(), g.view(), m_host.view_mut(), v_host.view_mut(), update);
+        *param = self.upload(p.view())?;
+        *m = self.upload(m_host.view())?;
+        *v = self.upload(v_host.view())?;
+        Ok(())
+    }
 }

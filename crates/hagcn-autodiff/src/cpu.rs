@@ -9,7 +9,7 @@ use std::sync::Arc;
 use ndarray::{Array2, ArrayView2, Axis, Zip, linalg::general_mat_mul};
 
 use crate::backend::{AdamUpdate, Backend, LayerNormGrads, LayerNormOutput};
-use crate::{Element, Result};
+use crate::{Element, Result, host};
 
 /// A reference-counted host matrix: cloning shares the buffer.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,9 +64,6 @@ fn t<E>(a: Array2<E>) -> CpuTensor<E> {
 /// kernels vectorise and are memory-bound, so only very large matrices gain from threads
 /// (and below this size the pool would compete with OpenBLAS's own threads).
 const PAR_MIN_LEN: usize = 1 << 21;
-
-/// Adam updates of at least this many entries run on the rayon thread pool.
-const PAR_MIN_LEN_ADAM: usize = 1 << 16;
 
 /// `f` applied to every entry of `a`, in parallel for large arrays.
 fn map1<E: Element>(a: &Array2<E>, f: impl Fn(E) -> E + Sync + Send) -> Array2<E> {
@@ -212,22 +209,11 @@ impl<E: Element> Backend for CpuBackend<E> {
     }
 
     fn tridiagonal(&self, alpha: &CpuTensor<E>, beta: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        let m = alpha.0.ncols();
-        let mut out = Array2::zeros((m, m));
-        for i in 0..m {
-            out[[i, i]] = alpha.0[[0, i]];
-            if i + 1 < m {
-                out[[i, i + 1]] = beta.0[[0, i]];
-                out[[i + 1, i]] = beta.0[[0, i]];
-            }
-        }
-        Ok(t(out))
+        Ok(t(host::tridiagonal(alpha.view(), beta.view())))
     }
 
     fn tridiagonal_backward(&self, g: &CpuTensor<E>) -> Result<(CpuTensor<E>, CpuTensor<E>)> {
-        let m = g.0.nrows();
-        let alpha = Array2::from_shape_fn((1, m), |(_, i)| g.0[[i, i]]);
-        let beta = Array2::from_shape_fn((1, m.saturating_sub(1)), |(_, i)| g.0[[i, i + 1]] + g.0[[i + 1, i]]);
+        let (alpha, beta) = host::tridiagonal_backward(g.view());
         Ok((t(alpha), t(beta)))
     }
 
@@ -241,24 +227,15 @@ impl<E: Element> Backend for CpuBackend<E> {
     }
 
     fn symmetric_eigen(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        // LAPACK in f64 whatever E is: f32 eigensolvers fail to converge on batch graphs.
-        let eig = hagcn_linalg::symmetric_eigen(a.0.mapv(|v| v.as_f64()).view())?;
-        let n = eig.values.len();
-        let mut packed = Array2::zeros((n + 1, n));
-        packed.slice_mut(ndarray::s![..n, ..]).assign(&eig.vectors.mapv(E::of));
-        packed.row_mut(n).assign(&eig.values.mapv(E::of));
-        Ok(t(packed))
+        Ok(t(host::symmetric_eigen(a.view())?))
     }
 
     fn symmetric_eigen_backward(&self, packed: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        let n = packed.0.ncols();
-        let u = packed.0.slice(ndarray::s![..n, ..]);
-        let gu = g.0.slice(ndarray::s![..n, ..]);
-        Ok(t(hagcn_linalg::symmetric_eigen_backward(packed.0.row(n), u, g.0.row(n), gu)?))
+        Ok(t(host::symmetric_eigen_backward(packed.view(), g.view())?))
     }
 
     fn bspline_basis(&self, x: &CpuTensor<E>, n_basis: usize, degree: usize) -> Result<CpuTensor<E>> {
-        Ok(t(hagcn_linalg::bspline_basis(x.0.row(0), n_basis, degree)?.values))
+        Ok(t(host::bspline_basis(x.view(), n_basis, degree)?))
     }
 
     fn bspline_basis_backward(
@@ -268,8 +245,7 @@ impl<E: Element> Backend for CpuBackend<E> {
         degree: usize,
         g: &CpuTensor<E>,
     ) -> Result<CpuTensor<E>> {
-        let gx = hagcn_linalg::bspline_basis_backward(x.0.row(0), n_basis, degree, g.view())?;
-        Ok(t(gx.insert_axis(Axis(0))))
+        Ok(t(host::bspline_basis_backward(x.view(), n_basis, degree, g.view())?))
     }
 
     fn gelu(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
@@ -295,25 +271,8 @@ impl<E: Element> Backend for CpuBackend<E> {
         bias: &CpuTensor<E>,
         eps: E,
     ) -> Result<LayerNormOutput<CpuTensor<E>>> {
-        let (rows, cols) = x.0.dim();
-        let inv_cols = E::of(1.0 / cols as f64);
-        let (weight, bias) = (weight.0.row(0), bias.0.row(0));
-        let mut y = Array2::zeros((rows, cols));
-        let mut mean = Array2::zeros((rows, 1));
-        let mut rstd = Array2::zeros((rows, 1));
-        for (i, x_row) in x.0.rows().into_iter().enumerate() {
-            let mu = x_row.sum() * inv_cols;
-            let var = x_row.fold(E::zero(), |acc, &v| acc + (v - mu) * (v - mu)) * inv_cols;
-            let r = (var + eps).sqrt().recip();
-            Zip::from(y.row_mut(i))
-                .and(&x_row)
-                .and(&weight)
-                .and(&bias)
-                .for_each(|y, &v, &w, &b| *y = (v - mu) * r * w + b);
-            mean[[i, 0]] = mu;
-            rstd[[i, 0]] = r;
-        }
-        Ok(LayerNormOutput { y: t(y), mean: t(mean), rstd: t(rstd) })
+        let out = host::layer_norm(x.view(), weight.view(), bias.view(), eps);
+        Ok(LayerNormOutput { y: t(out.y), mean: t(out.mean), rstd: t(out.rstd) })
     }
 
     fn layer_norm_backward(
@@ -323,38 +282,13 @@ impl<E: Element> Backend for CpuBackend<E> {
         saved: &LayerNormOutput<CpuTensor<E>>,
         g: &CpuTensor<E>,
     ) -> Result<LayerNormGrads<CpuTensor<E>>> {
-        // x̂ = (x − μ)·r, y = x̂ ⊙ γ + β. With ĝ = g ⊙ γ:
-        // ∂x = r · (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)),  ∂γ = Σ_rows g ⊙ x̂,  ∂β = Σ_rows g.
-        let (rows, cols) = x.0.dim();
-        let inv_cols = E::of(1.0 / cols as f64);
-        let weight = weight.0.row(0);
-        let mut gx = Array2::zeros((rows, cols));
-        let mut gw = ndarray::Array1::zeros(cols);
-        let mut x_hat = ndarray::Array1::zeros(cols);
-        let mut g_hat = ndarray::Array1::zeros(cols);
-        for i in 0..rows {
-            let (mu, r) = (saved.mean.0[[i, 0]], saved.rstd.0[[i, 0]]);
-            let g_row = g.0.row(i);
-            Zip::from(&mut x_hat).and(x.0.row(i)).for_each(|h, &v| *h = (v - mu) * r);
-            Zip::from(&mut g_hat).and(&g_row).and(&weight).for_each(|h, &g, &w| *h = g * w);
-            let mean_g = g_hat.sum() * inv_cols;
-            let mean_gx = Zip::from(&g_hat).and(&x_hat).fold(E::zero(), |acc, &a, &b| acc + a * b) * inv_cols;
-            Zip::from(gx.row_mut(i))
-                .and(&g_hat)
-                .and(&x_hat)
-                .for_each(|out, &gh, &xh| *out = r * (gh - mean_g - xh * mean_gx));
-            Zip::from(&mut gw).and(&g_row).and(&x_hat).for_each(|acc, &g, &xh| *acc = *acc + g * xh);
-        }
-        Ok(LayerNormGrads {
-            x: t(gx),
-            weight: t(gw.insert_axis(Axis(0))),
-            bias: t(g.0.sum_axis(Axis(0)).insert_axis(Axis(0))),
-        })
+        let out = host::layer_norm_backward(x.view(), weight.view(), saved.mean.view(), saved.rstd.view(), g.view());
+        Ok(LayerNormGrads { x: t(out.x), weight: t(out.weight), bias: t(out.bias) })
     }
 
     fn normalized_adjacency(&self, a: &CpuTensor<E>) -> Result<(CpuTensor<E>, CpuTensor<E>)> {
-        let (a_hat, d) = hagcn_linalg::normalized_adjacency(a.view())?;
-        Ok((t(a_hat), t(d.insert_axis(Axis(1)))))
+        let (a_hat, d) = host::normalized_adjacency(a.view())?;
+        Ok((t(a_hat), t(d)))
     }
 
     fn normalized_adjacency_backward(
@@ -363,7 +297,7 @@ impl<E: Element> Backend for CpuBackend<E> {
         d: &CpuTensor<E>,
         g: &CpuTensor<E>,
     ) -> Result<CpuTensor<E>> {
-        Ok(t(hagcn_linalg::normalized_adjacency_backward(a_hat.view(), d.0.column(0), g.view())?))
+        Ok(t(host::normalized_adjacency_backward(a_hat.view(), d.view(), g.view())?))
     }
 
     fn adam_update(
@@ -374,20 +308,13 @@ impl<E: Element> Backend for CpuBackend<E> {
         v: &mut CpuTensor<E>,
         u: &AdamUpdate<E>,
     ) -> Result<()> {
-        let step = u.lr / u.bias_correction1;
-        let sqrt_bc2 = u.bias_correction2.sqrt();
-        let (one_b1, one_b2) = (E::one() - u.beta1, E::one() - u.beta2);
-        let kernel = |p: &mut E, &g: &E, m: &mut E, v: &mut E| {
-            *m = u.beta1 * *m + one_b1 * g;
-            *v = u.beta2 * *v + one_b2 * g * g;
-            *p = *p - step * *m / (v.sqrt() / sqrt_bc2 + u.eps);
-        };
-        let zip = Zip::from(param.make_mut()).and(&*grad.0).and(m.make_mut()).and(v.make_mut());
-        if grad.0.len() >= PAR_MIN_LEN_ADAM {
-            zip.par_for_each(kernel);
-        } else {
-            zip.for_each(kernel);
-        }
+        host::adam_update(
+            param.make_mut().view_mut(),
+            grad.view(),
+            m.make_mut().view_mut(),
+            v.make_mut().view_mut(),
+            u,
+        );
         Ok(())
     }
 }

@@ -35,6 +35,7 @@ mod element;
 mod error;
 mod gram_eigen;
 mod graph;
+mod host;
 mod optim;
 pub mod test_utils;
 
