@@ -68,6 +68,17 @@ impl TrainingOptions {
                 self.batch_size
             );
         }
+        if let Some(f) = filters.iter().find(|&&f| needs_k_rows(f) && self.batch_size > self.hidden + 1) {
+            // S = Z Zᵀ/n has rank ≤ h, so Â = D (S + 1) D has a null space of dimension n − h − 1:
+            // its k smallest eigenvectors are then any basis of it, chosen by rounding.
+            eprintln!(
+                "warning: --batch-size {} exceeds --hidden {} + 1: the batch graph has a null space of dimension {}, \
+                 so the {f} filter's k smallest eigenvectors are not determined by the data",
+                self.batch_size,
+                self.hidden,
+                self.batch_size - self.hidden - 1
+            );
+        }
         Ok(())
     }
 
