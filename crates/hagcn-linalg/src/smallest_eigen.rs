@@ -254,6 +254,23 @@ fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
     y.iter_mut().zip(x).for_each(|(y, x)| *y += alpha * x);
 }
 
+/// Runs a LAPACK routine that takes a workspace twice: a size query (`lwork = −1`), then the
+/// real call with the workspace it asked for. `call(work, lwork, info)` makes the call.
+fn with_workspace(routine: &str, mut call: impl FnMut(*mut f64, c_int, &mut c_int)) -> Result<()> {
+    let mut info: c_int = 0;
+    let mut query = 0.0f64;
+    call(&mut query, -1, &mut info);
+    if info == 0 {
+        let lwork = (query as c_int).max(1);
+        let mut work = vec![0.0f64; lwork as usize];
+        call(work.as_mut_ptr(), lwork, &mut info);
+    }
+    if info != 0 {
+        return Err(no_convergence(format!("{routine} failed (info = {info})")));
+    }
+    Ok(())
+}
+
 /// `dsytrd` (lower): overwrites `a` with the reflectors, returns `(diag, offdiag, tau)`.
 fn tridiagonalize(a: &mut [f64], n: c_int) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
     let size = n as usize;
@@ -261,44 +278,24 @@ fn tridiagonalize(a: &mut [f64], n: c_int) -> Result<(Vec<f64>, Vec<f64>, Vec<f6
     let mut d = vec![0.0f64; size];
     let mut e = vec![0.0f64; size.saturating_sub(1).max(1)];
     let mut tau = vec![0.0f64; size.saturating_sub(1).max(1)];
-    let mut info: c_int = 0;
-    let mut query = 0.0f64;
-    // SAFETY: workspace query (lwork = -1) writes only `query` and `info`; the arrays have the
-    // sizes dsytrd documents (d: n, e and tau: n − 1, at least 1).
-    unsafe {
-        lapack_sys::dsytrd_(
-            &uplo,
-            &n,
-            a.as_mut_ptr(),
-            &n,
-            d.as_mut_ptr(),
-            e.as_mut_ptr(),
-            tau.as_mut_ptr(),
-            &mut query,
-            &-1,
-            &mut info,
-        );
-    }
-    let lwork = (query as c_int).max(1);
-    let mut work = vec![0.0f64; lwork as usize];
-    // SAFETY: `a` is n × n, the workspace has the size LAPACK asked for.
-    unsafe {
-        lapack_sys::dsytrd_(
-            &uplo,
-            &n,
-            a.as_mut_ptr(),
-            &n,
-            d.as_mut_ptr(),
-            e.as_mut_ptr(),
-            tau.as_mut_ptr(),
-            work.as_mut_ptr(),
-            &lwork,
-            &mut info,
-        );
-    }
-    if info != 0 {
-        return Err(no_convergence(format!("dsytrd failed (info = {info})")));
-    }
+    with_workspace("dsytrd", |work, lwork, info| {
+        // SAFETY: `a` is n × n, d has n entries, e and tau n − 1 (at least 1), and `work` holds
+        // `lwork` entries (or is the one-entry size query).
+        unsafe {
+            lapack_sys::dsytrd_(
+                &uplo,
+                &n,
+                a.as_mut_ptr(),
+                &n,
+                d.as_mut_ptr(),
+                e.as_mut_ptr(),
+                tau.as_mut_ptr(),
+                work,
+                &lwork,
+                info,
+            )
+        }
+    })?;
     e.truncate(size.saturating_sub(1));
     tau.truncate(size.saturating_sub(1));
     Ok((d, e, tau))
@@ -311,51 +308,27 @@ fn apply_q(reflectors: &[f64], tau: &[f64], n: c_int, c: &mut [f64], cols: usize
     }
     let (side, uplo, trans) = (b'L' as c_char, b'L' as c_char, if transpose { b'T' } else { b'N' } as c_char);
     let cols_c = cols as c_int;
-    let mut info: c_int = 0;
-    let mut query = 0.0f64;
-    // SAFETY: workspace query; the arrays have the documented sizes (A: n × n, tau: n − 1,
-    // C: n × cols, ldc = n).
-    unsafe {
-        lapack_sys::dormtr_(
-            &side,
-            &uplo,
-            &trans,
-            &n,
-            &cols_c,
-            reflectors.as_ptr(),
-            &n,
-            tau.as_ptr(),
-            c.as_mut_ptr(),
-            &n,
-            &mut query,
-            &-1,
-            &mut info,
-        );
-    }
-    let lwork = (query as c_int).max(1);
-    let mut work = vec![0.0f64; lwork as usize];
-    // SAFETY: as above, with the workspace LAPACK asked for.
-    unsafe {
-        lapack_sys::dormtr_(
-            &side,
-            &uplo,
-            &trans,
-            &n,
-            &cols_c,
-            reflectors.as_ptr(),
-            &n,
-            tau.as_ptr(),
-            c.as_mut_ptr(),
-            &n,
-            work.as_mut_ptr(),
-            &lwork,
-            &mut info,
-        );
-    }
-    if info != 0 {
-        return Err(no_convergence(format!("dormtr failed (info = {info})")));
-    }
-    Ok(())
+    with_workspace("dormtr", |work, lwork, info| {
+        // SAFETY: A is n × n, tau has n − 1 entries, C is n × cols (ldc = n), and `work` holds
+        // `lwork` entries (or is the one-entry size query).
+        unsafe {
+            lapack_sys::dormtr_(
+                &side,
+                &uplo,
+                &trans,
+                &n,
+                &cols_c,
+                reflectors.as_ptr(),
+                &n,
+                tau.as_ptr(),
+                c.as_mut_ptr(),
+                &n,
+                work,
+                &lwork,
+                info,
+            )
+        }
+    })
 }
 
 enum Range {

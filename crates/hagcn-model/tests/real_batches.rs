@@ -39,29 +39,41 @@ fn trained_params(config: &MachineConfig, x: &Array2<f32>, steps: usize) -> Vec<
     m.state_dict().unwrap().into_iter().map(|(_, v)| v.mapv(f64::from)).collect()
 }
 
-/// `(loss, ∂loss/∂params)` in f64 for the batch `x`.
-fn loss_and_grads(config: &MachineConfig, params: &[Array2<f64>], x: &Array2<f64>) -> (f64, Vec<Array2<f64>>) {
+/// `(loss, ∂loss/∂params)` in f64 for the batch `x` (no gradients unless `with_grads`).
+fn evaluate(
+    config: &MachineConfig,
+    params: &[Array2<f64>],
+    x: &Array2<f64>,
+    with_grads: bool,
+) -> (f64, Vec<Array2<f64>>) {
     let be = CpuBackend::<f64>::new();
     let mut g = Graph::new(be.clone());
     let xv = g.constant(be.upload(x.view()).unwrap());
-    let vars: Vec<Var> = params.iter().map(|p| g.param(be.upload(p.view()).unwrap())).collect();
+    let vars: Vec<Var> = params
+        .iter()
+        .map(|p| {
+            let t = be.upload(p.view()).unwrap();
+            if with_grads { g.param(t) } else { g.constant(t) }
+        })
+        .collect();
     let start = (config.filter == Filter::Lanczos)
         .then(|| g.constant(be.upload(hagcn_model::filters::lanczos_start(x.nrows(), 3, 0).view()).unwrap()));
     let parts = record_loss(config, &mut g, xv, &vars, start).unwrap();
-    let grads = g.backward(parts.loss).unwrap();
-    let gs = vars.iter().map(|&v| be.download(grads.get(v).unwrap()).unwrap()).collect();
-    (g.scalar(parts.loss).unwrap(), gs)
+    let grads = if with_grads {
+        let grads = g.backward(parts.loss).unwrap();
+        vars.iter().map(|&v| be.download(grads.get(v).unwrap()).unwrap()).collect()
+    } else {
+        Vec::new()
+    };
+    (g.scalar(parts.loss).unwrap(), grads)
+}
+
+fn loss_and_grads(config: &MachineConfig, params: &[Array2<f64>], x: &Array2<f64>) -> (f64, Vec<Array2<f64>>) {
+    evaluate(config, params, x, true)
 }
 
 fn loss(config: &MachineConfig, params: &[Array2<f64>], x: &Array2<f64>) -> f64 {
-    let be = CpuBackend::<f64>::new();
-    let mut g = Graph::new(be.clone());
-    let xv = g.constant(be.upload(x.view()).unwrap());
-    let vars: Vec<Var> = params.iter().map(|p| g.constant(be.upload(p.view()).unwrap())).collect();
-    let start = (config.filter == Filter::Lanczos)
-        .then(|| g.constant(be.upload(hagcn_model::filters::lanczos_start(x.nrows(), 3, 0).view()).unwrap()));
-    let parts = record_loss(config, &mut g, xv, &vars, start).unwrap();
-    g.scalar(parts.loss).unwrap()
+    evaluate(config, params, x, false).0
 }
 
 /// For every parameter, the directional derivative along two random directions (entries in
