@@ -103,6 +103,18 @@ impl<T, O: LinOp<T> + ?Sized> LinOp<T> for &O {
     }
 }
 
+/// Classical Gram–Schmidt passes of the full reorthogonalisation, per step ("twice is
+/// enough"). [`lanczos`] and the recorded Lanczos filter of `hagcn-model` both use it, so the
+/// two compute the same basis.
+pub const REORTHOGONALIZATION_PASSES: usize = 2;
+
+/// The breakdown threshold relative to the running estimate of `‖A‖`:
+/// `max(breakdown_tol, 10 √n ε)` for element type epsilon `epsilon` (see the
+/// [module docs](self)). Shared with the recorded Lanczos filter of `hagcn-model`.
+pub fn breakdown_threshold(n: usize, breakdown_tol: f64, epsilon: f64) -> f64 {
+    breakdown_tol.max(10.0 * (n as f64).sqrt() * epsilon)
+}
+
 /// Settings of [`lanczos`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LanczosOptions {
@@ -214,7 +226,7 @@ pub fn lanczos<T: Real>(op: &impl LinOp<T>, start: ArrayView1<T>, opts: &Lanczos
         return Err(Error::InvalidArgument { op: OP, reason: "the start vector is zero".into() });
     }
     let m = opts.steps.min(n);
-    let tol = T::of(opts.breakdown_tol.max(10.0 * (n as f64).sqrt() * T::epsilon().as_f64()));
+    let tol = T::of(breakdown_threshold(n, opts.breakdown_tol, T::epsilon().as_f64()));
 
     // Rows of `v` are the Lanczos vectors (contiguous), transposed into `basis` at the end.
     let mut v = Array2::<T>::zeros((m, n));
@@ -241,7 +253,7 @@ pub fn lanczos<T: Real>(op: &impl LinOp<T>, start: ArrayView1<T>, opts: &Lanczos
         }
         if opts.reorthogonalize {
             let done = v.slice(s![..=i, ..]);
-            for _ in 0..2 {
+            for _ in 0..REORTHOGONALIZATION_PASSES {
                 let c = done.dot(&w);
                 w.scaled_add(-T::one(), &done.t().dot(&c));
             }

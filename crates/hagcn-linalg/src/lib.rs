@@ -92,6 +92,8 @@ pub use eigh::{
     symmetric_eigen_backward,
 };
 pub use error::{Error, Result};
-pub use lanczos::{Lanczos, LanczosOptions, LinOp, Which, lanczos, lanczos_eigen};
+pub use lanczos::{
+    Lanczos, LanczosOptions, LinOp, REORTHOGONALIZATION_PASSES, Which, breakdown_threshold, lanczos, lanczos_eigen,
+};
 pub use real::Real;
 pub use smallest_eigen::{SmallestEigen, smallest_eigen};

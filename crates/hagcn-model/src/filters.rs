@@ -12,12 +12,6 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::Result;
 
-/// Lanczos stops when `β_i ≤ tol · max_(j ≤ i) ‖Â v_j‖` with
-/// `tol = max(LANCZOS_BREAKDOWN_TOL, 10 √n ε)` (`ε` the element type's machine epsilon): the
-/// Krylov space is exhausted up to round-off. The same rule as
-/// [`hagcn_linalg::lanczos()`]'s, so the two agree on when to stop.
-pub const LANCZOS_BREAKDOWN_TOL: f64 = 1e-10;
-
 /// The spectral filters on the `k` smallest eigenpairs `(λ_k, U_k)` of the batch graph
 /// `Â = D^-1/2 (Z Zᵀ/n + 1) D^-1/2`: fourier `F = ((U_k Wᵀ + b) U_kᵀ) Z`, spline
 /// `F = (((U_k B) Wᵀ + b) U_kᵀ) Z` with `B = bspline(λ_k; k cubic basis functions)` (`k × k`).
@@ -103,8 +97,12 @@ pub fn lanczos_start(n: usize, seed: u64, step: u64) -> Array2<f64> {
 /// `F = V T Vᵀ Z` from `k` Lanczos steps on `Â` starting at the unit vector `start` (`n × 1`),
 /// spec §5.3 with the corrections of §7: the standard tridiagonal `T` (`T_ii = α_i`,
 /// `T_(i,i+1) = β_i`), full reorthogonalisation of every new vector against all previous ones,
-/// and an early stop when `β` falls below the tolerance of [`LANCZOS_BREAKDOWN_TOL`] (the steps done so far
-/// are used; at most `n` steps are possible). Every operation is recorded, so gradients flow
+/// and an early stop on breakdown (the steps done so far are used; at most `n` steps are
+/// possible). The reorthogonalisation ([`hagcn_linalg::REORTHOGONALIZATION_PASSES`]
+/// Gram–Schmidt passes) and the breakdown rule ([`hagcn_linalg::breakdown_threshold`] with
+/// [`hagcn_linalg::LanczosOptions`]'s default tolerance) are those of [`hagcn_linalg::lanczos()`],
+/// so the two compute the same basis; `‖Â v‖` for the breakdown scale is reduced on the
+/// device and only a scalar reaches the host. Every operation is recorded, so gradients flow
 /// through `α`, `β`, the basis and the reorthogonalisation. `F` is evaluated as
 /// `(V T)(Vᵀ Z)`, which costs `O(n k h)` instead of forming `V T Vᵀ`.
 pub fn lanczos<B: Backend>(g: &mut Graph<B>, a_hat: Var, z: Var, start: Var, k: usize) -> Result<Var> {
@@ -114,13 +112,15 @@ pub fn lanczos<B: Backend>(g: &mut Graph<B>, a_hat: Var, z: Var, start: Var, k: 
     let mut alphas = Vec::with_capacity(steps);
     let mut betas = Vec::with_capacity(steps);
     let eps = <B::Elem as num_traits::Float>::epsilon().as_f64();
-    let tol = LANCZOS_BREAKDOWN_TOL.max(10.0 * (n as f64).sqrt() * eps);
+    let tol = hagcn_linalg::breakdown_threshold(n, hagcn_linalg::LanczosOptions::default().breakdown_tol, eps);
     let mut scale = 0.0f64;
     for i in 0..steps {
         let v = basis[i];
         let mut w = g.matmul(a_hat, false, v, false)?;
-        let av = g.backend().download(g.value(w)?)?;
-        scale = scale.max(av.iter().map(|x| x.as_f64() * x.as_f64()).sum::<f64>().sqrt());
+        let be = g.backend();
+        let av = g.value(w)?;
+        let norm2 = be.scalar(&be.sum(&be.mul(av, av)?)?)?.as_f64();
+        scale = scale.max(norm2.sqrt());
         let vw = g.mul(v, w)?;
         let alpha = g.sum(vw)?;
         let av = g.scale_by(v, alpha)?;
@@ -135,9 +135,11 @@ pub fn lanczos<B: Backend>(g: &mut Graph<B>, a_hat: Var, z: Var, start: Var, k: 
         }
         // w ← w − V (Vᵀ w) against every basis vector so far.
         let v_mat = g.concat_cols(&basis)?;
-        let coeffs = g.matmul(v_mat, true, w, false)?;
-        let proj = g.matmul(v_mat, false, coeffs, false)?;
-        w = g.sub(w, proj)?;
+        for _ in 0..hagcn_linalg::REORTHOGONALIZATION_PASSES {
+            let coeffs = g.matmul(v_mat, true, w, false)?;
+            let proj = g.matmul(v_mat, false, coeffs, false)?;
+            w = g.sub(w, proj)?;
+        }
         let ww = g.mul(w, w)?;
         let norm2 = g.sum(ww)?;
         let beta = g.sqrt(norm2)?;
