@@ -1,0 +1,97 @@
+//! `hagcn encode`: embeddings to packed codes, streamed.
+//!
+//! A code depends only on its own row, `bit j = (x W2ᵀ + b2)_j ≥ 0`, so the input is read
+//! [`BLOCK_ROWS`] rows at a time (the next block is read while the current one is
+//! encoded) and each block's codes are written as soon as they are computed. Memory is a
+//! few blocks, whatever the number of rows. A block is exactly one of the chunks
+//! `Machine::hash_logits` multiplies at once, so every GEMM sees the same rows as it would
+//! if the whole input were in memory, and the codes are bit-identical to an in-memory encode.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Result, bail, ensure};
+use clap::Args;
+use hagcn_autodiff::{AdamConfig, CpuBackend};
+use hagcn_data::npy::RowReader;
+use hagcn_eval::PackedCodes;
+use hagcn_model::{Machine, load_checkpoint};
+use ndarray::ArrayView2;
+
+use crate::output::{refuse_existing, write_atomic, write_npy_header};
+use crate::read_ahead::read_ahead;
+
+/// Rows encoded per block: the chunk size of `Machine::hash_logits`.
+pub const BLOCK_ROWS: usize = 4096;
+
+/// Options of `hagcn encode`.
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    /// A checkpoint written by `hagcn train` or `hagcn experiment`
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Embeddings, an `N × d` float32/float64 `.npy` in C order (`d` must match the
+    /// checkpoint); read in blocks, so it may be larger than memory
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Packed codes out: uint8 `N × ceil(bits/8)`, LSB-first (faiss IndexBinary layout)
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace an existing output
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Runs `hagcn encode`.
+pub fn encode(args: EncodeArgs) -> Result<()> {
+    refuse_existing(&args.out, args.force)?;
+    let ck = load_checkpoint(&args.checkpoint)?;
+    let mut rows = RowReader::open_real(&args.input)?;
+    let (n_rows, dim) = (rows.n_rows(), rows.n_cols());
+    if dim != ck.config.in_size {
+        bail!(
+            "{} has {dim} features per row but the checkpoint {} expects {}",
+            args.input.display(),
+            args.checkpoint.display(),
+            ck.config.in_size
+        );
+    }
+    let bits = ck.config.bits;
+    let machine = Machine::from_params(CpuBackend::<f32>::new(), ck.config, AdamConfig::default(), ck.params, 0)?;
+    let bar = progress_bar(n_rows as u64, "rows");
+    let input = &args.input;
+    write_atomic(&args.out, |w| {
+        write_npy_header::<u8>(w, &[n_rows, bits.div_ceil(8)])?;
+        let mut done = 0;
+        read_ahead(
+            vec![Vec::new(), Vec::new(), Vec::new()],
+            |block| rows.read_f32(BLOCK_ROWS, block).map_err(Into::into),
+            |block, n| {
+                let x = ArrayView2::from_shape((n, dim), block)?;
+                if let Some(((r, c), _)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+                    bail!("{}: non-finite value at row {}, column {c}", input.display(), done + r);
+                }
+                let codes = PackedCodes::from_logits(machine.hash_logits(x)?.view());
+                w.write_all(codes.bytes().as_slice().expect("codes are in standard layout"))?;
+                done += n;
+                bar.inc(n as u64);
+                Ok(())
+            },
+        )?;
+        ensure!(done == n_rows, "{}: read {done} of {n_rows} rows", input.display());
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    eprintln!("wrote {n_rows} codes of {bits} bits to {}", args.out.display());
+    Ok(())
+}
+
+/// A progress bar over `len` items on standard error (hidden when it is not a terminal).
+pub fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    let style = format!("{{bar:40}} {{human_pos}}/{{human_len}} {what} ({{per_sec}}, {{eta}} left)");
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&style) {
+        bar.set_style(style);
+    }
+    bar
+}
