@@ -36,7 +36,9 @@ impl CodeBlocks {
         if magic.starts_with(&hagcn_eval::faiss::FOURCC) {
             let mut header = [0u8; HEADER_LEN];
             let mut reader = BufReader::with_capacity(1 << 16, File::open(path)?);
-            reader.read_exact(&mut header).with_context(|| format!("{}: file ends inside the faiss header", path.display()))?;
+            reader
+                .read_exact(&mut header)
+                .with_context(|| format!("{}: file ends inside the faiss header", path.display()))?;
             let h = FaissBinaryFlatHeader::decode(&header, file_len).with_context(|| path.display().to_string())?;
             let n_codes = usize::try_from(h.n_codes)?;
             return Ok(CodeBlocks {
@@ -57,7 +59,12 @@ impl CodeBlocks {
         if rows.n_cols() == 0 {
             bail!("{}: codes of 0 bytes (shape {:?})", path.display(), rows.header().shape);
         }
-        Ok(CodeBlocks { path: path.to_path_buf(), n_codes: rows.n_rows(), n_bytes: rows.n_cols(), source: Source::Npy(rows) })
+        Ok(CodeBlocks {
+            path: path.to_path_buf(),
+            n_codes: rows.n_rows(),
+            n_bytes: rows.n_cols(),
+            source: Source::Npy(rows),
+        })
     }
 
     /// Number of codes in the file.
@@ -78,7 +85,9 @@ impl CodeBlocks {
                 let n = max_codes.min(*left);
                 out.clear();
                 out.resize(n * self.n_bytes, 0);
-                reader.read_exact(out).with_context(|| format!("{}: file was truncated while being read", self.path.display()))?;
+                reader
+                    .read_exact(out)
+                    .with_context(|| format!("{}: file was truncated while being read", self.path.display()))?;
                 *left -= n;
                 Ok(n)
             }

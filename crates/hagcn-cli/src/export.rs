@@ -134,8 +134,7 @@ fn milvus(codes: &mut CodeBlocks, args: &ExportArgs) -> Result<()> {
     write_atomic(&ids, |w| {
         write_npy_header::<i64>(w, &[n])?;
         for start in (0..n).step_by(BLOCK_CODES) {
-            let block: Vec<u8> =
-                (start..(start + BLOCK_CODES).min(n)).flat_map(|i| (i as i64).to_le_bytes()).collect();
+            let block: Vec<u8> = (start..(start + BLOCK_CODES).min(n)).flat_map(|i| (i as i64).to_le_bytes()).collect();
             w.write_all(&block)?;
         }
         Ok(())

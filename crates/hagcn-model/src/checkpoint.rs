@@ -275,15 +275,20 @@ pub(crate) mod npz_check {
             ));
         }
         if entry.compressed != entry.uncompressed {
-            return Err(format!("stored entry of {} bytes claims {} uncompressed", entry.compressed, entry.uncompressed));
+            return Err(format!(
+                "stored entry of {} bytes claims {} uncompressed",
+                entry.compressed, entry.uncompressed
+            ));
         }
         let local_end = entry.local_offset.checked_add(30).filter(|&end| end <= file_len);
         let local = local_end
             .and_then(|_| read_at(file, entry.local_offset, 30).ok())
             .filter(|l| u32_at(l, 0) == Some(LOCAL))
             .ok_or("no local file header where the central directory points")?;
-        let data_start =
-            entry.local_offset + 30 + u64::from(u16_at(&local, 26).unwrap_or(0)) + u64::from(u16_at(&local, 28).unwrap_or(0));
+        let data_start = entry.local_offset
+            + 30
+            + u64::from(u16_at(&local, 26).unwrap_or(0))
+            + u64::from(u16_at(&local, 28).unwrap_or(0));
         let size = entry.uncompressed;
         if data_start.checked_add(size).is_none_or(|end| end > file_len) {
             return Err(format!("{size} bytes of data at offset {data_start} lie outside the file"));
