@@ -429,7 +429,9 @@ mod tests {
     #[test]
     fn hostile_headers_are_clean_errors_for_every_reader() {
         let dir = tmp();
-        let cases: Vec<(&str, Box<dyn Fn(&Path, &str)>, &str)> = vec![
+        /// Writes a hostile file for a dtype descriptor.
+        type Writer = Box<dyn Fn(&Path, &str)>;
+        let cases: Vec<(&str, Writer, &str)> = vec![
             (
                 "huge_rows",
                 Box::new(|p, d| {

@@ -2,8 +2,9 @@
 //!
 //! The payload of a C-order `N × d` array is `N` rows of `d` elements one after the other,
 //! so rows `[r, r + m)` are the `m · d · size` bytes at `data_offset + r · d · size`. A
-//! [`RowReader`] reads them with plain sequential `read`s into one reusable byte buffer
-//! and converts them into the caller's buffer; its memory is one block, whatever `N`.
+//! [`RowReader`] reads them with plain sequential `read`s, straight into the caller's
+//! buffer when the payload is native-endian float32, else into one reusable byte buffer
+//! that is converted; its memory is one block, whatever `N`.
 //! A Fortran-order array has no contiguous rows and is refused with a message that says
 //! how to convert it.
 
@@ -114,10 +115,21 @@ impl RowReader {
         assert!(!self.header.dtype.is_int(), "read_f32 on a uint8 array; use read_bytes");
         out.clear();
         let (rows, n_bytes) = self.next_block(max_rows);
-        self.bytes.resize(n_bytes, 0);
-        self.reader.read_exact(&mut self.bytes).map_err(|e| read_error(&self.path, e))?;
-        out.reserve(rows * self.n_cols());
-        f32::decode(self.header.dtype, self.header.big_endian, &self.bytes, out);
+        let native_f32 = self.header.dtype == Dtype::F32 && self.header.big_endian == cfg!(target_endian = "big");
+        if native_f32 {
+            // The payload is the output's own bytes: read straight into it, no second copy.
+            out.resize(rows * self.n_cols(), 0.0);
+            // SAFETY: the slice covers exactly the `out.len()` initialised f32 of `out`,
+            // which `out` keeps borrowed mutably for the slice's lifetime; u8 has alignment
+            // 1 and every byte pattern is a valid f32, so any bytes read leave valid values.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
+            self.reader.read_exact(bytes).map_err(|e| read_error(&self.path, e))?;
+        } else {
+            self.bytes.resize(n_bytes, 0);
+            self.reader.read_exact(&mut self.bytes).map_err(|e| read_error(&self.path, e))?;
+            out.reserve(rows * self.n_cols());
+            f32::decode(self.header.dtype, self.header.big_endian, &self.bytes, out);
+        }
         self.next_row += rows;
         Ok(rows)
     }
