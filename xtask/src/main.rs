@@ -9,6 +9,7 @@
 //! cargo xtask lint                fmt --check, clippy -D warnings, rustdoc -D warnings
 //! cargo xtask ci                  test + lint (what CI runs)
 //! cargo xtask bench [ARGS]        criterion benches (ARGS go to the bench binaries)
+//! cargo xtask interop             faiss and Milvus round trips in a Python venv (not in CI)
 //! cargo xtask doctor              report what is installed, change nothing
 //! ```
 //! `--install-deps` / `--no-install-deps` before the task name choose whether a missing
@@ -32,6 +33,8 @@ tasks:
   lint               cargo fmt --check, clippy -D warnings, rustdoc -D warnings
   ci                 test, then lint (what .ci/run runs)
   bench [ARGS]       criterion benches in release mode (ARGS go to criterion)
+  interop            faiss and Milvus round trips: a Python venv in target/interop-venv with
+                     faiss-cpu, pymilvus and milvus-lite from PyPI (needs python3 and network)
   doctor             report compilers, OpenBLAS, npm and CPU features; changes nothing";
 
 fn main() {
@@ -108,6 +111,11 @@ fn run() -> Result<()> {
             cmd.args(["bench", "-p", "hagcn-benches", "--"]).args(rest);
             run_checked(fast_blas_env(&mut cmd))
         }
+        "interop" => {
+            ensure_openblas(install)?;
+            let bin = build_release_cli()?;
+            interop(&root, &bin)
+        }
         "doctor" => {
             doctor();
             Ok(())
@@ -146,11 +154,54 @@ fn describe(cmd: &Command) -> String {
     s
 }
 
+fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"))
+}
+
 fn build_release_cli() -> Result<PathBuf> {
     eprintln!("xtask: building hagcn (release)");
     run_checked(cargo().args(["build", "--release", "--quiet", "-p", "hagcn-cli", "--bin", "hagcn"]))?;
-    let target = env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
-    Ok(target.join("release").join("hagcn"))
+    Ok(env::current_dir()?.join(target_dir()).join("release").join("hagcn"))
+}
+
+/// The Python packages of the interop check, pinned to the versions it was last run with.
+/// milvus-lite 3.x has no BINARY_VECTOR fields ("uses Milvus type BinaryVector which
+/// MilvusLite does not support"), so it is the 2.5 line, whose `import pkg_resources` needs
+/// setuptools before 81.
+const INTEROP_PACKAGES: [&str; 5] =
+    ["numpy", "faiss-cpu==1.15.1", "pymilvus==2.5.18", "milvus-lite==2.5.1", "setuptools<81"];
+
+/// `cargo xtask interop`: the faiss and Milvus round trips of `examples/`, in a venv.
+fn interop(root: &Path, hagcn: &Path) -> Result<()> {
+    if !have("python3") {
+        bail!("python3 not found (Debian: apt-get install -y python3 python3-venv)");
+    }
+    let target = root.join(target_dir());
+    let venv = target.join("interop-venv");
+    let python = venv.join("bin").join("python");
+    if !python.exists() {
+        eprintln!("xtask: creating {}", venv.display());
+        run_checked(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    eprintln!("xtask: installing {} from PyPI", INTEROP_PACKAGES.join(" "));
+    run_checked(Command::new(&python).args(["-m", "pip", "install", "--quiet"]).args(INTEROP_PACKAGES))?;
+    let work = target.join("interop");
+    if work.exists() {
+        std::fs::remove_dir_all(&work).with_context(|| format!("cannot clear {}", work.display()))?;
+    }
+    for script in ["faiss_roundtrip.py", "milvus_roundtrip.py"] {
+        eprintln!("xtask: {script}");
+        run_checked(
+            Command::new(&python)
+                .arg(root.join("examples").join(script))
+                .arg("--hagcn")
+                .arg(hagcn)
+                .arg("--work")
+                .arg(&work),
+        )?;
+    }
+    eprintln!("xtask: interop passed: faiss and Milvus agree with hagcn search");
+    Ok(())
 }
 
 /// Debian's OpenBLAS 0.3.21 does not recognise AVX-512 Xeons with AMX and falls back to its

@@ -3,13 +3,18 @@
 //! `cargo xtask experiment` builds this binary in release mode and runs
 //! `hagcn experiment`; it can also be run directly.
 
+mod codes_file;
 mod config;
+mod encode;
 mod experiment;
+mod export;
 mod grads;
 mod output;
 mod plots;
+mod read_ahead;
 mod report;
 mod results;
+mod search;
 mod tools;
 mod training;
 
@@ -33,10 +38,12 @@ enum Command {
     Grads(grads::GradsArgs),
     /// Train one hash function on a whole dataset and save its checkpoint
     Train(tools::TrainArgs),
-    /// Encode embeddings (.npy) into packed binary codes with a trained checkpoint
-    Encode(tools::EncodeArgs),
-    /// Hamming top-K search of query codes against database codes
-    Search(tools::SearchArgs),
+    /// Encode embeddings (.npy, streamed: may be larger than memory) into packed binary codes with a trained checkpoint
+    Encode(encode::EncodeArgs),
+    /// Hamming top-K search of query codes against database codes (streamed: may be larger than memory)
+    Search(search::SearchArgs),
+    /// Write codes as a faiss IndexBinaryFlat file or as numpy files for Milvus bulk insert
+    Export(export::ExportArgs),
     /// mAP@K of query codes against database codes, given labels
     Eval(tools::EvalArgs),
     /// Prepare a dataset in the fast layout
@@ -71,8 +78,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Experiment(args) => experiment::run(*args),
         Command::Grads(args) => grads::run(args),
         Command::Train(args) => tools::train(args),
-        Command::Encode(args) => tools::encode(args),
-        Command::Search(args) => tools::search(args),
+        Command::Encode(args) => encode::encode(args),
+        Command::Search(args) => search::search(args),
+        Command::Export(args) => export::export(args),
         Command::Eval(args) => tools::eval(args),
         Command::Data { which: DataCommand::Mnist { out } } => {
             let ds = hagcn_data::mnist::fetch(&out)?;

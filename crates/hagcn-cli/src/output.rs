@@ -5,8 +5,9 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use ndarray::{ArrayBase, Data, Dimension};
-use ndarray_npy::{ReadNpyError, WritableElement, WriteNpyExt, read_npy};
+use ndarray::{ArrayBase, ArrayD, Data, Dimension, IxDyn};
+use ndarray_npy::npy::header::{Header, Layout};
+use ndarray_npy::{WritableElement, WriteNpyExt};
 
 /// Writes `path` through a temporary sibling, then renames it into place.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
@@ -49,13 +50,29 @@ pub fn refuse_existing(path: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// Writes the header of a C-order `.npy` array of `T` with `shape`; the caller then
+/// writes its `prod(shape)` elements, so arrays of known size can be written as they are
+/// computed.
+pub fn write_npy_header<T: WritableElement>(w: &mut impl Write, shape: &[usize]) -> Result<()> {
+    let header = Header { type_descriptor: T::type_descriptor(), layout: Layout::Standard, shape: shape.to_vec() };
+    w.write_all(&header.to_bytes()?)?;
+    Ok(())
+}
+
 /// Reads a float32 or float64 `.npy` of dimension `D` as f64.
+///
+/// The header is checked against the file's size before anything is allocated
+/// ([`hagcn_data::npy`]), so a hostile header is a one-line error.
 pub fn read_float<D: Dimension>(path: &Path) -> Result<ndarray::Array<f64, D>> {
-    match read_npy::<_, ndarray::Array<f64, D>>(path) {
+    let npy = hagcn_data::npy::read_f64(path)?;
+    let shape = npy.shape.clone();
+    let array = ArrayD::from_shape_vec(IxDyn(&npy.shape), npy.data).expect("the reader returns prod(shape) elements");
+    match array.into_dimensionality::<D>() {
         Ok(a) => Ok(a),
-        Err(ReadNpyError::WrongDescriptor(_)) => Ok(read_npy::<_, ndarray::Array<f32, D>>(path)
-            .with_context(|| format!("{}: expected a float32 or float64 array of the right dimension", path.display()))?
-            .mapv(f64::from)),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        Err(_) => bail!(
+            "{}: expected a {}-D float32 or float64 array, found shape {shape:?}",
+            path.display(),
+            D::NDIM.map_or("n".to_string(), |n| n.to_string())
+        ),
     }
 }

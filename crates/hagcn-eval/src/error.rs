@@ -69,6 +69,10 @@ pub enum Error {
         set: &'static str,
     },
 
+    /// A faiss index file that is not a well-formed `IndexBinaryFlat`.
+    #[error("not a faiss IndexBinaryFlat file: {0}")]
+    FaissFormat(String),
+
     /// A cut-off `K = 0`; ranks are counted from 1.
     #[error("top-K cut-off must be at least 1, got 0")]
     ZeroK,

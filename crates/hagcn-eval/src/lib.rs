@@ -4,6 +4,8 @@
 //! Hamming distance ([`hamming_distance`]), ranked with ties broken by database index
 //! ([`hamming_rank`], [`hamming_topk`]) and scored by mean average precision over all
 //! queries ([`mean_average_precision`]), as specified in §4 of the HAGCN spec.
+//! [`StreamingTopK`] gives the same top-`K` over a database that arrives in blocks (one
+//! larger than memory), and [`faiss`] reads and writes faiss's `IndexBinaryFlat` files.
 //! Baseline hashers implement [`Hasher`]: LSH, PCAH and ITQ ([`baselines`]) and spectral
 //! hashing ([`SpectralHashing`]).
 //!
@@ -31,17 +33,21 @@
 pub mod baselines;
 pub mod codes;
 pub mod error;
+pub mod faiss;
 pub mod map;
 pub mod metrics;
 pub mod rank;
 pub mod spectral_hashing;
+pub mod streaming;
 
 pub use baselines::{Hasher, Itq, Lsh, Pcah};
 pub use codes::{PackedCodes, hamming_distance};
 pub use error::{Error, Result};
+pub use faiss::FaissBinaryFlatHeader;
 pub use map::mean_average_precision;
 pub use metrics::{
     PrCurve, RadiusPr, legacy_map, pr_curve, precision_at, precision_recall_within_radius, tie_aware_map,
 };
 pub use rank::{TopK, hamming_rank, hamming_topk};
 pub use spectral_hashing::{SpectralHashing, SpectralMode};
+pub use streaming::StreamingTopK;

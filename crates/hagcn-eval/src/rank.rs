@@ -188,11 +188,11 @@ pub(crate) fn validate_sets(query: &PackedCodes, database: &PackedCodes) -> Resu
 
 /// Database codes kept in a tile (about 256 KiB of words), so a block of queries reuses
 /// it from cache.
-const TILE_WORDS: usize = 32 * 1024;
+pub(crate) const TILE_WORDS: usize = 32 * 1024;
 /// Most queries scanned together against one tile.
-const MAX_QUERY_BLOCK: usize = 64;
+pub(crate) const MAX_QUERY_BLOCK: usize = 64;
 /// Bound on the ranked items a query block holds at once (`block × min(K, N)`).
-const BLOCK_ITEMS: usize = 1 << 20;
+pub(crate) const BLOCK_ITEMS: usize = 1 << 20;
 
 /// A validated ranking job: query and database codes as `u64` words and the cut-off.
 pub(crate) struct Ranker {
@@ -343,7 +343,7 @@ fn distance_w<const W: usize>(q: &[u64; W], code: &[u64]) -> u32 {
 }
 
 /// Whether the CPU can run [`scan_vpopcnt`] and [`distances_vpopcnt`].
-fn has_vpopcnt() -> bool {
+pub(crate) fn has_vpopcnt() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx512f")
@@ -359,7 +359,7 @@ fn has_vpopcnt() -> bool {
 /// Scans one tile of codes of `query.len()` words, with the loop specialised to the
 /// code width and, where the CPU has it, compiled for AVX-512 `vpopcntq`.
 #[inline(always)]
-fn scan_tile(vpopcnt: bool, query: &[u64], tile: &[u64], base: usize, ranking: &mut Ranking) {
+pub(crate) fn scan_tile(vpopcnt: bool, query: &[u64], tile: &[u64], base: usize, ranking: &mut Ranking) {
     #[cfg(target_arch = "x86_64")]
     if vpopcnt {
         // SAFETY: `vpopcnt` is true only when `has_vpopcnt` found every target feature
@@ -441,7 +441,7 @@ pub(crate) struct Ranking {
 }
 
 impl Ranking {
-    fn new(n_bits: usize, k: usize) -> Self {
+    pub(crate) fn new(n_bits: usize, k: usize) -> Self {
         let n_bits = u32::try_from(n_bits).expect("code length fits in u32");
         Ranking { buckets: vec![Vec::new(); n_bits as usize + 1], k, total: 0, top: 0, limit: n_bits + 1 }
     }

@@ -1,0 +1,162 @@
+//! Streaming a 2-D `.npy` array a block of rows at a time.
+//!
+//! The payload of a C-order `N × d` array is `N` rows of `d` elements one after the other,
+//! so rows `[r, r + m)` are the `m · d · size` bytes at `data_offset + r · d · size`. A
+//! [`RowReader`] reads them with plain sequential `read`s, straight into the caller's
+//! buffer when the payload is native-endian float32, else into one reusable byte buffer
+//! that is converted; its memory is one block, whatever `N`.
+//! A Fortran-order array has no contiguous rows and is refused with a message that says
+//! how to convert it.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use super::header::{self, Dtype, NpyHeader, bad, read_error};
+use super::{BYTE_DTYPES, Decode, REAL_DTYPES};
+use crate::error::Result;
+
+/// Reads the rows of a 2-D C-order `.npy` array in blocks.
+///
+/// ```
+/// use hagcn_data::npy::RowReader;
+/// use ndarray::array;
+///
+/// let path = std::env::temp_dir().join(format!("rows-doctest-{}.npy", std::process::id()));
+/// ndarray_npy::write_npy(&path, &array![[1.0f64, 2.0], [3.0, 4.0], [5.0, 6.0]]).unwrap();
+/// let mut rows = RowReader::open_real(&path)?;
+/// assert_eq!((rows.n_rows(), rows.n_cols()), (3, 2));
+/// let mut block = Vec::new();
+/// assert_eq!(rows.read_f32(2, &mut block)?, 2);
+/// assert_eq!(block, [1.0, 2.0, 3.0, 4.0]);
+/// assert_eq!(rows.read_f32(2, &mut block)?, 1);
+/// assert_eq!(block, [5.0, 6.0]);
+/// assert_eq!(rows.read_f32(2, &mut block)?, 0);
+/// # std::fs::remove_file(&path).unwrap();
+/// # Ok::<(), hagcn_data::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct RowReader {
+    path: PathBuf,
+    reader: BufReader<File>,
+    header: NpyHeader,
+    next_row: usize,
+    bytes: Vec<u8>,
+}
+
+impl RowReader {
+    /// Opens a float32 or float64 matrix (embeddings).
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](crate::npy::open), plus [`Error::BadNpy`](crate::Error::BadNpy) for an array
+    /// that is not 2-D or is stored in Fortran order.
+    pub fn open_real(path: &Path) -> Result<RowReader> {
+        RowReader::open_with(path, REAL_DTYPES, |d| matches!(d, Dtype::F32 | Dtype::F64))
+    }
+
+    /// Opens a uint8 matrix (packed binary codes, one code per row).
+    ///
+    /// # Errors
+    ///
+    /// As [`RowReader::open_real`], for dtype uint8.
+    pub fn open_bytes(path: &Path) -> Result<RowReader> {
+        RowReader::open_with(path, BYTE_DTYPES, |d| d == Dtype::U8)
+    }
+
+    fn open_with(path: &Path, expected: &'static str, accept: impl Fn(Dtype) -> bool) -> Result<RowReader> {
+        let (reader, header) = header::open(path, expected, accept)?;
+        if header.shape.len() != 2 {
+            return Err(bad(path, format!("expected a 2-D array (rows × columns), found shape {:?}", header.shape)));
+        }
+        if header.fortran_order {
+            return Err(bad(
+                path,
+                "the array is stored in Fortran (column) order, which cannot be read row by row; \
+                 save it with numpy.save(path, numpy.ascontiguousarray(x))",
+            ));
+        }
+        Ok(RowReader { path: path.to_path_buf(), reader, header, next_row: 0, bytes: Vec::new() })
+    }
+
+    /// The checked header.
+    pub fn header(&self) -> &NpyHeader {
+        &self.header
+    }
+
+    /// Number of rows, `N`.
+    pub fn n_rows(&self) -> usize {
+        self.header.shape[0]
+    }
+
+    /// Elements per row, `d`.
+    pub fn n_cols(&self) -> usize {
+        self.header.shape[1]
+    }
+
+    /// Rows not read yet.
+    pub fn rows_left(&self) -> usize {
+        self.n_rows() - self.next_row
+    }
+
+    /// Reads up to `max_rows` rows as `f32` into `out` (cleared first; row-major) and
+    /// returns how many were read, `0` at the end. float64 values are rounded to `f32`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`](crate::Error::Io) when reading fails, and
+    /// [`Error::BadNpy`](crate::Error::BadNpy) when the file was truncated after it was
+    /// opened.
+    ///
+    /// # Panics
+    ///
+    /// If the reader was opened with [`RowReader::open_bytes`].
+    pub fn read_f32(&mut self, max_rows: usize, out: &mut Vec<f32>) -> Result<usize> {
+        assert!(!self.header.dtype.is_int(), "read_f32 on a uint8 array; use read_bytes");
+        out.clear();
+        let (rows, n_bytes) = self.next_block(max_rows);
+        let native_f32 = self.header.dtype == Dtype::F32 && self.header.big_endian == cfg!(target_endian = "big");
+        if native_f32 {
+            // The payload is the output's own bytes: read straight into it, no second copy.
+            out.resize(rows * self.n_cols(), 0.0);
+            // SAFETY: the slice covers exactly the `out.len()` initialised f32 of `out`,
+            // which `out` keeps borrowed mutably for the slice's lifetime; u8 has alignment
+            // 1 and every byte pattern is a valid f32, so any bytes read leave valid values.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
+            self.reader.read_exact(bytes).map_err(|e| read_error(&self.path, e))?;
+        } else {
+            self.bytes.resize(n_bytes, 0);
+            self.reader.read_exact(&mut self.bytes).map_err(|e| read_error(&self.path, e))?;
+            out.reserve(rows * self.n_cols());
+            f32::decode(self.header.dtype, self.header.big_endian, &self.bytes, out);
+        }
+        self.next_row += rows;
+        Ok(rows)
+    }
+
+    /// Reads up to `max_rows` rows of a uint8 array into `out` (cleared first) and returns
+    /// how many were read, `0` at the end.
+    ///
+    /// # Errors
+    ///
+    /// As [`RowReader::read_f32`].
+    ///
+    /// # Panics
+    ///
+    /// If the reader was opened with [`RowReader::open_real`].
+    pub fn read_bytes(&mut self, max_rows: usize, out: &mut Vec<u8>) -> Result<usize> {
+        assert_eq!(self.header.dtype, Dtype::U8, "read_bytes on a float array; use read_f32");
+        let (rows, n_bytes) = self.next_block(max_rows);
+        out.clear();
+        out.resize(n_bytes, 0);
+        self.reader.read_exact(out).map_err(|e| read_error(&self.path, e))?;
+        self.next_row += rows;
+        Ok(rows)
+    }
+
+    /// Clamps `max_rows` to what is left and returns `(rows, bytes)` of the next block.
+    fn next_block(&self, max_rows: usize) -> (usize, usize) {
+        let rows = max_rows.min(self.rows_left());
+        (rows, rows * self.n_cols() * self.header.dtype.size())
+    }
+}
