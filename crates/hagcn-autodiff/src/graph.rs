@@ -409,7 +409,7 @@ impl<B: Backend> Graph<B> {
     ///
     /// Computed on the host in `f64` whatever the element type, with a subset eigensolver and
     /// the exact gradient of spec §5.1 through `Â`, `A` and `Z` (see
-    /// [`hagcn_linalg::smallest_eigen`]); the `f32` rounding of `A ≈ 1` would otherwise turn the
+    /// [`hagcn_linalg::smallest_eigen()`]); the `f32` rounding of `A ≈ 1` would otherwise turn the
     /// eigenvectors of the tightly clustered small eigenvalues noticeably.
     pub fn gram_graph_smallest_eigen(&mut self, z: Var, scale: f64, shift: f64, k: usize) -> Result<(Var, Var)> {
         let (n, _) = self.shape(z)?;

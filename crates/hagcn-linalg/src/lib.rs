@@ -21,7 +21,7 @@
 //! |---|---|---|
 //! | normalised adjacency `D^-1/2 A D^-1/2` | [`normalized_adjacency`], [`normalized_adjacency_backward`] | [`adjacency`] |
 //! | symmetric eigendecomposition (in `f64`, fixed eigenvector signs) and its exact gradient | [`symmetric_eigen`], [`symmetric_eigen_backward`], [`eigen_gap_tolerance`], [`smallest`], [`largest`], [`canonicalize_signs`], [`SymmetricEigen`] | [`eigh`] |
-//! | the `k` smallest eigenpairs without a full decomposition, and the gradient through them | [`smallest_eigen`], [`SmallestEigen`] | [`smallest_eigen`](mod@smallest_eigen) |
+//! | the `k` smallest eigenpairs without a full decomposition, and the gradient through them | [`smallest_eigen()`], [`SmallestEigen`] | [`smallest_eigen`](mod@smallest_eigen) |
 //! | Lanczos with reorthogonalisation and breakdown handling, Ritz pairs | [`LinOp`], [`lanczos`](fn@lanczos), [`lanczos_eigen`], [`Lanczos`], [`LanczosOptions`], [`Which`] | [`lanczos`](mod@lanczos) |
 //! | Chebyshev polynomials of a matrix and the filter `Σ_j T_j(A) Z` | [`chebyshev_matrices`], [`chebyshev_sum`], [`chebyshev_apply`], [`chebyshev_filter`], [`chebyshev_polynomial`] | [`chebyshev`] |
 //! | B-spline basis (Cox–de Boor) and its gradient | [`bspline_basis`], [`bspline_basis_backward`], [`BsplineBasis`] | [`bspline`] |

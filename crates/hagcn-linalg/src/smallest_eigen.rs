@@ -30,7 +30,7 @@
 //! with gaps far above rounding level.
 //!
 //! **Degenerate pairs.** A pair whose eigenvalues differ by no more than
-//! [`eigen_gap_tolerance`](crate::eigen_gap_tolerance) (`n ε ‖T‖₁`, the eigensolver's rounding
+//! [`eigen_gap_tolerance`] (`n ε ‖T‖₁`, the eigensolver's rounding
 //! level) has no defined eigenvector rotation and contributes no term, exactly as in
 //! [`symmetric_eigen_backward`](crate::symmetric_eigen_backward). Eigenvalues outside `K`
 //! that close to `λ_(k−1)` (a null space, for example) are computed explicitly so that they
@@ -47,7 +47,7 @@ use crate::{Error, Real, Result};
 const OP: &str = "smallest_eigen";
 
 /// The `k` smallest eigenpairs of a symmetric matrix, with what [`SmallestEigen::backward`]
-/// needs to differentiate through them. Made by [`smallest_eigen`].
+/// needs to differentiate through them. Made by [`smallest_eigen()`].
 #[derive(Debug, Clone)]
 pub struct SmallestEigen {
     /// The `k` smallest eigenvalues, ascending.
@@ -153,7 +153,7 @@ pub fn smallest_eigen<T: Real>(a: ArrayView2<T>, k: usize) -> Result<SmallestEig
 
 impl SmallestEigen {
     /// Eigenvalue gaps at or below this are numerically zero (see
-    /// [`eigen_gap_tolerance`](crate::eigen_gap_tolerance)); such pairs contribute no rotation
+    /// [`eigen_gap_tolerance`]); such pairs contribute no rotation
     /// term to [`SmallestEigen::backward`].
     pub fn gap_tolerance(&self) -> f64 {
         self.gap_tol
