@@ -47,13 +47,9 @@ pub fn record_loss<B: Backend>(
     let h = g.sigmoid(logits)?;
     // 4. Â = D^-1/2 (S + 1) D^-1/2, and 5. the filter. fourier and spline build Â and its k
     //    smallest eigenpairs from Z themselves, in f64 (see filters::spectral).
-    let mut a_hat = || -> Result<Var> {
-        let adj = g.add_scalar(sim, 1.0)?;
-        Ok(g.normalized_adjacency(adj)?)
-    };
     let f = match config.filter {
         Filter::Gcn => {
-            let a_hat = a_hat()?;
+            let a_hat = batch_graph(g, sim)?;
             let az = g.matmul(a_hat, false, z, false)?;
             let lin = g.linear(az, p("w.weight"), p("w.bias"))?;
             g.layer_norm(lin, p("layer_norm.weight"), p("layer_norm.bias"), config.layer_norm_eps)?
@@ -63,12 +59,12 @@ pub fn record_loss<B: Backend>(
             crate::filters::spectral(g, z, p("w.weight"), p("w.bias"), config.k, spline)?
         }
         Filter::Cheby => {
-            let a_hat = a_hat()?;
+            let a_hat = batch_graph(g, sim)?;
             crate::filters::chebyshev(g, a_hat, z, config.k)?
         }
         Filter::Lanczos => {
             let start = lanczos_start.ok_or_else(|| Error::Config("the lanczos filter needs a start vector".into()))?;
-            let a_hat = a_hat()?;
+            let a_hat = batch_graph(g, sim)?;
             crate::filters::lanczos(g, a_hat, z, start, config.k)?
         }
     };
@@ -88,6 +84,12 @@ pub fn record_loss<B: Backend>(
     let weighted = g.scale(hash, config.gamma)?;
     let loss = g.add(reconstruction, weighted)?;
     Ok(LossParts { loss, reconstruction, hash })
+}
+
+/// `Â = D^-1/2 (S + 1) D^-1/2` from the similarity `S` (spec §2 step 4).
+fn batch_graph<B: Backend>(g: &mut Graph<B>, sim: Var) -> Result<Var> {
+    let adj = g.add_scalar(sim, 1.0)?;
+    Ok(g.normalized_adjacency(adj)?)
 }
 
 /// Parameter names and host copies of their values, in `state_dict` order.
