@@ -17,12 +17,13 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail, ensure};
 use clap::Args;
-use hagcn_autodiff::{AdamConfig, Backend, CpuBackend};
+use hagcn_autodiff::{AdamConfig, Backend};
 use hagcn_data::npy::RowReader;
 use hagcn_eval::PackedCodes;
 use hagcn_model::{Machine, load_checkpoint};
 use ndarray::{Array2, ArrayView2};
 
+use crate::device::{DeviceBackend, device};
 use crate::output::{refuse_existing, write_atomic, write_npy_header};
 use crate::read_ahead::read_ahead;
 
@@ -65,8 +66,7 @@ pub fn encode(args: EncodeArgs) -> Result<()> {
     // BLAS keeps its thread count: one thread instead of two changed 2 of 89.6 M bits on a
     // 1.4 M × 768 input (logits within rounding of 0), and codes must equal the in-memory
     // encode's.
-    let layer =
-        HashLayer::new(&Machine::from_params(CpuBackend::new(), ck.config, AdamConfig::default(), ck.params, 0)?)?;
+    let layer = HashLayer::new(&Machine::from_params(device(), ck.config, AdamConfig::default(), ck.params, 0)?)?;
     let bar = progress_bar(n_rows as u64, "rows");
     let input = &args.input;
     write_atomic(&args.out, |w| {
@@ -96,14 +96,14 @@ pub fn encode(args: EncodeArgs) -> Result<()> {
 
 /// The hash layer `x ↦ x W2ᵀ + b2` of a model, on the CPU backend in f32.
 struct HashLayer {
-    backend: CpuBackend<f32>,
-    w: <CpuBackend<f32> as Backend>::Tensor,
-    b: <CpuBackend<f32> as Backend>::Tensor,
+    backend: DeviceBackend,
+    w: <DeviceBackend as Backend>::Tensor,
+    b: <DeviceBackend as Backend>::Tensor,
 }
 
 impl HashLayer {
     /// Takes `w2.weight` and `w2.bias` (`1 × bits`) from `machine`.
-    fn new(machine: &Machine<CpuBackend<f32>>) -> Result<HashLayer> {
+    fn new(machine: &Machine<DeviceBackend>) -> Result<HashLayer> {
         let state = machine.state_dict()?;
         let get = |name: &str| -> Result<Array2<f32>> {
             state.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).ok_or_else(|| anyhow::anyhow!("no {name}"))

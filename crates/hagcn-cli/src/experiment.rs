@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use hagcn_autodiff::{Backend, CpuBackend};
+use hagcn_autodiff::Backend;
 use hagcn_data::{Dataset, Split, kfold, split};
 use hagcn_eval::{
     Hasher, Itq, Lsh, PackedCodes, Pcah, SpectralHashing, TopK, legacy_map, mean_average_precision, pr_curve,
@@ -22,17 +22,18 @@ use ndarray::Array1;
 use serde_json::json;
 
 pub use crate::config::ExperimentArgs;
-use crate::config::ExperimentConfig;
+use crate::config::{Baseline, ExperimentConfig};
+use crate::device::DeviceBackend;
 use crate::output::{write_npy, write_text};
 use crate::results::{At, CellKey, CellResult, EpochRecord, PrCurve, Results};
-use crate::training::TrainingOptions;
+use crate::training::{EpochEnd, TrainingOptions};
 
 /// What a cell computes.
 enum Work {
     /// Train a model with these settings.
     Model(MachineConfig, TrainingOptions),
     /// Fit a baseline.
-    Baseline,
+    Baseline(Baseline),
 }
 
 /// Runs the experiment described by `args`.
@@ -56,7 +57,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         (Some(dir), true) => resume_from(dir, config)?,
         _ => (make_out_dir(args.out.clone(), &config.name)?, Results::default(), config),
     };
-    let backend = CpuBackend::<f32>::new();
+    let backend = crate::device::device();
     let blas = format!(
         "OpenBLAS kernel {} ({} threads, OPENBLAS_CORETYPE={})",
         hagcn_openblas::corename(),
@@ -128,7 +129,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
             let bar = bars.insert_before(&total, ProgressBar::new(0));
             let result = match work {
                 Work::Model(mc, training) => fold.train_and_evaluate(&key, mc, training, &bar, args.resume),
-                Work::Baseline => fold.evaluate_baseline(&key, &bar),
+                Work::Baseline(baseline) => fold.evaluate_baseline(*baseline, &key, &bar),
             }
             .with_context(|| format!("cell {key}"))?;
             bar.finish_and_clear();
@@ -179,13 +180,13 @@ fn plan(config: &ExperimentConfig, filters: &[Filter], dim: usize, n_train: usiz
             }
         }
     }
-    for name in config.baselines() {
+    for baseline in config.baselines()? {
         for &bits in &config.bits {
-            if matches!(name, "pcah" | "itq") && bits > dim {
-                eprintln!("skipping {name}-{bits}: {name} needs at most as many bits as dimensions ({dim})");
+            if baseline.needs_bits_within_dim() && bits > dim {
+                eprintln!("skipping {baseline}-{bits}: {baseline} needs at most as many bits as dimensions ({dim})");
                 continue;
             }
-            grid.push((CellKey { method: name.to_string(), bits, k: None, fold: 0 }, Work::Baseline));
+            grid.push((CellKey { method: baseline.to_string(), bits, k: None, fold: 0 }, Work::Baseline(baseline)));
         }
     }
     Ok(grid)
@@ -402,7 +403,7 @@ impl<'a> Fold<'a> {
     }
 
     /// The codes of a trained model for the query and database sets.
-    fn codes(&self, machine: &Machine<CpuBackend<f32>>) -> Result<(PackedCodes, PackedCodes)> {
+    fn codes(&self, machine: &Machine<DeviceBackend>) -> Result<(PackedCodes, PackedCodes)> {
         let q = PackedCodes::from_logits(machine.hash_logits(self.query.features.view())?.view());
         let db = PackedCodes::from_logits(machine.hash_logits(self.database.features.view())?.view());
         Ok((q, db))
@@ -417,7 +418,7 @@ impl<'a> Fold<'a> {
         resume: bool,
     ) -> Result<CellResult> {
         let filter = mc.filter;
-        let mut machine = Machine::new(CpuBackend::<f32>::new(), mc.clone(), training.adam(), training.seed)?;
+        let mut machine = training.new_machine(mc.clone())?;
         let n_batches = training.batches_per_epoch(self.train.n_samples(), filter);
         bar.set_length((training.epochs * n_batches) as u64);
         bar.set_style(style("{prefix:>22} [{bar:30}] {pos}/{len} steps  {msg}  {elapsed} < {eta}"));
@@ -425,26 +426,29 @@ impl<'a> Fold<'a> {
         let mut epochs = Vec::with_capacity(training.epochs);
         let mut losses_csv = String::from("epoch,loss,reconstruction,hash,seconds\n");
         let eval_every = self.config.eval_every;
-        for epoch in 0..training.epochs {
-            let batches = training.epoch_batches(self.train.n_samples(), epoch, filter)?;
-            let start = Instant::now();
-            let mean = machine
-                .train_epoch(self.train.features.view(), &batches, |_, parts| {
-                    bar.set_message(format!("epoch {}/{} loss {:.5}", epoch + 1, training.epochs, parts.loss));
+        training
+            .train(
+                &mut machine,
+                self.train.features.view(),
+                |epoch, parts| {
+                    bar.set_message(format!("epoch {epoch}/{} loss {:.5}", training.epochs, parts.loss));
                     bar.inc(1);
-                })
-                .with_context(|| format!("training {key}, epoch {}", epoch + 1))?;
-            let seconds = start.elapsed().as_secs_f64();
-            let (loss, reconstruction, hash) = (mean.loss, mean.reconstruction, mean.hash);
-            losses_csv.push_str(&format!("{},{loss},{reconstruction},{hash},{seconds:.4}\n", epoch + 1));
-            let map = if eval_every > 0 && (epoch + 1) % eval_every == 0 && epoch + 1 < training.epochs {
-                let (q, db) = self.codes(&machine)?;
-                self.maps(&q, &db)?
-            } else {
-                Vec::new()
-            };
-            epochs.push(EpochRecord { epoch: epoch + 1, loss, reconstruction, hash, seconds, map });
-        }
+                },
+                |end, machine| {
+                    let EpochEnd { epoch, mean, seconds } = end;
+                    let (loss, reconstruction, hash) = (mean.loss, mean.reconstruction, mean.hash);
+                    losses_csv.push_str(&format!("{epoch},{loss},{reconstruction},{hash},{seconds:.4}\n"));
+                    let map = if eval_every > 0 && epoch % eval_every == 0 && epoch < training.epochs {
+                        let (q, db) = self.codes(machine)?;
+                        self.maps(&q, &db)?
+                    } else {
+                        Vec::new()
+                    };
+                    epochs.push(EpochRecord { epoch, loss, reconstruction, hash, seconds, map });
+                    Ok(())
+                },
+            )
+            .with_context(|| format!("training {key}"))?;
         bar.set_style(style("{prefix:>22} [{bar:30}] evaluating: {msg}"));
         bar.set_length(4);
         bar.set_position(0);
@@ -464,19 +468,18 @@ impl<'a> Fold<'a> {
     }
 
     /// Fits a classic hashing baseline on the training set and evaluates it like a model.
-    fn evaluate_baseline(&self, key: &CellKey, bar: &ProgressBar) -> Result<CellResult> {
+    fn evaluate_baseline(&self, baseline: Baseline, key: &CellKey, bar: &ProgressBar) -> Result<CellResult> {
         bar.set_style(style("{prefix:>22} [{bar:30}] {msg}"));
         bar.set_prefix(key.to_string());
         bar.set_length(5);
         bar.set_message("fitting");
         let start = Instant::now();
         let (x, bits, seed) = (self.train.features.view(), key.bits, self.config.seed);
-        let hasher: Box<dyn Hasher> = match key.method.as_str() {
-            "lsh" => Box::new(Lsh::fit(x, bits, seed)?),
-            "pcah" => Box::new(Pcah::fit(x, bits)?),
-            "itq" => Box::new(Itq::fit(x, bits, 50, seed)?),
-            "sh" => Box::new(SpectralHashing::fit(x, bits)?),
-            other => bail!("unknown baseline {other:?}"),
+        let hasher: Box<dyn Hasher> = match baseline {
+            Baseline::Lsh => Box::new(Lsh::fit(x, bits, seed)?),
+            Baseline::Pcah => Box::new(Pcah::fit(x, bits)?),
+            Baseline::Itq => Box::new(Itq::fit(x, bits, 50, seed)?),
+            Baseline::Sh => Box::new(SpectralHashing::fit(x, bits)?),
         };
         let train_seconds = start.elapsed().as_secs_f64();
         bar.inc(1);

@@ -5,6 +5,7 @@
 
 mod codes_file;
 mod config;
+mod device;
 mod encode;
 mod experiment;
 mod export;

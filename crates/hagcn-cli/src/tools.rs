@@ -4,10 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use hagcn_autodiff::CpuBackend;
 use hagcn_data::Dataset;
 use hagcn_eval::{TopK, mean_average_precision};
-use hagcn_model::{Filter, Machine, save_checkpoint};
+use hagcn_model::{Filter, save_checkpoint};
 
 use crate::codes_file::read_codes;
 use crate::output::refuse_existing;
@@ -58,14 +57,18 @@ pub fn train(args: TrainArgs) -> Result<()> {
     let opts = &args.training;
     opts.validate(&[filter], data.n_samples())?;
     let config = opts.machine_config(data.dim(), args.bits, filter);
-    let mut machine = Machine::new(CpuBackend::<f32>::new(), config, opts.adam(), opts.seed)?;
+    let mut machine = opts.new_machine(config)?;
     let bar = indicatif::ProgressBar::new(opts.epochs as u64);
-    for epoch in 0..opts.epochs {
-        let batches = opts.epoch_batches(data.n_samples(), epoch, filter)?;
-        let mean = machine.train_epoch(data.features.view(), &batches, |_, _| {})?;
-        bar.set_message(format!("loss {:.5}", mean.loss));
-        bar.inc(1);
-    }
+    opts.train(
+        &mut machine,
+        data.features.view(),
+        |_, _| {},
+        |end, _| {
+            bar.set_message(format!("loss {:.5}", end.mean.loss));
+            bar.inc(1);
+            Ok(())
+        },
+    )?;
     bar.finish_and_clear();
     save_checkpoint(&machine, &args.out, args.force)?;
     eprintln!("wrote {} ({filter}, {} bits, {} steps)", args.out.display(), args.bits, machine.steps());

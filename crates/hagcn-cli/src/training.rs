@@ -1,11 +1,27 @@
-//! Training options shared by `hagcn experiment` and `hagcn train`, and the batch schedule.
+//! Training options shared by `hagcn experiment` and `hagcn train`, the batch schedule, and
+//! the one training loop.
 
-use anyhow::{Result, bail};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
 use clap::Args;
-use hagcn_autodiff::AdamConfig;
+use hagcn_autodiff::{AdamConfig, Backend};
 use hagcn_data::epoch_batches;
-use hagcn_model::{Filter, MachineConfig};
+use hagcn_model::{Filter, LossParts, Machine, MachineConfig};
+use ndarray::ArrayView2;
 use serde::Serialize;
+
+use crate::device::{DeviceBackend, device};
+
+/// What [`TrainingOptions::train`] reports after each epoch.
+pub struct EpochEnd {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Mean loss terms over the epoch's steps.
+    pub mean: LossParts<f64>,
+    /// Wall time of the epoch's steps.
+    pub seconds: f64,
+}
 
 /// Hyper-parameters of one training run (defaults: spec §3).
 #[derive(Args, Clone, Debug, Serialize)]
@@ -46,6 +62,35 @@ impl TrainingOptions {
         config.k = self.k;
         config.gamma = self.gamma;
         config
+    }
+
+    /// A freshly initialised model with hyper-parameters `config` on the device.
+    pub fn new_machine(&self, config: MachineConfig) -> Result<Machine<DeviceBackend>> {
+        Ok(Machine::new(device(), config, self.adam(), self.seed)?)
+    }
+
+    /// The training loop of `experiment` and `train`: `epochs` epochs over the rows of
+    /// `features`, batched by [`TrainingOptions::epoch_batches`] (so a short last batch of a
+    /// spectral filter is merged). `on_step(epoch, losses)` runs after every step and
+    /// `on_epoch` after every epoch, with the model (to evaluate it, for example).
+    pub fn train<B: Backend>(
+        &self,
+        machine: &mut Machine<B>,
+        features: ArrayView2<f32>,
+        mut on_step: impl FnMut(usize, &LossParts<f64>),
+        mut on_epoch: impl FnMut(EpochEnd, &Machine<B>) -> Result<()>,
+    ) -> Result<()> {
+        let filter = machine.config().filter;
+        for epoch in 0..self.epochs {
+            let batches = self.epoch_batches(features.nrows(), epoch, filter)?;
+            let start = Instant::now();
+            let mean = machine
+                .train_epoch(features, &batches, |_, parts| on_step(epoch + 1, parts))
+                .with_context(|| format!("epoch {}", epoch + 1))?;
+            let seconds = start.elapsed().as_secs_f64();
+            on_epoch(EpochEnd { epoch: epoch + 1, mean, seconds }, machine)?;
+        }
+        Ok(())
     }
 
     /// Adam with the chosen learning rate and PyTorch's other defaults.
