@@ -5,6 +5,7 @@ zero padding bits of the last byte are part of the check) and a database and a q
 encoded with `hagcn encode`; `hagcn search` gives the reference neighbours.
 """
 
+import argparse
 import pathlib
 import subprocess
 
@@ -12,6 +13,16 @@ import numpy as np
 
 BITS = 28
 N_DB, N_QUERY, DIM = 3000, 64, 32
+
+
+def command_line(doc, name):
+    """Parses `--hagcn` and `--work` for a round-trip script; returns the binary and the
+    script's own folder, `WORK/name`."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hagcn", required=True, help="the hagcn binary")
+    parser.add_argument("--work", required=True, help="a folder for the files")
+    args = parser.parse_args()
+    return args.hagcn, pathlib.Path(args.work) / name
 
 
 def run(hagcn, *args):

@@ -16,25 +16,19 @@ distances rank by rank; for every distance below the K-th, the same set of datab
 that distance.
 """
 
-import argparse
 import json
-import pathlib
 import shutil
 
 import numpy as np
 from pymilvus import DataType, MilvusClient
 
-from interop_common import hagcn_search, hamming, make_codes, run
+from interop_common import command_line, hagcn_search, hamming, make_codes, run
 
-parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-parser.add_argument("--hagcn", required=True, help="the hagcn binary")
-parser.add_argument("--work", required=True, help="a folder for the files")
-args = parser.parse_args()
-work = pathlib.Path(args.work) / "milvus"
+hagcn, work = command_line(__doc__, "milvus")
 
-db_npy, query_npy = make_codes(args.hagcn, work)
+db_npy, query_npy = make_codes(hagcn, work)
 export = work / "export"
-run(args.hagcn, "export", "--format", "milvus", "--codes", db_npy, "--out", export, "--force")
+run(hagcn, "export", "--format", "milvus", "--codes", db_npy, "--out", export, "--force")
 schema_doc = json.loads((export / "collection.json").read_text())
 id_field, vec_field = (f["name"] for f in schema_doc["fields"])
 dim = schema_doc["fields"][1]["dim"]
@@ -73,7 +67,7 @@ assert client.get_collection_stats("hagcn_codes")["row_count"] == len(ids)
 
 db, queries = np.load(db_npy), np.load(query_npy)
 for k in (1, 10, 100):
-    want_idx, want_dist = hagcn_search(args.hagcn, work, query_npy, db_npy, k)
+    want_idx, want_dist = hagcn_search(hagcn, work, query_npy, db_npy, k)
     hits = client.search("hagcn_codes", data=[q.tobytes() for q in queries], limit=k,
                          search_params={"metric_type": "HAMMING"}, anns_field=vec_field)
     same_order = 0
