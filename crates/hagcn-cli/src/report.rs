@@ -124,6 +124,12 @@ fn numbers(c: &CellResult) -> Vec<(&'static str, String, f64)> {
         rows.push(("final_loss", String::new(), loss));
         rows.push(("seconds_per_epoch", String::new(), c.train_seconds / c.epochs.len() as f64));
     }
+    if let Some(d) = &c.diagnostics {
+        rows.push(("distinct_codes", String::new(), d.distinct_codes as f64));
+        rows.push(("bit_imbalance", String::new(), d.bit_imbalance));
+        rows.push(("bit_correlation", String::new(), d.bit_correlation));
+        rows.push(("graph_offset", String::new(), d.graph_offset));
+    }
     rows.push(("train_seconds", String::new(), c.train_seconds));
     rows.push(("eval_seconds", String::new(), c.eval_seconds));
     rows
@@ -383,6 +389,27 @@ fn markdown(config: &ExperimentConfig, groups: &[Group], figures: &[(String, Str
             Some(format!("{:.5} ({:.2} s)", loss.mean, secs.mean))
         };
         let (h, rows) = by_bits(&trained, &bits, false, cell);
+        md.push_str(&table("filter", &h, &rows));
+
+        writeln!(md, "\n## Diagnostics: codes and batch graph\n").unwrap();
+        writeln!(
+            md,
+            "Mean over folds of: distinct database codes / bit imbalance (mean `|2p−1|`, 0 = balanced) / mean \
+             `|corr|` between bits / `‖Â − J/n‖_F` of the filter's graph on a training batch (1 = as far as `J/n` \
+             is from 0).\n"
+        )
+        .unwrap();
+        let diag = |g: &Group| {
+            let d = |f: fn(&crate::results::Diagnostics) -> f64| g.stat(|c| c.diagnostics.as_ref().map(f));
+            Some(format!(
+                "{:.0} / {:.3} / {:.3} / {:.3}",
+                d(|d| d.distinct_codes as f64)?.mean,
+                d(|d| d.bit_imbalance)?.mean,
+                d(|d| d.bit_correlation)?.mean,
+                d(|d| d.graph_offset)?.mean
+            ))
+        };
+        let (h, rows) = by_bits(&trained, &bits, false, diag);
         md.push_str(&table("filter", &h, &rows));
     }
 

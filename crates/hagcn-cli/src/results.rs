@@ -9,6 +9,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::output::write_text;
 
+/// How a trained model's codes and batch graph look: whether codes collapse, and whether the
+/// graph carries more than the batch mean.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Diagnostics {
+    /// Distinct codes among the database codes.
+    pub distinct_codes: usize,
+    /// Mean over bits of `|2 p_j − 1|`, `p_j` the fraction of database codes with bit `j` set:
+    /// 0 when every bit splits the database in half, 1 when every bit is constant.
+    pub bit_imbalance: f64,
+    /// Mean `|corr(bit_i, bit_j)|` over pairs of non-constant bits of the database codes.
+    pub bit_correlation: f64,
+    /// `‖Â − J/n‖_F` of the filter's batch graph on the first training batch of the last
+    /// epoch (`‖J/n‖_F = 1`): how far the graph is from the constant one.
+    pub graph_offset: f64,
+}
+
 /// One cell of the experiment grid: a method at one code length, filter order and fold.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CellKey {
@@ -56,6 +72,9 @@ pub struct EpochRecord {
     pub loss: f64,
     /// Mean reconstruction term.
     pub reconstruction: f64,
+    /// Mean bit-balance plus decorrelation term before its weight (knn objective; 0 otherwise).
+    #[serde(default)]
+    pub regularization: f64,
     /// Mean hash term (before γ).
     pub hash: f64,
     /// Wall time of the epoch.
@@ -79,6 +98,9 @@ pub struct PrCurve {
 /// Everything measured in one cell.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CellResult {
+    /// What the trained codes and the batch graph look like (trained models only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<Diagnostics>,
     /// Which cell.
     #[serde(flatten)]
     pub key: CellKey,

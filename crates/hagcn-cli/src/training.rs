@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use hagcn_autodiff::{AdamConfig, Backend};
 use hagcn_data::epoch_batches;
-use hagcn_model::{Filter, LossParts, Machine, MachineConfig};
+use hagcn_model::{Ablation, Filter, LossParts, Machine, MachineConfig, Objective};
 use ndarray::ArrayView2;
 use serde::Serialize;
 
@@ -47,11 +47,18 @@ pub struct TrainingOptions {
     /// Seed of the split, the initialisation and the batch order
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-}
-
-/// Whether the filter keeps `k` eigenpairs of each batch graph (so a batch needs `k` rows).
-fn needs_k_rows(filter: Filter) -> bool {
-    matches!(filter, Filter::Fourier | Filter::Spline)
+    /// Training objective: hagcn (the faithful method) or knn (docs/KNN_OBJECTIVE.md)
+    #[arg(long, default_value = "hagcn")]
+    pub objective: Objective,
+    /// Neighbours per row of the kNN batch graph (knn objective)
+    #[arg(long, default_value_t = 5)]
+    pub knn: usize,
+    /// Weight λ of the bit-balance and decorrelation terms (knn objective)
+    #[arg(long, default_value_t = 0.1)]
+    pub regularization: f64,
+    /// Parts of the knn objective to switch off, comma-separated (an ablation)
+    #[arg(long, value_delimiter = ',')]
+    pub ablate: Vec<Ablation>,
 }
 
 impl TrainingOptions {
@@ -61,7 +68,16 @@ impl TrainingOptions {
         config.hidden = self.hidden;
         config.k = self.k;
         config.gamma = self.gamma;
+        config.objective = self.objective;
+        config.knn = self.knn;
+        config.regularization = self.regularization;
+        config.ablate = self.ablate.clone();
         config
+    }
+
+    /// The fewest rows a training batch of `filter` may have ([`MachineConfig::min_batch_rows`]).
+    fn min_batch_rows(&self, filter: Filter) -> usize {
+        self.machine_config(1, 1, filter).min_batch_rows()
     }
 
     /// A freshly initialised model with hyper-parameters `config` on the device.
@@ -81,6 +97,10 @@ impl TrainingOptions {
         mut on_epoch: impl FnMut(EpochEnd, &Machine<B>) -> Result<()>,
     ) -> Result<()> {
         let filter = machine.config().filter;
+        if machine.steps() == 0 {
+            // the knn objective centres inputs by the training mean (a no-op otherwise)
+            machine.fit_input_mean(features)?;
+        }
         for epoch in 0..self.epochs {
             let batches = self.epoch_batches(features.nrows(), epoch, filter)?;
             let start = Instant::now();
@@ -106,14 +126,25 @@ impl TrainingOptions {
         if self.batch_size > n_train {
             bail!("--batch-size {} is larger than the training set ({n_train} samples)", self.batch_size);
         }
-        if let Some(f) = filters.iter().find(|&&f| needs_k_rows(f) && self.k > self.batch_size) {
+        if self.objective == Objective::Knn && self.knn >= self.batch_size {
+            bail!(
+                "--knn {} must be smaller than --batch-size {}: each row needs knn other rows",
+                self.knn,
+                self.batch_size
+            );
+        }
+        if let Some(f) = filters.iter().find(|&&f| self.min_batch_rows(f) > self.batch_size) {
             bail!(
                 "--k {} exceeds --batch-size {}: the {f} filter keeps k eigenpairs of each batch",
                 self.k,
                 self.batch_size
             );
         }
-        if let Some(f) = filters.iter().find(|&&f| needs_k_rows(f) && self.batch_size > self.hidden + 1) {
+        if let Some(f) = filters.iter().find(|&&f| {
+            self.objective == Objective::Hagcn
+                && matches!(f, Filter::Fourier | Filter::Spline)
+                && self.batch_size > self.hidden + 1
+        }) {
             // S = Z Zᵀ/n has rank ≤ h, so Â = D (S + 1) D has a null space of dimension n − h − 1:
             // its k smallest eigenvectors are then any basis of it, chosen by rounding.
             eprintln!(
@@ -127,11 +158,13 @@ impl TrainingOptions {
         Ok(())
     }
 
-    /// The batches of epoch `epoch` over `n_rows` rows. For fourier and spline a short last
-    /// batch with fewer than `k` rows is merged into the one before it.
+    /// The batches of epoch `epoch` over `n_rows` rows. A short last batch with fewer rows
+    /// than the model needs (`k` for fourier and spline, `knn + 1` for the knn objective) is
+    /// merged into the one before it.
     pub fn epoch_batches(&self, n_rows: usize, epoch: usize, filter: Filter) -> Result<Vec<Vec<usize>>> {
         let mut batches = epoch_batches(n_rows, self.batch_size, self.seed, epoch)?;
-        if needs_k_rows(filter) && batches.len() > 1 && batches.last().is_some_and(|b| b.len() < self.k) {
+        let min_rows = self.min_batch_rows(filter);
+        if batches.len() > 1 && batches.last().is_some_and(|b| b.len() < min_rows) {
             let last = batches.pop().expect("checked above");
             batches.last_mut().expect("checked above").extend(last);
         }
@@ -142,6 +175,6 @@ impl TrainingOptions {
     pub fn batches_per_epoch(&self, n_rows: usize, filter: Filter) -> usize {
         let n = n_rows.div_ceil(self.batch_size.max(1));
         let short = n_rows % self.batch_size.max(1);
-        if needs_k_rows(filter) && n > 1 && short != 0 && short < self.k { n - 1 } else { n }
+        if n > 1 && short != 0 && short < self.min_batch_rows(filter) { n - 1 } else { n }
     }
 }

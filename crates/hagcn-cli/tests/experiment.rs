@@ -311,3 +311,75 @@ fn resume_keeps_finished_cells_and_checks_settings() {
     let err = String::from_utf8_lossy(&other.stderr);
     assert!(err.contains("epochs = 3 (saved: 2)"), "{err}");
 }
+
+#[test]
+fn knn_objective_with_ablation_rows_and_diagnostics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path(), 100, 8);
+    let config = tmp.path().join("ablation.toml");
+    std::fs::write(
+        &config,
+        "objective = \"knn\"\nfilters = [\"gcn\", \"fourier\"]\nbits = [8]\nk = 4\nknn = 3\nepochs = 2\nbatch_size = 16\n\
+         hidden = 8\nlr = 1e-3\ngamma = 1.0\nbaselines = [\"itq\"]\nmap_at = [5, \"all\"]\nheadline_map = 5\n\
+         precision_at = [5]\nplots = false\n\
+         ablations = [[], [\"constant-graph\", \"cosine-target\"], [\"no-hash-loss\"]]\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("run");
+    let o = Command::new(env!("CARGO_BIN_EXE_hagcn"))
+        .args(["experiment", "--dataset"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{log}");
+    let results = read_json(&out.join("results.json"));
+    let names = cell_names(&results);
+    assert_eq!(
+        names,
+        [
+            "gcn-knn-8",
+            "gcn-knn.constant-graph.cosine-target-8",
+            "gcn-knn.no-hash-loss-8",
+            "fourier-knn-8",
+            "fourier-knn.constant-graph.cosine-target-8",
+            "fourier-knn.no-hash-loss-8",
+            "itq-8"
+        ]
+    );
+    // every trained cell has its diagnostics; the constant graph is exactly J/n
+    for cell in results["cells"].as_array().unwrap().iter().filter(|c| !c["baseline"].as_bool().unwrap()) {
+        let d = &cell["diagnostics"];
+        let distinct = d["distinct_codes"].as_u64().unwrap();
+        assert!((1..=10).contains(&distinct), "{d}"); // 10 database codes
+        assert!((0.0..=1.0).contains(&d["bit_imbalance"].as_f64().unwrap()), "{d}");
+        let offset = d["graph_offset"].as_f64().unwrap();
+        if cell["method"].as_str().unwrap().contains("constant-graph") {
+            assert!(offset < 1e-12, "{d}");
+        } else {
+            assert!(offset > 0.1, "{d}");
+        }
+    }
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(md.contains("## Diagnostics") && md.contains("gcn-knn.no-hash-loss"), "{md}");
+    let losses = std::fs::read_to_string(out.join("gcn-knn-8-fold1/losses.csv")).unwrap();
+    assert!(losses.starts_with("epoch,loss,reconstruction,hash,regularization,seconds"), "{losses}");
+
+    // ablations need the knn objective
+    let o = Command::new(env!("CARGO_BIN_EXE_hagcn"))
+        .args(["experiment", "--print-config", "--ablate", "constant-graph", "--objective", "hagcn"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("knn objective only"), "{err}");
+    let o = Command::new(env!("CARGO_BIN_EXE_hagcn"))
+        .args(["experiment", "--print-config", "--objective", "knn", "--ablate", "no-graph"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("unknown ablation \"no-graph\""), "{err}");
+}

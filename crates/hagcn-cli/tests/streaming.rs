@@ -65,6 +65,25 @@ fn encode_streams_codes_bit_identical_to_the_in_memory_encode() {
     one_line_error(&o, &["ints.npy", "float32 or float64"]);
 }
 
+/// The knn objective's codes (centred input, hidden features) stream bit-identically too.
+#[test]
+fn encode_of_a_knn_model_matches_the_in_memory_encode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = GaussianClusters { n_samples: 64, dim: 8, n_classes: 4, spread: 0.3, seed: 1 }.generate().unwrap();
+    let flags = ["--bits", "12", "--epochs", "2", "--batch-size", "32", "--hidden", "16", "--objective", "knn"];
+    let (_, ck) = train_on(tmp.path(), &train, &[&flags[..], &["--knn", "3", "--lr", "1e-3", "--gamma", "1"]].concat());
+    let c = load_checkpoint(&ck).unwrap();
+    assert_eq!(c.config.objective, hagcn_model::Objective::Knn);
+    let x =
+        GaussianClusters { n_samples: N_ROWS, dim: 8, n_classes: 4, spread: 0.5, seed: 2 }.generate().unwrap().features;
+    let m = Machine::from_params(CpuBackend::<f32>::new(), c.config, AdamConfig::default(), c.params, 0).unwrap();
+    let want = PackedCodes::from_logits(m.hash_logits(x.view()).unwrap().view()).bytes().to_owned();
+    let (x32, out) = (tmp.path().join("x32.npy"), tmp.path().join("codes.npy"));
+    write_npy(&x32, &x).unwrap();
+    ok(&hagcn(&["encode", "--checkpoint", s(&ck), "--input", s(&x32), "--out", s(&out)]));
+    assert_eq!(read_npy::<_, Array2<u8>>(&out).unwrap(), want);
+}
+
 fn random_codes(rng: &mut ChaCha8Rng, n: usize, n_bytes: usize, mask: u8) -> Array2<u8> {
     Array2::from_shape_simple_fn((n, n_bytes), || rng.random::<u8>() & mask)
 }

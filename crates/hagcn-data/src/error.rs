@@ -173,6 +173,19 @@ pub enum Error {
         reason: String,
     },
 
+    /// The digits CSV of scikit-learn is malformed.
+    #[error("{}: invalid digits CSV: {reason}", path.display())]
+    BadDigits {
+        /// The offending file.
+        path: PathBuf,
+        /// What is wrong with it, with the line number.
+        reason: String,
+    },
+
+    /// Python 3 with pip is needed to download the scikit-learn wheel.
+    #[error("python3 with pip not found: install it (Debian: apt-get install python3-pip) or pass --csv <digits.csv>")]
+    PipNotFound,
+
     /// [`Dataset::save`](crate::Dataset::save) or [`mnist::fetch`](crate::mnist::fetch)
     /// would overwrite an existing file (use
     /// [`Dataset::save_overwrite`](crate::Dataset::save_overwrite) to replace it).

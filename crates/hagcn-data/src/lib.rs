@@ -47,6 +47,7 @@
 #![warn(missing_docs)]
 
 pub mod dataset;
+pub mod digits;
 mod error;
 pub mod mnist;
 pub mod npy;

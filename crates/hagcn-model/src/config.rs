@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::objective::{Ablation, Objective};
 use crate::{Error, Result};
 
 /// The graph filter applied to the mini-batch similarity graph (spec §2 step 5).
@@ -72,13 +73,45 @@ pub struct MachineConfig {
     pub gamma: f64,
     /// Layer-norm ε (PyTorch default 1e-5).
     pub layer_norm_eps: f64,
+    /// The training objective: the faithful `hagcn` (default) or the `knn` variant.
+    #[serde(default)]
+    pub objective: Objective,
+    /// Neighbours per row of the kNN batch graph (`knn` objective; default 5).
+    #[serde(default = "default_knn")]
+    pub knn: usize,
+    /// Weight λ of the bit-balance and decorrelation terms (`knn` objective; default 0.1).
+    #[serde(default = "default_regularization")]
+    pub regularization: f64,
+    /// Parts of the `knn` objective switched off (an ablation study); empty by default.
+    #[serde(default)]
+    pub ablate: Vec<Ablation>,
+}
+
+fn default_knn() -> usize {
+    5
+}
+
+fn default_regularization() -> f64 {
+    0.1
 }
 
 impl MachineConfig {
     /// The spec's defaults for input size `in_size`, `bits` and `filter`: `h = 768`, `k = 18`,
     /// `γ = 1e-4`.
     pub fn new(in_size: usize, bits: usize, filter: Filter) -> Self {
-        MachineConfig { in_size, hidden: 768, bits, filter, k: 18, gamma: 1e-4, layer_norm_eps: 1e-5 }
+        MachineConfig {
+            in_size,
+            hidden: 768,
+            bits,
+            filter,
+            k: 18,
+            gamma: 1e-4,
+            layer_norm_eps: 1e-5,
+            objective: Objective::Hagcn,
+            knn: default_knn(),
+            regularization: default_regularization(),
+            ablate: Vec::new(),
+        }
     }
 
     /// Checks every value, returning a clear error for the first bad one.
@@ -101,6 +134,15 @@ impl MachineConfig {
         }
         if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps > 0.0) {
             return bad(format!("layer_norm_eps must be positive, got {}", self.layer_norm_eps));
+        }
+        if self.objective == Objective::Knn && self.knn == 0 {
+            return bad("knn must be at least 1 for the knn objective".into());
+        }
+        if !(self.regularization.is_finite() && self.regularization >= 0.0) {
+            return bad(format!("regularization must be finite and non-negative, got {}", self.regularization));
+        }
+        if self.objective == Objective::Hagcn && !self.ablate.is_empty() {
+            return bad("ablate applies to the knn objective only".into());
         }
         if self.filter == Filter::Spline && self.k < 4 {
             return bad(format!("the spline filter needs k ≥ 4 (cubic B-splines), got {}", self.k));

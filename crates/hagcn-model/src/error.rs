@@ -11,6 +11,9 @@ pub enum Error {
     /// An autodiff or backend failure.
     #[error(transparent)]
     Autodiff(#[from] hagcn_autodiff::Error),
+    /// A linear-algebra failure (the eigensolver of a spectral filter).
+    #[error(transparent)]
+    Linalg(#[from] hagcn_linalg::Error),
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -48,6 +51,9 @@ pub enum Error {
         /// The loss value.
         value: f64,
     },
+    /// The model centres its inputs but no training mean was fitted.
+    #[error("this model centres its inputs: call Machine::fit_input_mean on the training features before training")]
+    InputMeanNotFitted,
     /// A checkpoint could not be read or written.
     #[error("checkpoint {path}: {message}")]
     Checkpoint {

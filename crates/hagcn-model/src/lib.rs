@@ -27,12 +27,14 @@ mod config;
 mod error;
 pub mod filters;
 mod machine;
+pub mod objective;
 pub mod params;
 
 pub use checkpoint::{Checkpoint, load_checkpoint, save_checkpoint};
 pub use config::{Filter, MachineConfig};
 pub use error::{Error, Result};
-pub use machine::{LossParts, Machine, StateDict, record_loss};
+pub use machine::{LossParts, Machine, StateDict, record_knn, record_loss};
+pub use objective::{Ablation, KnnBatch, Objective};
 
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@ use hagcn_autodiff::{Adam, AdamConfig, Backend, Graph, Var};
 use hagcn_linalg::Real;
 use ndarray::{Array2, ArrayView2, Axis, s};
 
+use crate::objective::{KnnBatch, Objective};
 use crate::params::{ParamSpec, init_params, param_specs};
 use crate::{Error, Filter, MachineConfig, Result};
 
@@ -14,8 +15,10 @@ pub struct LossParts<T> {
     pub loss: T,
     /// `mean((R − X)²)`.
     pub reconstruction: T,
-    /// `mean((C Cᵀ − b·S)²)`.
+    /// The hash term: `mean((C Cᵀ − b·S)²)` (faithful) or `mean((C Cᵀ/b − T)²)` (`knn`).
     pub hash: T,
+    /// Bit balance plus decorrelation, before its weight λ (`knn` objective; 0 otherwise).
+    pub regularization: T,
 }
 
 /// Records the forward pass and loss of one batch on `g` (spec §2 steps 1–6, §3) and returns
@@ -32,6 +35,12 @@ pub fn record_loss<B: Backend>(
     params: &[Var],
     lanczos_start: Option<Var>,
 ) -> Result<LossParts<Var>> {
+    if config.objective != Objective::Hagcn {
+        return Err(Error::Config(format!(
+            "record_loss records the hagcn objective; use record_knn for {}",
+            config.objective
+        )));
+    }
     let specs = param_specs(config);
     assert_eq!(specs.len(), params.len(), "record_loss: one variable per parameter");
     let p = |name: &str| params[specs.iter().position(|s| s.name == name).expect("parameter of this filter")];
@@ -83,7 +92,33 @@ pub fn record_loss<B: Backend>(
     let hash = g.mse(cc, bs)?;
     let weighted = g.scale(hash, config.gamma)?;
     let loss = g.add(reconstruction, weighted)?;
-    Ok(LossParts { loss, reconstruction, hash })
+    let regularization = g.constant(g.backend().full(1, 1, B::Elem::of(0.0))?);
+    Ok(LossParts { loss, reconstruction, hash, regularization })
+}
+
+/// Records the `knn` objective of one batch (see [`crate::objective`]) and returns its loss
+/// variables.
+///
+/// `x` is the batch already centred by the stored input mean (`n × d`), `params` the graph
+/// variables of [`param_specs`] (`input_mean` included but unused), `batch` the graph and
+/// target computed on the host from that centred batch ([`KnnBatch::new`]), and
+/// `lanczos_start` as for [`record_loss`].
+pub fn record_knn<B: Backend>(
+    config: &MachineConfig,
+    g: &mut Graph<B>,
+    x: Var,
+    params: &[Var],
+    batch: &KnnBatch,
+    lanczos_start: Option<Var>,
+) -> Result<LossParts<Var>> {
+    if config.objective != Objective::Knn {
+        return Err(Error::Config(format!("record_knn records the knn objective, not {}", config.objective)));
+    }
+    let specs = param_specs(config);
+    assert_eq!(specs.len(), params.len(), "record_knn: one variable per parameter");
+    let p = |name: &str| params[specs.iter().position(|s| s.name == name).expect("parameter of this filter")];
+    let l = crate::objective::record_knn_loss(config, g, x, &p, batch, lanczos_start)?;
+    Ok(LossParts { loss: l.loss, reconstruction: l.reconstruction, hash: l.hash, regularization: l.regularization })
 }
 
 /// `Â = D^-1/2 (S + 1) D^-1/2` from the similarity `S` (spec §2 step 4).
@@ -103,6 +138,9 @@ pub struct Machine<B: Backend> {
     params: Vec<B::Tensor>,
     adam: Adam<B>,
     seed: u64,
+    /// The input mean subtracted before everything (models that centre their inputs);
+    /// `None` until fitted or loaded.
+    input_mean: Option<Vec<f64>>,
 }
 
 impl<B: Backend> Machine<B> {
@@ -111,7 +149,9 @@ impl<B: Backend> Machine<B> {
         config.validate()?;
         let specs = param_specs(&config);
         let values = init_params(&specs, seed);
-        Self::from_params(backend, config, adam, values, seed)
+        let mut machine = Self::from_params(backend, config, adam, values, seed)?;
+        machine.input_mean = None; // zeros until fitted: training refuses to start without it
+        Ok(machine)
     }
 
     /// A model with the given parameter values (in [`param_specs`] order), fresh Adam state;
@@ -140,9 +180,55 @@ impl<B: Backend> Machine<B> {
             }
             params.push(backend.upload(v.mapv(B::Elem::of).view())?);
         }
+        let input_mean =
+            specs.iter().position(|s| s.name == "input_mean").map(|at| values[at].iter().copied().collect());
         let shapes: Vec<_> = specs.iter().map(|s| s.shape).collect();
         let adam = Adam::new(&backend, adam, &shapes)?;
-        Ok(Machine { backend, config, specs, params, adam, seed })
+        Ok(Machine { backend, config, specs, params, adam, seed, input_mean })
+    }
+
+    /// Sets the input mean of a model that centres its inputs (the `knn` objective) to the
+    /// column means of `features` (the training split), computed in `f64` and rounded to `f32`
+    /// (the precision of checkpoints). Does nothing for
+    /// a model that does not centre.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BatchShape`] when `features` has no rows or the wrong width,
+    /// [`Error::NonFiniteInput`] for NaN or infinite values.
+    pub fn fit_input_mean(&mut self, features: ArrayView2<f32>) -> Result<()> {
+        let Some(at) = self.specs.iter().position(|s| s.name == "input_mean") else {
+            return Ok(());
+        };
+        let (rows, cols) = features.dim();
+        if rows == 0 || cols != self.config.in_size {
+            return Err(Error::BatchShape { rows, cols, in_size: self.config.in_size });
+        }
+        let mut mean = vec![0.0f64; cols];
+        for ((row, col), &v) in features.indexed_iter() {
+            if !v.is_finite() {
+                return Err(Error::NonFiniteInput { row, col });
+            }
+            mean[col] += v as f64;
+        }
+        // rounded to f32, as a checkpoint stores it, so a reloaded model encodes identically
+        mean.iter_mut().for_each(|m| *m = (*m / rows as f64) as f32 as f64);
+        let row = Array2::from_shape_fn((1, cols), |(_, j)| B::Elem::of(mean[j]));
+        self.params[at] = self.backend.upload(row.view())?;
+        self.input_mean = Some(mean);
+        Ok(())
+    }
+
+    /// `x` minus the input mean, as `f64` (a model that does not centre returns `x`).
+    fn centred(&self, x: ArrayView2<B::Elem>) -> Result<Array2<f64>> {
+        let mut out = x.mapv(|v| v.as_f64());
+        if self.config.centres_inputs() {
+            let mean = self.input_mean.as_ref().ok_or(Error::InputMeanNotFitted)?;
+            for mut row in out.rows_mut() {
+                row.iter_mut().zip(mean).for_each(|(v, m)| *v -= m);
+            }
+        }
+        Ok(out)
     }
 
     /// The model's hyper-parameters.
@@ -190,35 +276,74 @@ impl<B: Backend> Machine<B> {
         Ok(())
     }
 
-    /// The loss of a batch without updating anything.
-    pub fn loss(&self, x: ArrayView2<B::Elem>) -> Result<LossParts<f64>> {
+    /// Records the batch `x` and the chosen objective on `g`, with the parameters as trainable
+    /// variables (`train`) or constants. Returns the parameter variables and the losses.
+    fn record(&self, g: &mut Graph<B>, x: ArrayView2<B::Elem>, train: bool) -> Result<(Vec<Var>, LossParts<Var>)> {
         self.check_batch(x)?;
-        let mut g = Graph::new(self.backend.clone());
-        let xv = g.constant(self.backend.upload(x)?);
-        let pv: Vec<Var> = self.params.iter().map(|t| g.constant(t.clone())).collect();
-        let start = self.lanczos_start(&mut g, x.nrows())?;
-        let parts = record_loss(&self.config, &mut g, xv, &pv, start)?;
+        let pv: Vec<Var> = self
+            .specs
+            .iter()
+            .zip(&self.params)
+            .map(|(s, t)| if train && s.trainable { g.param(t.clone()) } else { g.constant(t.clone()) })
+            .collect();
+        let start = self.lanczos_start(g, x.nrows())?;
+        let parts = match self.config.objective {
+            Objective::Hagcn => {
+                let xv = g.constant(self.backend.upload(x)?);
+                record_loss(&self.config, g, xv, &pv, start)?
+            }
+            Objective::Knn => {
+                let centred = self.centred(x)?;
+                let batch = KnnBatch::new(&self.config, centred.view())?;
+                let xv = g.constant(self.backend.upload(centred.mapv(B::Elem::of).view())?);
+                record_knn(&self.config, g, xv, &pv, &batch, start)?
+            }
+        };
+        Ok((pv, parts))
+    }
+
+    fn scalars(g: &Graph<B>, parts: &LossParts<Var>) -> Result<LossParts<f64>> {
         Ok(LossParts {
             loss: g.scalar(parts.loss)?.as_f64(),
             reconstruction: g.scalar(parts.reconstruction)?.as_f64(),
             hash: g.scalar(parts.hash)?.as_f64(),
+            regularization: g.scalar(parts.regularization)?.as_f64(),
         })
+    }
+
+    /// The normalised adjacency `Â` the filter sees for the batch `x` (`n × n`, in `f64`):
+    /// `D^-1/2 (Z Zᵀ/n + 1) D^-1/2` with the current `Z` for the faithful objective, the kNN
+    /// graph of the centred batch (or `J/n` when ablated) for the `knn` one. For diagnostics.
+    pub fn batch_graph(&self, x: ArrayView2<f32>) -> Result<Array2<f64>> {
+        let x = x.mapv(|v| B::Elem::of(v as f64));
+        self.check_batch(x.view())?;
+        match self.config.objective {
+            Objective::Knn => Ok(KnnBatch::new(&self.config, self.centred(x.view())?.view())?.a_hat),
+            Objective::Hagcn => {
+                let param = |name: &str| &self.params[self.specs.iter().position(|s| s.name == name).expect("w1")];
+                let lin1 =
+                    self.backend.linear(&self.backend.upload(x.view())?, param("w1.weight"), param("w1.bias"))?;
+                let z = self.backend.download(&self.backend.gelu(&lin1)?)?.mapv(|v| v.as_f64());
+                let n = z.nrows() as f64;
+                let a = z.dot(&z.t()).mapv(|v| v / n + 1.0);
+                Ok(hagcn_linalg::normalized_adjacency(a.view())?.0)
+            }
+        }
+    }
+
+    /// The loss of a batch without updating anything.
+    pub fn loss(&self, x: ArrayView2<B::Elem>) -> Result<LossParts<f64>> {
+        let mut g = Graph::new(self.backend.clone());
+        let (_, parts) = self.record(&mut g, x, false)?;
+        Self::scalars(&g, &parts)
     }
 
     /// One training step on a batch (`n × d`): forward, backward and one Adam update.
     /// Returns the loss before the update.
     pub fn train_step(&mut self, x: ArrayView2<B::Elem>) -> Result<LossParts<f64>> {
-        self.check_batch(x)?;
         let mut g = Graph::new(self.backend.clone());
-        let xv = g.constant(self.backend.upload(x)?);
-        let pv: Vec<Var> = self.params.iter().map(|t| g.param(t.clone())).collect();
-        let start = self.lanczos_start(&mut g, x.nrows())?;
-        let parts = record_loss(&self.config, &mut g, xv, &pv, start)?;
-        let out = LossParts {
-            loss: g.scalar(parts.loss)?.as_f64(),
-            reconstruction: g.scalar(parts.reconstruction)?.as_f64(),
-            hash: g.scalar(parts.hash)?.as_f64(),
-        };
+        let (pv, parts) = self.record(&mut g, x, true)?;
+        let out = Self::scalars(&g, &parts)?;
         if !out.loss.is_finite() {
             return Err(Error::NonFiniteLoss { step: self.adam.steps() + 1, value: out.loss });
         }
@@ -239,22 +364,29 @@ impl<B: Backend> Machine<B> {
         batches: &[Vec<usize>],
         mut on_step: impl FnMut(usize, &LossParts<f64>),
     ) -> Result<LossParts<f64>> {
-        let mut sum = LossParts { loss: 0.0, reconstruction: 0.0, hash: 0.0 };
+        let mut sum = LossParts { loss: 0.0, reconstruction: 0.0, hash: 0.0, regularization: 0.0 };
         for (batch_idx, rows) in batches.iter().enumerate() {
             let batch = features.select(Axis(0), rows).mapv(|v| B::Elem::of(v as f64));
             let parts = self.train_step(batch.view())?;
             sum.loss += parts.loss;
             sum.reconstruction += parts.reconstruction;
             sum.hash += parts.hash;
+            sum.regularization += parts.regularization;
             on_step(batch_idx, &parts);
         }
         let n = batches.len().max(1) as f64;
-        Ok(LossParts { loss: sum.loss / n, reconstruction: sum.reconstruction / n, hash: sum.hash / n })
+        Ok(LossParts {
+            loss: sum.loss / n,
+            reconstruction: sum.reconstruction / n,
+            hash: sum.hash / n,
+            regularization: sum.regularization / n,
+        })
     }
 
-    /// The hash-layer logits `X W2ᵀ + b2` (`n × bits`); bit `j` of row `i` is 1 where the
-    /// logit is `≥ 0` (spec §4). Encoding needs only this affine map; rows are processed in
-    /// chunks so any number of rows fits in memory.
+    /// The hash-layer logits (`n × bits`): `X W2ᵀ + b2` for the faithful objective,
+    /// `GELU(X̄ W1ᵀ + b1) W2ᵀ + b2` with `X̄ = X − input_mean` for the `knn` one. Bit `j` of
+    /// row `i` is 1 where the logit is `≥ 0` (spec §4). Rows are processed in chunks of
+    /// [`Machine::HASH_CHUNK`] ([`Machine::hash_logits_chunk`]) so any number fits in memory.
     pub fn hash_logits(&self, x: ArrayView2<f32>) -> Result<Array2<f32>> {
         let (rows, cols) = x.dim();
         if cols != self.config.in_size {
@@ -263,17 +395,43 @@ impl<B: Backend> Machine<B> {
         if let Some(((row, col), _)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
             return Err(Error::NonFiniteInput { row, col });
         }
-        let idx_w = self.specs.iter().position(|s| s.name == "w2.weight").expect("w2 always exists");
-        let (w, b) = (&self.params[idx_w], &self.params[idx_w + 1]);
         let mut out = Array2::zeros((rows, self.config.bits));
-        const CHUNK: usize = 4096;
-        for start in (0..rows).step_by(CHUNK) {
-            let end = (start + CHUNK).min(rows);
-            let chunk = x.slice(s![start..end, ..]).mapv(|v| B::Elem::of(v as f64));
-            let xw = self.backend.linear(&self.backend.upload(chunk.view())?, w, b)?;
-            let logits = self.backend.download(&xw)?;
-            out.slice_mut(s![start..end, ..]).assign(&logits.mapv(|v| v.as_f64() as f32));
+        for start in (0..rows).step_by(Self::HASH_CHUNK) {
+            let end = (start + Self::HASH_CHUNK).min(rows);
+            let logits = self.hash_logits_chunk(x.slice(s![start..end, ..]))?;
+            out.slice_mut(s![start..end, ..]).assign(&logits);
         }
         Ok(out)
+    }
+
+    /// Rows per device call of [`Machine::hash_logits`].
+    pub const HASH_CHUNK: usize = 4096;
+
+    /// The logits of one chunk of rows, as [`Machine::hash_logits`] computes each chunk (the
+    /// caller has checked the width and the values).
+    fn hash_logits_chunk(&self, x: ArrayView2<f32>) -> Result<Array2<f32>> {
+        let logits = self.hash_logits_block(x.mapv(|v| B::Elem::of(v as f64)).view())?;
+        Ok(logits.mapv(|v| v.as_f64() as f32))
+    }
+
+    /// The logits of a block of rows already in the device's element type, with no checks
+    /// and no conversion: what [`Machine::hash_logits`] computes for each chunk of
+    /// [`Machine::HASH_CHUNK`] rows, so a streaming encoder that calls it on the same chunks
+    /// gets bit-identical codes. The caller checks the width and that the values are finite.
+    pub fn hash_logits_block(&self, x: ArrayView2<B::Elem>) -> Result<Array2<B::Elem>> {
+        let param = |name: &str| &self.params[self.specs.iter().position(|s| s.name == name).expect("parameter")];
+        let input = if self.config.centres_inputs() {
+            self.backend.upload(self.centred(x)?.mapv(B::Elem::of).view())?
+        } else {
+            self.backend.upload(x)?
+        };
+        let input = if self.config.hashes_hidden() {
+            let lin1 = self.backend.linear(&input, param("w1.weight"), param("w1.bias"))?;
+            self.backend.gelu(&lin1)?
+        } else {
+            input
+        };
+        let logits = self.backend.linear(&input, param("w2.weight"), param("w2.bias"))?;
+        Ok(self.backend.download(&logits)?)
     }
 }

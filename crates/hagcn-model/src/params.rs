@@ -32,9 +32,14 @@ pub struct ParamSpec {
     pub is_vector: bool,
     /// Its initialisation.
     pub init: Init,
+    /// Whether the optimiser updates it (`input_mean` is fitted once, not trained).
+    pub trainable: bool,
 }
 
 /// The parameters a configuration has, in `state_dict` order (spec §2).
+///
+/// The `knn` objective hashes the hidden features (`w2` is `b × h`) and stores the training
+/// mean of the inputs as a last, untrained `input_mean` (`1 × d`).
 ///
 /// Unlike the reference, only parameters the filter uses exist: `layer_norm.*` and a
 /// `h × h` `w.*` for gcn; `k × k` `w.*` for fourier and spline; no `w.*` for cheby and
@@ -48,16 +53,18 @@ pub fn param_specs(c: &MachineConfig) -> Vec<ParamSpec> {
             shape: (out, inp),
             is_vector: false,
             init: Init::Uniform { fan_in: inp },
+            trainable: true,
         });
         specs.push(ParamSpec {
             name: prefix[1],
             shape: (1, out),
             is_vector: true,
             init: Init::Uniform { fan_in: inp },
+            trainable: true,
         });
     };
     linear(&["w1.weight", "w1.bias"], h, d);
-    linear(&["w2.weight", "w2.bias"], b, d);
+    linear(&["w2.weight", "w2.bias"], b, if c.hashes_hidden() { h } else { d });
     match c.filter {
         Filter::Gcn => linear(&["w.weight", "w.bias"], h, h),
         Filter::Fourier | Filter::Spline => linear(&["w.weight", "w.bias"], c.k, c.k),
@@ -68,8 +75,24 @@ pub fn param_specs(c: &MachineConfig) -> Vec<ParamSpec> {
     linear(&["w5.2.weight", "w5.2.bias"], d, h);
     if c.filter == Filter::Gcn {
         let at = specs.iter().position(|s| s.name == "w4.weight").expect("w4 is always present");
-        specs.insert(at, ParamSpec { name: "layer_norm.weight", shape: (1, h), is_vector: true, init: Init::Ones });
-        specs.insert(at + 1, ParamSpec { name: "layer_norm.bias", shape: (1, h), is_vector: true, init: Init::Zeros });
+        specs.insert(
+            at,
+            ParamSpec { name: "layer_norm.weight", shape: (1, h), is_vector: true, init: Init::Ones, trainable: true },
+        );
+        specs.insert(
+            at + 1,
+            ParamSpec { name: "layer_norm.bias", shape: (1, h), is_vector: true, init: Init::Zeros, trainable: true },
+        );
+    }
+    if c.centres_inputs() {
+        // last, and drawn from no random numbers, so the other parameters' draws are unchanged
+        specs.push(ParamSpec {
+            name: "input_mean",
+            shape: (1, d),
+            is_vector: true,
+            init: Init::Zeros,
+            trainable: false,
+        });
     }
     specs
 }

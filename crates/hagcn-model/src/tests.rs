@@ -1,7 +1,7 @@
 //! Whole-model tests: gradient check of the full loss, training, checkpoints.
 
 use hagcn_autodiff::test_utils::{Tolerance, assert_gradcheck, random_matrix};
-use hagcn_autodiff::{AdamConfig, CpuBackend};
+use hagcn_autodiff::{AdamConfig, Backend, CpuBackend};
 use hagcn_openblas as _;
 use ndarray::Array2;
 
@@ -211,4 +211,143 @@ fn corrupt_checkpoints_are_clear_errors() {
     w.finish().unwrap();
     let err = load_checkpoint(&plain).unwrap_err();
     assert!(err.to_string().contains("not a hagcn checkpoint"), "{err}");
+}
+
+fn knn_config(filter: Filter) -> MachineConfig {
+    let mut c = small_config();
+    c.filter = filter;
+    c.k = 4;
+    c.objective = crate::Objective::Knn;
+    c.knn = 2;
+    c.gamma = 0.7;
+    c.regularization = 0.4;
+    c
+}
+
+/// Gradient check of the whole knn objective in f64 for every filter and every ablation: the
+/// batch graph and target are constants of the batch, computed once outside the check.
+#[test]
+fn knn_objective_gradcheck_f64_for_every_filter_and_ablation() {
+    let mut cases: Vec<MachineConfig> = Filter::ALL.iter().map(|&f| knn_config(f)).collect();
+    for a in crate::Ablation::ALL {
+        let mut c = knn_config(Filter::Gcn);
+        c.ablate = vec![a];
+        cases.push(c);
+    }
+    for config in cases {
+        let specs = param_specs(&config);
+        let mut inputs = init_params(&specs, 7);
+        for p in &mut inputs {
+            p.mapv_inplace(|v| v * 2.0);
+        }
+        let n_params = inputs.len();
+        let x = random_matrix(7, config.in_size, -1.0, 1.0, 8);
+        let batch = crate::KnnBatch::new(&config, x.view()).unwrap();
+        inputs.push(x);
+        inputs.push(crate::filters::lanczos_start(7, 1, 0));
+        assert_gradcheck(
+            |g, v| {
+                let start = (config.filter == Filter::Lanczos).then_some(v[n_params + 1]);
+                let parts =
+                    crate::record_knn(&config, g, v[n_params], &v[..n_params], &batch, start).map_err(|e| match e {
+                        Error::Autodiff(e) => e,
+                        other => panic!("{other}"),
+                    })?;
+                Ok(parts.loss)
+            },
+            &inputs,
+            Tolerance { eps: 1e-6, rtol: 1e-5, atol: 1e-8 },
+        );
+    }
+}
+
+#[test]
+fn knn_loss_terms_match_a_direct_computation() {
+    // One batch, every term recomputed from the parameters with plain ndarray code.
+    let config = knn_config(Filter::Gcn);
+    let specs = param_specs(&config);
+    let values = init_params(&specs, 3);
+    let x = random_matrix(7, config.in_size, -1.0, 1.0, 4);
+    let batch = crate::KnnBatch::new(&config, x.view()).unwrap();
+    let mut g = hagcn_autodiff::Graph::new(CpuBackend::<f64>::new());
+    let vars: Vec<_> = values.iter().map(|v| g.constant(g.backend().upload(v.view()).unwrap())).collect();
+    let xv = g.constant(g.backend().upload(x.view()).unwrap());
+    let parts = crate::record_knn(&config, &mut g, xv, &vars, &batch, None).unwrap();
+    let get = |name: &str| &values[specs.iter().position(|s| s.name == name).unwrap()];
+    let gelu = |v: f64| 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2));
+    let z = (x.dot(&get("w1.weight").t()) + get("w1.bias")).mapv(gelu);
+    let c = (z.dot(&get("w2.weight").t()) + get("w2.bias")).mapv(|v| 2.0 / (1.0 + (-v).exp()) - 1.0);
+    let (n, b) = (7.0, config.bits as f64);
+    let hash = ((c.dot(&c.t()) / b) - &batch.target).mapv(|v| v * v).mean().unwrap();
+    let col_mean = c.mean_axis(ndarray::Axis(0)).unwrap();
+    let balance = col_mean.mapv(|v| v * v).mean().unwrap();
+    let decorrelation = ((c.t().dot(&c) / n) - Array2::<f64>::eye(config.bits)).mapv(|v| v * v).mean().unwrap();
+    assert!((g.scalar(parts.hash).unwrap() - hash).abs() < 1e-12);
+    assert!((g.scalar(parts.regularization).unwrap() - (balance + decorrelation)).abs() < 1e-12);
+    let recon = g.scalar(parts.reconstruction).unwrap();
+    let total = recon + config.gamma * (hash + config.regularization * (balance + decorrelation));
+    assert!((g.scalar(parts.loss).unwrap() - total).abs() < 1e-12);
+    // the target is the kNN graph with self-loops: ones on the diagonal, symmetric, 0/1
+    assert!(batch.target.diag().iter().all(|&v| v == 1.0));
+    assert_eq!(batch.target, batch.target.t());
+    assert!(batch.target.iter().all(|&v| v == 0.0 || v == 1.0));
+}
+
+#[test]
+fn knn_model_centres_by_the_fitted_mean_and_trains() {
+    let mut config = MachineConfig::new(16, 8, Filter::Gcn);
+    config.hidden = 32;
+    config.objective = crate::Objective::Knn;
+    config.knn = 3;
+    config.gamma = 1.0;
+    let x = synthetic_batch(24, 16, 1).mapv(|v| v + 5.0); // far from zero mean
+    let adam = AdamConfig { lr: 1e-3, ..AdamConfig::default() };
+    let mut m = Machine::new(CpuBackend::<f32>::new(), config.clone(), adam, 3).unwrap();
+    assert!(matches!(m.train_step(x.view()), Err(Error::InputMeanNotFitted)));
+    assert!(matches!(m.hash_logits(x.view()), Err(Error::InputMeanNotFitted)));
+    m.fit_input_mean(x.view()).unwrap();
+    let first = m.train_step(x.view()).unwrap();
+    for _ in 0..100 {
+        m.train_step(x.view()).unwrap();
+    }
+    let last = m.loss(x.view()).unwrap();
+    assert!(last.loss < first.loss, "{first:?} → {last:?}");
+    // codes are GELU(x̄ W1ᵀ + b1) W2ᵀ + b2 with x̄ = x − mean
+    let logits = m.hash_logits(x.view()).unwrap();
+    let state = m.state_dict().unwrap();
+    let get = |name: &str| state.iter().find(|(n, _)| *n == name).unwrap().1.mapv(f64::from);
+    let mean = get("input_mean");
+    let xc = x.mapv(f64::from) - &mean;
+    let gelu = |v: f64| 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2));
+    let z = (xc.dot(&get("w1.weight").t()) + get("w1.bias")).mapv(gelu);
+    let expect = z.dot(&get("w2.weight").t()) + get("w2.bias");
+    assert_eq!(get("w2.weight").dim(), (8, 32));
+    assert!(logits.iter().zip(&expect).all(|(a, b)| (*a as f64 - b).abs() < 1e-4));
+    // the stored mean is the column mean, and survives a checkpoint
+    assert!((mean[[0, 0]] - x.column(0).iter().map(|&v| v as f64).sum::<f64>() / 24.0).abs() < 1e-6);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("knn.npz");
+    save_checkpoint(&m, &path, false).unwrap();
+    let ck = load_checkpoint(&path).unwrap();
+    assert_eq!(ck.config, config);
+    let back = Machine::from_params(CpuBackend::<f32>::new(), ck.config, adam, ck.params, 3).unwrap();
+    assert_eq!(back.hash_logits(x.view()).unwrap(), logits);
+}
+
+#[test]
+fn knn_batch_too_small_is_a_clear_error() {
+    let mut config = knn_config(Filter::Gcn);
+    config.knn = 5;
+    let mut m = Machine::new(CpuBackend::<f32>::new(), config, AdamConfig::default(), 1).unwrap();
+    let x = synthetic_batch(5, 5, 1);
+    m.fit_input_mean(x.view()).unwrap();
+    let err = m.train_step(x.view()).unwrap_err().to_string();
+    assert!(err.contains("knn = 5 for a batch of 5 rows"), "{err}");
+}
+
+#[test]
+fn faithful_configs_reject_ablations() {
+    let mut c = small_config();
+    c.ablate = vec![crate::Ablation::ConstantGraph];
+    assert!(c.validate().unwrap_err().to_string().contains("knn objective only"));
 }
