@@ -15,6 +15,7 @@ use hagcn_eval::TopK;
 use hagcn_model::{Ablation, Filter, Objective};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::device::Device;
 use crate::training::TrainingOptions;
 
 /// A classic hashing baseline that `hagcn experiment` fits beside the filters; named `lsh`,
@@ -182,6 +183,8 @@ pub struct ExperimentConfig {
     /// Ablation rows (`knn` objective): each entry is a list of parts switched off, trained
     /// as its own method (`gcn-knn.constant-graph`, …); `[[]]` is the full variant alone.
     pub ablations: Vec<Vec<String>>,
+    /// Where models train: `cpu`, `cuda` or `cuda:N`.
+    pub device: Device,
 }
 
 impl Default for ExperimentConfig {
@@ -214,6 +217,7 @@ impl Default for ExperimentConfig {
             knn: 5,
             regularization: 0.1,
             ablations: vec![Vec::new()],
+            device: Device::Cpu,
         }
     }
 }
@@ -311,6 +315,9 @@ pub struct ExperimentArgs {
     /// for the full variant)
     #[arg(long, value_delimiter = ',')]
     pub ablate: Option<Vec<String>>,
+    /// Where models train: cpu, cuda or cuda:N
+    #[arg(long)]
+    pub device: Option<Device>,
     /// Continue the run in `--out`: finished (method, bits, k, fold) cells are kept, the
     /// others computed, tables and figures redrawn; the settings that change numbers must
     /// match (the grid may grow)
@@ -361,7 +368,8 @@ impl ExperimentArgs {
             checkpoints,
             objective,
             knn,
-            regularization
+            regularization,
+            device
         );
         if let Some(row) = &self.ablate {
             c.ablations = vec![row.iter().filter(|a| a.trim() != "none").cloned().collect()];
@@ -416,6 +424,7 @@ impl ExperimentConfig {
             knn: self.knn,
             regularization: self.regularization,
             ablate: ablate.to_vec(),
+            device: self.device,
         })
     }
 

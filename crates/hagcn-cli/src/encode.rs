@@ -23,7 +23,7 @@ use hagcn_eval::PackedCodes;
 use hagcn_model::{Machine, load_checkpoint};
 use ndarray::ArrayView2;
 
-use crate::device::device;
+use crate::device::{Device, device};
 use crate::output::{refuse_existing, write_atomic, write_npy_header};
 use crate::read_ahead::read_ahead;
 
@@ -46,6 +46,9 @@ pub struct EncodeArgs {
     /// Replace an existing output
     #[arg(long)]
     pub force: bool,
+    /// Where to encode: cpu, cuda or cuda:N
+    #[arg(long, default_value = "cpu")]
+    pub device: Device,
 }
 
 /// Runs `hagcn encode`.
@@ -66,7 +69,7 @@ pub fn encode(args: EncodeArgs) -> Result<()> {
     // BLAS keeps its thread count: one thread instead of two changed 2 of 89.6 M bits on a
     // 1.4 M × 768 input (logits within rounding of 0), and codes must equal the in-memory
     // encode's.
-    let machine = Machine::from_params(device(), ck.config, AdamConfig::default(), ck.params, 0)?;
+    let machine = Machine::from_params(device(args.device)?, ck.config, AdamConfig::default(), ck.params, 0)?;
     let bar = progress_bar(n_rows as u64, "rows");
     let input = &args.input;
     write_atomic(&args.out, |w| {

@@ -57,7 +57,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         (Some(dir), true) => resume_from(dir, config)?,
         _ => (make_out_dir(args.out.clone(), &config.name)?, Results::default(), config),
     };
-    let backend = crate::device::device();
+    let backend = crate::device::device(config.device)?;
     let blas = format!(
         "OpenBLAS kernel {} ({} threads, OPENBLAS_CORETYPE={})",
         hagcn_openblas::corename(),

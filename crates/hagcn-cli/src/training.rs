@@ -11,7 +11,7 @@ use hagcn_model::{Ablation, Filter, LossParts, Machine, MachineConfig, Objective
 use ndarray::ArrayView2;
 use serde::Serialize;
 
-use crate::device::{DeviceBackend, device};
+use crate::device::{Device, DeviceBackend, device};
 
 /// What [`TrainingOptions::train`] reports after each epoch.
 pub struct EpochEnd {
@@ -59,6 +59,9 @@ pub struct TrainingOptions {
     /// Parts of the knn objective to switch off, comma-separated (an ablation)
     #[arg(long, value_delimiter = ',')]
     pub ablate: Vec<Ablation>,
+    /// Where to train: cpu, cuda or cuda:N
+    #[arg(long, default_value = "cpu")]
+    pub device: Device,
 }
 
 impl TrainingOptions {
@@ -82,7 +85,7 @@ impl TrainingOptions {
 
     /// A freshly initialised model with hyper-parameters `config` on the device.
     pub fn new_machine(&self, config: MachineConfig) -> Result<Machine<DeviceBackend>> {
-        Ok(Machine::new(device(), config, self.adam(), self.seed)?)
+        Ok(Machine::new(device(self.device)?, config, self.adam(), self.seed)?)
     }
 
     /// The training loop of `experiment` and `train`: `epochs` epochs over the rows of

@@ -264,6 +264,13 @@ fn bad_arguments_are_clear_errors() {
     assert!(!o.status.success());
     let o = run(&data, &tmp.path().join("o4"), &["--batch-size", "1000"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("larger than the training set"));
+    // No CUDA backend in this build: one line, a non-zero exit, nothing trained.
+    let o = run(&data, &tmp.path().join("o5"), &["--device", "cuda"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("--device cuda:0") && err.contains("--device cpu"), "{err}");
+    assert!(!tmp.path().join("o5").join("results.json").exists());
+    let o = run(&data, &tmp.path().join("o6"), &["--device", "gpu"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expected cpu, cuda or cuda:N"));
 }
 
 #[test]
