@@ -273,10 +273,23 @@ fn markdown(config: &ExperimentConfig, groups: &[Group], figures: &[(String, Str
     writeln!(md, "# {title}\n").unwrap();
     writeln!(
         md,
-        "Dataset `{}`; {} epochs, batch {}, h = {}, lr {}, γ = {}, seed {}; {}. Ties in the Hamming ranking are \
-         broken by database index (spec §4). Every number is also in `metrics.csv` (per fold) and `summary.csv` \
-         (mean, std).\n",
-        config.dataset, config.epochs, config.batch_size, config.hidden, config.lr, config.gamma, config.seed, spread
+        "Dataset `{}`; objective `{}`{}; {} epochs, batch {}, h = {}, lr {}, γ = {}, seed {}; {}. Ties in the \
+         Hamming ranking are broken by database index (spec §4). Every number is also in `metrics.csv` (per fold) \
+         and `summary.csv` (mean, std).\n",
+        config.dataset,
+        config.objective,
+        if config.objective == "knn" {
+            format!(" (knn = {}, λ = {})", config.knn, config.regularization)
+        } else {
+            String::new()
+        },
+        config.epochs,
+        config.batch_size,
+        config.hidden,
+        config.lr,
+        config.gamma,
+        config.seed,
+        spread
     )
     .unwrap();
 
