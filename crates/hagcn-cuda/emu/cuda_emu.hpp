@@ -1,0 +1,513 @@
+// cuda_emu.hpp: the CUDA built-ins on the CPU, so the kernels of crates/hagcn-cuda/kernels/
+// compile with g++ (C++20) and run unchanged.
+//
+// Model (one launch at a time, one block at a time):
+//  * `launch(name, grid, block, kernel, args...)` starts one std::thread per GPU thread of a
+//    block; the same threads then run every block of the grid in turn (blockIdx changes, the
+//    thread keeps its threadIdx), with a barrier between blocks. Launches are serialised by a
+//    global mutex, like a single CUDA stream.
+//  * `threadIdx`, `blockIdx`, `blockDim`, `gridDim` are thread-locals.
+//  * `__shared__` is `static`: one instance per kernel, shared by the block being run (only one
+//    block runs at a time, so this is per-block storage). Only statically sized shared arrays
+//    are supported (no `extern __shared__`).
+//  * `__syncthreads()` is a block barrier. Threads that have returned from the kernel drop out
+//    of it, as on sm_70+ hardware.
+//  * Warp intrinsics (`__shfl_*_sync`, `__ballot_sync`, `__match_any_sync`, `__syncwarp`) go
+//    through a per-warp exchange buffer between two warp barriers. Reading a lane that does not
+//    exist (the tail of a partial warp), has returned, or is outside `mask` yields *poison*:
+//    every byte 0xFF, which is a NaN for float and double (and all ones for integers). A
+//    calling lane missing from its own `mask` aborts.
+//  * Atomics go through std::atomic_ref; `__threadfence` is a sequentially consistent fence.
+//  * A barrier that waits longer than HAGCN_EMU_TIMEOUT_S seconds (default 120) aborts with the
+//    kernel's name: a divergent `__syncthreads` or a shuffle some lanes never reach.
+//
+// Compile with -std=c++20 -pthread; add -fsanitize=thread for the ThreadSanitizer pass (every
+// inter-thread communication above is a mutex, condition variable, thread start/join or atomic,
+// so TSan reports exactly the kernel's own races).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+// ---------------------------------------------------------------------------------------------
+// Qualifiers.
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __noinline__
+#define __restrict__ __restrict
+#define __shared__ static
+#define __launch_bounds__(...)
+
+struct uint3 {
+    unsigned int x, y, z;
+};
+
+struct dim3 {
+    unsigned int x, y, z;
+    constexpr dim3(unsigned int x_ = 1, unsigned int y_ = 1, unsigned int z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+
+/// The grid and block sizes the Rust side passes by value (`hagcn_cuda::emu::Dim3`).
+struct hagcn_dim3 {
+    unsigned int x, y, z;
+};
+
+inline thread_local uint3 threadIdx{0, 0, 0};
+inline thread_local uint3 blockIdx{0, 0, 0};
+inline thread_local dim3 blockDim{1, 1, 1};
+inline thread_local dim3 gridDim{1, 1, 1};
+constexpr int warpSize = 32;
+
+namespace hagcn_emu {
+
+constexpr int kWarp = 32;
+constexpr std::uint64_t kPoison = ~std::uint64_t{0};
+
+[[noreturn]] inline void fatal(const char* kernel, const char* what) {
+    std::fprintf(stderr, "hagcn-emu: kernel %s: %s\n", kernel ? kernel : "?", what);
+    std::fflush(stderr);
+    std::abort();
+}
+
+inline std::chrono::seconds barrier_timeout() {
+    static const std::chrono::seconds t = [] {
+        const char* s = std::getenv("HAGCN_EMU_TIMEOUT_S");
+        long v = s ? std::strtol(s, nullptr, 10) : 0;
+        return std::chrono::seconds(v > 0 ? v : 120);
+    }();
+    return t;
+}
+
+/// A reusable barrier whose participants can drop out (exited threads), with a timeout that
+/// turns a deadlock into an abort, and an optional completion step run by the last arriver.
+class Barrier {
+public:
+    void reset(int expected) {
+        std::lock_guard<std::mutex> lk(m_);
+        expected_ = expected;
+        arrived_ = 0;
+    }
+
+    template <class F>
+    void arrive_and_wait(const char* kernel, const char* what, F&& completion) {
+        std::unique_lock<std::mutex> lk(m_);
+        const std::uint64_t gen = generation_;
+        if (++arrived_ >= expected_) {
+            completion();
+            release();
+            return;
+        }
+        if (!cv_.wait_for(lk, barrier_timeout(), [&] { return generation_ != gen; })) {
+            std::string msg = std::string(what) + " waited longer than HAGCN_EMU_TIMEOUT_S: " +
+                              "a barrier some threads never reach (divergent __syncthreads, or a "
+                              "warp intrinsic called by only part of a warp)";
+            fatal(kernel, msg.c_str());
+        }
+    }
+
+    void arrive_and_wait(const char* kernel, const char* what) {
+        arrive_and_wait(kernel, what, [] {});
+    }
+
+    /// A participant leaves for good (its thread returned from the kernel).
+    void drop() {
+        std::lock_guard<std::mutex> lk(m_);
+        --expected_;
+        if (arrived_ > 0 && arrived_ >= expected_) release();
+    }
+
+private:
+    void release() {
+        arrived_ = 0;
+        ++generation_;
+        cv_.notify_all();
+    }
+
+    std::mutex m_;
+    std::condition_variable cv_;
+    int expected_ = 0;
+    int arrived_ = 0;
+    std::uint64_t generation_ = 0;
+};
+
+struct Warp {
+    Barrier barrier;
+    int lanes = 0;                   // lanes that exist in this warp (< 32 for a partial warp)
+    std::uint32_t alive = 0;         // lanes that have not returned; written under the barrier
+    std::uint64_t slots[kWarp] = {}; // exchange buffer, one 8-byte slot per lane
+    std::mutex alive_m;
+};
+
+struct LaunchState {
+    const char* kernel = nullptr;
+    unsigned int n_threads = 0;
+    Barrier block_barrier; // __syncthreads
+    Barrier end_barrier;   // between blocks (every thread, exited or not)
+    std::vector<std::unique_ptr<Warp>> warps;
+
+    void start_block() {
+        block_barrier.reset(static_cast<int>(n_threads));
+        for (auto& w : warps) {
+            w->barrier.reset(w->lanes);
+            w->alive = w->lanes == kWarp ? 0xffffffffu : ((1u << w->lanes) - 1u);
+            for (auto& s : w->slots) s = kPoison;
+        }
+    }
+};
+
+struct ThreadCtx {
+    LaunchState* launch = nullptr;
+    unsigned int lane = 0;
+    unsigned int warp = 0;
+};
+
+inline thread_local ThreadCtx ctx;
+
+inline Warp& my_warp() {
+    return *ctx.launch->warps[ctx.warp];
+}
+
+inline void check_mask(unsigned int mask, const char* what) {
+    if (!((mask >> ctx.lane) & 1u)) {
+        std::string msg = std::string(what) + " called by a lane outside its mask";
+        fatal(ctx.launch->kernel, msg.c_str());
+    }
+}
+
+/// One exchange round: publish `mine`, wait for the warp, read lane `src` (poison if `src` does
+/// not exist, has returned or is not in `mask`), wait again so the slots can be reused.
+template <class T>
+T exchange(unsigned int mask, T mine, int src, const char* what) {
+    static_assert(sizeof(T) <= 8 && std::is_trivially_copyable_v<T>, "shuffle of a type over 8 bytes");
+    check_mask(mask, what);
+    Warp& w = my_warp();
+    std::uint64_t bits = kPoison;
+    std::memcpy(&bits, &mine, sizeof(T));
+    w.slots[ctx.lane] = bits;
+    w.barrier.arrive_and_wait(ctx.launch->kernel, what);
+    std::uint64_t got = kPoison;
+    if (src >= 0 && src < kWarp && ((mask >> src) & 1u) && ((w.alive >> src) & 1u)) got = w.slots[src];
+    w.barrier.arrive_and_wait(ctx.launch->kernel, what);
+    T out;
+    std::memcpy(&out, &got, sizeof(T));
+    return out;
+}
+
+/// Every alive lane in `mask` publishes `mine`; `f(values, present)` computes this lane's result.
+template <class F>
+unsigned int gather(unsigned int mask, std::uint64_t mine, const char* what, F&& f) {
+    check_mask(mask, what);
+    Warp& w = my_warp();
+    w.slots[ctx.lane] = mine;
+    w.barrier.arrive_and_wait(ctx.launch->kernel, what);
+    const unsigned int present = mask & w.alive;
+    const unsigned int out = f(w.slots, present);
+    w.barrier.arrive_and_wait(ctx.launch->kernel, what);
+    return out;
+}
+
+inline void thread_exit() {
+    Warp& w = my_warp();
+    {
+        // The warp barrier protects `alive` and the slots: a lane leaves only while no round of
+        // its warp is half done, because every lane of a round waits for the others.
+        std::lock_guard<std::mutex> lk(w.alive_m);
+        w.alive &= ~(1u << ctx.lane);
+        w.slots[ctx.lane] = kPoison;
+    }
+    w.barrier.drop();
+    ctx.launch->block_barrier.drop();
+}
+
+inline std::mutex& launch_mutex() {
+    static std::mutex m;
+    return m;
+}
+
+inline thread_local std::string last_error;
+
+inline int fail(const char* kernel, const std::string& msg) {
+    last_error = std::string("kernel ") + kernel + ": " + msg;
+    return 1;
+}
+
+/// Runs `kernel(args...)` over `grid` × `block` threads. Returns 0, or 1 with `last_error` set
+/// for an invalid configuration (nothing runs then).
+template <class... P>
+int launch(const char* name, hagcn_dim3 grid, hagcn_dim3 block, void (*kernel)(P...),
+           std::type_identity_t<P>... args) {
+    const unsigned long long n_threads = 1ull * block.x * block.y * block.z;
+    const unsigned long long n_blocks = 1ull * grid.x * grid.y * grid.z;
+    if (n_threads == 0 || n_blocks == 0) return fail(name, "empty grid or block");
+    if (n_threads > 1024 || block.x > 1024 || block.y > 1024 || block.z > 64)
+        return fail(name, "block over 1024 threads (or over 1024 × 1024 × 64)");
+    if (grid.y > 65535 || grid.z > 65535) return fail(name, "grid.y or grid.z over 65535");
+
+    std::lock_guard<std::mutex> serial(launch_mutex());
+    LaunchState state;
+    state.kernel = name;
+    state.n_threads = static_cast<unsigned int>(n_threads);
+    state.end_barrier.reset(static_cast<int>(n_threads));
+    const unsigned int n_warps = (state.n_threads + kWarp - 1) / kWarp;
+    for (unsigned int w = 0; w < n_warps; ++w) {
+        auto warp = std::make_unique<Warp>();
+        warp->lanes = static_cast<int>(std::min<unsigned int>(kWarp, state.n_threads - w * kWarp));
+        state.warps.push_back(std::move(warp));
+    }
+    state.start_block();
+
+    auto body = [&](unsigned int t) {
+        ctx = ThreadCtx{&state, t % kWarp, t / kWarp};
+        blockDim = dim3(block.x, block.y, block.z);
+        gridDim = dim3(grid.x, grid.y, grid.z);
+        threadIdx = uint3{t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
+        for (unsigned long long b = 0; b < n_blocks; ++b) {
+            blockIdx = uint3{static_cast<unsigned int>(b % grid.x), static_cast<unsigned int>((b / grid.x) % grid.y),
+                             static_cast<unsigned int>(b / (1ull * grid.x * grid.y))};
+            kernel(args...);
+            thread_exit();
+            // The last thread to finish the block resets the barriers and the exchange
+            // buffers for the next one before anybody starts it.
+            state.end_barrier.arrive_and_wait(name, "end of block", [&] { state.start_block(); });
+        }
+        ctx = ThreadCtx{};
+    };
+
+    std::vector<std::thread> threads;
+    threads.reserve(state.n_threads);
+    for (unsigned int t = 0; t < state.n_threads; ++t) threads.emplace_back(body, t);
+    for (auto& th : threads) th.join();
+    return 0;
+}
+
+template <class T, class U>
+T bit_cast_to(U v) {
+    static_assert(sizeof(T) == sizeof(U));
+    T out;
+    std::memcpy(&out, &v, sizeof(T));
+    return out;
+}
+
+} // namespace hagcn_emu
+
+// ---------------------------------------------------------------------------------------------
+// Synchronisation and warp intrinsics.
+inline void __syncthreads() {
+    hagcn_emu::ctx.launch->block_barrier.arrive_and_wait(hagcn_emu::ctx.launch->kernel, "__syncthreads");
+}
+
+inline void __syncwarp(unsigned int mask = 0xffffffffu) {
+    hagcn_emu::check_mask(mask, "__syncwarp");
+    hagcn_emu::my_warp().barrier.arrive_and_wait(hagcn_emu::ctx.launch->kernel, "__syncwarp");
+}
+
+inline void __threadfence() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+inline void __threadfence_block() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+inline unsigned int __activemask() {
+    auto& w = hagcn_emu::my_warp();
+    std::lock_guard<std::mutex> lk(w.alive_m);
+    return w.alive;
+}
+
+template <class T>
+T __shfl_sync(unsigned int mask, T v, int src_lane, int width = warpSize) {
+    const int lane = static_cast<int>(hagcn_emu::ctx.lane);
+    const int base = lane - lane % width;
+    return hagcn_emu::exchange(mask, v, base + ((src_lane % width) + width) % width, "__shfl_sync");
+}
+
+template <class T>
+T __shfl_xor_sync(unsigned int mask, T v, int lane_mask, int width = warpSize) {
+    const int lane = static_cast<int>(hagcn_emu::ctx.lane);
+    const int base = lane - lane % width;
+    int src = lane ^ lane_mask;
+    if (src < base || src >= base + width) src = lane; // CUDA: outside the segment → own value
+    return hagcn_emu::exchange(mask, v, src, "__shfl_xor_sync");
+}
+
+template <class T>
+T __shfl_down_sync(unsigned int mask, T v, unsigned int delta, int width = warpSize) {
+    const int lane = static_cast<int>(hagcn_emu::ctx.lane);
+    const int base = lane - lane % width;
+    int src = lane + static_cast<int>(delta);
+    if (src >= base + width) src = lane;
+    return hagcn_emu::exchange(mask, v, src, "__shfl_down_sync");
+}
+
+template <class T>
+T __shfl_up_sync(unsigned int mask, T v, unsigned int delta, int width = warpSize) {
+    const int lane = static_cast<int>(hagcn_emu::ctx.lane);
+    const int base = lane - lane % width;
+    int src = lane - static_cast<int>(delta);
+    if (src < base) src = lane;
+    return hagcn_emu::exchange(mask, v, src, "__shfl_up_sync");
+}
+
+inline unsigned int __ballot_sync(unsigned int mask, int pred) {
+    return hagcn_emu::gather(mask, pred ? 1 : 0, "__ballot_sync", [](const std::uint64_t* s, unsigned int present) {
+        unsigned int out = 0;
+        for (int l = 0; l < hagcn_emu::kWarp; ++l)
+            if (((present >> l) & 1u) && s[l] == 1) out |= 1u << l;
+        return out;
+    });
+}
+
+inline int __all_sync(unsigned int mask, int pred) {
+    return __ballot_sync(mask, pred) == (mask & __activemask());
+}
+inline int __any_sync(unsigned int mask, int pred) {
+    return __ballot_sync(mask, pred) != 0;
+}
+
+template <class T>
+unsigned int __match_any_sync(unsigned int mask, T value) {
+    static_assert(sizeof(T) <= 8);
+    std::uint64_t mine = 0;
+    std::memcpy(&mine, &value, sizeof(T));
+    return hagcn_emu::gather(mask, mine, "__match_any_sync", [mine](const std::uint64_t* s, unsigned int present) {
+        unsigned int out = 0;
+        for (int l = 0; l < hagcn_emu::kWarp; ++l)
+            if (((present >> l) & 1u) && s[l] == mine) out |= 1u << l;
+        return out;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Atomics.
+template <class T>
+T atomicAdd(T* addr, T v) {
+    return std::atomic_ref<T>(*addr).fetch_add(v);
+}
+template <class T>
+T atomicSub(T* addr, T v) {
+    return std::atomic_ref<T>(*addr).fetch_sub(v);
+}
+template <class T>
+T atomicExch(T* addr, T v) {
+    return std::atomic_ref<T>(*addr).exchange(v);
+}
+template <class T>
+T atomicCAS(T* addr, T compare, T v) {
+    std::atomic_ref<T>(*addr).compare_exchange_strong(compare, v);
+    return compare;
+}
+template <class T>
+T atomicMin(T* addr, T v) {
+    std::atomic_ref<T> a(*addr);
+    T old = a.load();
+    while (v < old && !a.compare_exchange_weak(old, v)) {
+    }
+    return old;
+}
+template <class T>
+T atomicMax(T* addr, T v) {
+    std::atomic_ref<T> a(*addr);
+    T old = a.load();
+    while (v > old && !a.compare_exchange_weak(old, v)) {
+    }
+    return old;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integer and bit intrinsics.
+inline int __popc(unsigned int x) {
+    return std::popcount(x);
+}
+inline int __popcll(unsigned long long x) {
+    return std::popcount(x);
+}
+inline int __clz(unsigned int x) {
+    return std::countl_zero(x);
+}
+inline int __clzll(unsigned long long x) {
+    return std::countl_zero(x);
+}
+inline int __ffs(unsigned int x) {
+    return x ? std::countr_zero(x) + 1 : 0;
+}
+inline int __float_as_int(float x) {
+    return hagcn_emu::bit_cast_to<int>(x);
+}
+inline unsigned int __float_as_uint(float x) {
+    return hagcn_emu::bit_cast_to<unsigned int>(x);
+}
+inline float __int_as_float(int x) {
+    return hagcn_emu::bit_cast_to<float>(x);
+}
+inline float __uint_as_float(unsigned int x) {
+    return hagcn_emu::bit_cast_to<float>(x);
+}
+inline long long __double_as_longlong(double x) {
+    return hagcn_emu::bit_cast_to<long long>(x);
+}
+inline double __longlong_as_double(long long x) {
+    return hagcn_emu::bit_cast_to<double>(x);
+}
+
+inline int min(int a, int b) {
+    return a < b ? a : b;
+}
+inline int max(int a, int b) {
+    return a > b ? a : b;
+}
+inline unsigned int min(unsigned int a, unsigned int b) {
+    return a < b ? a : b;
+}
+inline unsigned int max(unsigned int a, unsigned int b) {
+    return a > b ? a : b;
+}
+inline long long min(long long a, long long b) {
+    return a < b ? a : b;
+}
+inline long long max(long long a, long long b) {
+    return a > b ? a : b;
+}
+inline unsigned long long min(unsigned long long a, unsigned long long b) {
+    return a < b ? a : b;
+}
+inline unsigned long long max(unsigned long long a, unsigned long long b) {
+    return a > b ? a : b;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Math: the CUDA math API's accurate functions are the C library's (<cmath> declares sqrtf,
+// expf, erff, fmaf, ... globally); the fast intrinsics map to them as well.
+inline float rsqrtf(float x) {
+    return 1.0f / std::sqrt(x);
+}
+inline double rsqrt(double x) {
+    return 1.0 / std::sqrt(x);
+}
+inline float __expf(float x) {
+    return std::exp(x);
+}
+inline float __logf(float x) {
+    return std::log(x);
+}
+inline float __fdividef(float a, float b) {
+    return a / b;
+}
+inline float __saturatef(float x) {
+    return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x);
+}
