@@ -44,10 +44,8 @@ fn main() {
 
     let kernel_dir = manifest.join("kernels");
     let files = cu_files(&kernel_dir);
-    let parsed: Vec<(String, PathBuf, Vec<Kernel>)> = files
-        .iter()
-        .map(|path| (stem(path), path.clone(), parse_kernels(path)))
-        .collect();
+    let parsed: Vec<(String, PathBuf, Vec<Kernel>)> =
+        files.iter().map(|path| (stem(path), path.clone(), parse_kernels(path))).collect();
 
     // 1. The sources for NVRTC.
     let mut list = String::from("&[\n");
@@ -73,10 +71,8 @@ fn main() {
 
     // 3. The broken kernels of the emulator's own tests, linked into test targets only.
     let test_files = cu_files(&manifest.join("tests/kernels"));
-    let test_parsed: Vec<(String, PathBuf, Vec<Kernel>)> = test_files
-        .iter()
-        .map(|path| (stem(path), path.clone(), parse_kernels(path)))
-        .collect();
+    let test_parsed: Vec<(String, PathBuf, Vec<Kernel>)> =
+        test_files.iter().map(|path| (stem(path), path.clone(), parse_kernels(path))).collect();
     let test_shims = write_shims(&out, "emu_test", &test_parsed);
     let objects = build(&manifest, &test_shims, tsan).compile_intermediates();
     for object in objects {
@@ -93,7 +89,8 @@ fn compiler() -> String {
 /// Fails the build with one clear message when no C++20 compiler is available.
 fn check_compiler() {
     let cxx = compiler();
-    let probe = Command::new(&cxx).args(["-std=c++20", "-x", "c++", "-E", "-"]).stdin(std::process::Stdio::null()).output();
+    let probe =
+        Command::new(&cxx).args(["-std=c++20", "-x", "c++", "-E", "-"]).stdin(std::process::Stdio::null()).output();
     match probe {
         Ok(o) if o.status.success() => {}
         _ => panic!(
@@ -154,10 +151,7 @@ fn parse_kernels(path: &Path) -> Vec<Kernel> {
         let open = rest.find('(').expect("kernel parameter list");
         let name = rest[..open].trim().to_string();
         let close = rest.find(')').expect("end of the kernel parameter list");
-        let params = rest[open + 1..close]
-            .split(',')
-            .map(|p| parse_param(p, &name, path))
-            .collect();
+        let params = rest[open + 1..close].split(',').map(|p| parse_param(p, &name, path)).collect();
         kernels.push(Kernel { name, params });
         rest = &rest[close..];
     }

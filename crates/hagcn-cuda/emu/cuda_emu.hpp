@@ -18,12 +18,14 @@
 //    every byte 0xFF, which is a NaN for float and double (and all ones for integers). A
 //    calling lane missing from its own `mask` aborts.
 //  * Atomics go through std::atomic_ref; `__threadfence` is a sequentially consistent fence.
-//  * A barrier that waits longer than HAGCN_EMU_TIMEOUT_S seconds (default 120) aborts with the
-//    kernel's name: a divergent `__syncthreads` or a shuffle some lanes never reach.
+//  * Barriers are futex waits (C++20 atomic wait/notify). A watchdog thread per launch aborts,
+//    naming the kernel, when threads have waited at a barrier for HAGCN_EMU_TIMEOUT_S seconds
+//    (default 120) with no barrier opening: a divergent `__syncthreads`, or a warp intrinsic
+//    some lanes never reach.
 //
 // Compile with -std=c++20 -pthread; add -fsanitize=thread for the ThreadSanitizer pass (every
-// inter-thread communication above is a mutex, condition variable, thread start/join or atomic,
-// so TSan reports exactly the kernel's own races).
+// inter-thread communication above is an atomic with acquire/release ordering, a mutex, or a
+// thread start/join, so TSan reports exactly the kernel's own races).
 #pragma once
 
 #include <algorithm>
@@ -94,56 +96,90 @@ inline std::chrono::seconds barrier_timeout() {
     return t;
 }
 
-/// A reusable barrier whose participants can drop out (exited threads), with a timeout that
-/// turns a deadlock into an abort, and an optional completion step run by the last arriver.
+/// What the watchdog of a launch observes: barrier releases (progress) and threads waiting.
+struct Monitor {
+    std::atomic<std::uint64_t> progress{0};
+    std::atomic<int> waiting{0};
+    std::atomic<const char*> waiting_at{"a barrier"};
+};
+
+/// A reusable barrier whose participants can drop out (exited threads), with an optional
+/// completion step run by the last arriver before anybody is released.
+///
+/// State is one atomic word (expected participants << 32 | arrived), waiting is C++20
+/// atomic wait/notify on a generation counter (a futex: no mutex for the woken threads to fight
+/// over). A thread yields a few times before it sleeps, since all simulated threads share a few
+/// cores. Deadlocks are reported by the launch's watchdog, which watches `Monitor`.
 class Barrier {
 public:
+    void attach(Monitor* m) { monitor_ = m; }
+
+    /// Only while nobody waits (before a block starts).
     void reset(int expected) {
-        std::lock_guard<std::mutex> lk(m_);
-        expected_ = expected;
-        arrived_ = 0;
+        state_.store(pack(static_cast<std::uint32_t>(expected), 0), std::memory_order_release);
     }
 
     template <class F>
-    void arrive_and_wait(const char* kernel, const char* what, F&& completion) {
-        std::unique_lock<std::mutex> lk(m_);
-        const std::uint64_t gen = generation_;
-        if (++arrived_ >= expected_) {
-            completion();
-            release();
-            return;
+    void arrive_and_wait(const char* what, F&& completion) {
+        const std::uint32_t gen = gen_.load(std::memory_order_acquire);
+        std::uint64_t s = state_.load(std::memory_order_acquire);
+        for (;;) {
+            const std::uint32_t expected = static_cast<std::uint32_t>(s >> 32);
+            const std::uint32_t arrived = static_cast<std::uint32_t>(s) + 1;
+            const bool last = arrived >= expected;
+            if (state_.compare_exchange_weak(s, pack(expected, last ? 0 : arrived), std::memory_order_acq_rel,
+                                             std::memory_order_acquire)) {
+                if (last) {
+                    completion();
+                    release();
+                    return;
+                }
+                break;
+            }
         }
-        if (!cv_.wait_for(lk, barrier_timeout(), [&] { return generation_ != gen; })) {
-            std::string msg = std::string(what) + " waited longer than HAGCN_EMU_TIMEOUT_S: " +
-                              "a barrier some threads never reach (divergent __syncthreads, or a "
-                              "warp intrinsic called by only part of a warp)";
-            fatal(kernel, msg.c_str());
+        for (int spin = 0; spin < 16; ++spin) {
+            if (gen_.load(std::memory_order_acquire) != gen) return;
+            std::this_thread::yield();
         }
+        monitor_->waiting_at.store(what, std::memory_order_relaxed);
+        monitor_->waiting.fetch_add(1, std::memory_order_relaxed);
+        while (gen_.load(std::memory_order_acquire) == gen) gen_.wait(gen, std::memory_order_acquire);
+        monitor_->waiting.fetch_sub(1, std::memory_order_relaxed);
     }
 
-    void arrive_and_wait(const char* kernel, const char* what) {
-        arrive_and_wait(kernel, what, [] {});
+    void arrive_and_wait(const char* what) {
+        arrive_and_wait(what, [] {});
     }
 
     /// A participant leaves for good (its thread returned from the kernel).
     void drop() {
-        std::lock_guard<std::mutex> lk(m_);
-        --expected_;
-        if (arrived_ > 0 && arrived_ >= expected_) release();
+        std::uint64_t s = state_.load(std::memory_order_acquire);
+        for (;;) {
+            const std::uint32_t expected = static_cast<std::uint32_t>(s >> 32) - 1;
+            const std::uint32_t arrived = static_cast<std::uint32_t>(s);
+            const bool last = arrived > 0 && arrived >= expected;
+            if (state_.compare_exchange_weak(s, pack(expected, last ? 0 : arrived), std::memory_order_acq_rel,
+                                             std::memory_order_acquire)) {
+                if (last) release();
+                return;
+            }
+        }
     }
 
 private:
-    void release() {
-        arrived_ = 0;
-        ++generation_;
-        cv_.notify_all();
+    static std::uint64_t pack(std::uint32_t expected, std::uint32_t arrived) {
+        return (static_cast<std::uint64_t>(expected) << 32) | arrived;
     }
 
-    std::mutex m_;
-    std::condition_variable cv_;
-    int expected_ = 0;
-    int arrived_ = 0;
-    std::uint64_t generation_ = 0;
+    void release() {
+        gen_.fetch_add(1, std::memory_order_acq_rel);
+        gen_.notify_all();
+        monitor_->progress.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    std::atomic<std::uint64_t> state_{0};
+    std::atomic<std::uint32_t> gen_{0};
+    Monitor* monitor_ = nullptr;
 };
 
 struct Warp {
@@ -156,6 +192,7 @@ struct Warp {
 
 struct LaunchState {
     const char* kernel = nullptr;
+    Monitor monitor;
     unsigned int n_threads = 0;
     Barrier block_barrier; // __syncthreads
     Barrier end_barrier;   // between blocks (every thread, exited or not)
@@ -200,10 +237,10 @@ T exchange(unsigned int mask, T mine, int src, const char* what) {
     std::uint64_t bits = kPoison;
     std::memcpy(&bits, &mine, sizeof(T));
     w.slots[ctx.lane] = bits;
-    w.barrier.arrive_and_wait(ctx.launch->kernel, what);
+    w.barrier.arrive_and_wait(what);
     std::uint64_t got = kPoison;
     if (src >= 0 && src < kWarp && ((mask >> src) & 1u) && ((w.alive >> src) & 1u)) got = w.slots[src];
-    w.barrier.arrive_and_wait(ctx.launch->kernel, what);
+    w.barrier.arrive_and_wait(what);
     T out;
     std::memcpy(&out, &got, sizeof(T));
     return out;
@@ -215,10 +252,10 @@ unsigned int gather(unsigned int mask, std::uint64_t mine, const char* what, F&&
     check_mask(mask, what);
     Warp& w = my_warp();
     w.slots[ctx.lane] = mine;
-    w.barrier.arrive_and_wait(ctx.launch->kernel, what);
+    w.barrier.arrive_and_wait(what);
     const unsigned int present = mask & w.alive;
     const unsigned int out = f(w.slots, present);
-    w.barrier.arrive_and_wait(ctx.launch->kernel, what);
+    w.barrier.arrive_and_wait(what);
     return out;
 }
 
@@ -263,11 +300,14 @@ int launch(const char* name, hagcn_dim3 grid, hagcn_dim3 block, void (*kernel)(P
     LaunchState state;
     state.kernel = name;
     state.n_threads = static_cast<unsigned int>(n_threads);
+    state.block_barrier.attach(&state.monitor);
+    state.end_barrier.attach(&state.monitor);
     state.end_barrier.reset(static_cast<int>(n_threads));
     const unsigned int n_warps = (state.n_threads + kWarp - 1) / kWarp;
     for (unsigned int w = 0; w < n_warps; ++w) {
         auto warp = std::make_unique<Warp>();
         warp->lanes = static_cast<int>(std::min<unsigned int>(kWarp, state.n_threads - w * kWarp));
+        warp->barrier.attach(&state.monitor);
         state.warps.push_back(std::move(warp));
     }
     state.start_block();
@@ -284,15 +324,44 @@ int launch(const char* name, hagcn_dim3 grid, hagcn_dim3 block, void (*kernel)(P
             thread_exit();
             // The last thread to finish the block resets the barriers and the exchange
             // buffers for the next one before anybody starts it.
-            state.end_barrier.arrive_and_wait(name, "end of block", [&] { state.start_block(); });
+            state.end_barrier.arrive_and_wait("the end of a block", [&] { state.start_block(); });
         }
         ctx = ThreadCtx{};
     };
+
+    // The watchdog: threads waiting at a barrier while no barrier opens for the timeout means
+    // a barrier some threads never reach.
+    std::mutex done_m;
+    std::condition_variable done_cv;
+    bool done = false;
+    std::thread watchdog([&] {
+        std::unique_lock<std::mutex> lk(done_m);
+        std::uint64_t last = state.monitor.progress.load();
+        auto since = std::chrono::steady_clock::now();
+        while (!done_cv.wait_for(lk, std::chrono::milliseconds(200), [&] { return done; })) {
+            const std::uint64_t now = state.monitor.progress.load();
+            if (now != last || state.monitor.waiting.load() == 0) {
+                last = now;
+                since = std::chrono::steady_clock::now();
+            } else if (std::chrono::steady_clock::now() - since > barrier_timeout()) {
+                std::string msg = std::string("threads waited at ") + state.monitor.waiting_at.load() +
+                                  " longer than HAGCN_EMU_TIMEOUT_S: a barrier some threads never reach (a divergent "
+                                  "__syncthreads, or a warp intrinsic called by only part of a warp)";
+                fatal(name, msg.c_str());
+            }
+        }
+    });
 
     std::vector<std::thread> threads;
     threads.reserve(state.n_threads);
     for (unsigned int t = 0; t < state.n_threads; ++t) threads.emplace_back(body, t);
     for (auto& th : threads) th.join();
+    {
+        std::lock_guard<std::mutex> lk(done_m);
+        done = true;
+    }
+    done_cv.notify_all();
+    watchdog.join();
     return 0;
 }
 
@@ -309,12 +378,12 @@ T bit_cast_to(U v) {
 // ---------------------------------------------------------------------------------------------
 // Synchronisation and warp intrinsics.
 inline void __syncthreads() {
-    hagcn_emu::ctx.launch->block_barrier.arrive_and_wait(hagcn_emu::ctx.launch->kernel, "__syncthreads");
+    hagcn_emu::ctx.launch->block_barrier.arrive_and_wait("__syncthreads");
 }
 
 inline void __syncwarp(unsigned int mask = 0xffffffffu) {
     hagcn_emu::check_mask(mask, "__syncwarp");
-    hagcn_emu::my_warp().barrier.arrive_and_wait(hagcn_emu::ctx.launch->kernel, "__syncwarp");
+    hagcn_emu::my_warp().barrier.arrive_and_wait("__syncwarp");
 }
 
 inline void __threadfence() {
