@@ -2,10 +2,10 @@
 // compile with g++ (C++20) and run unchanged.
 //
 // Model (one launch at a time, one block at a time):
-//  * `launch(name, grid, block, kernel, args...)` starts one std::thread per GPU thread of a
-//    block; the same threads then run every block of the grid in turn (blockIdx changes, the
-//    thread keeps its threadIdx), with a barrier between blocks. Launches are serialised by a
-//    global mutex, like a single CUDA stream.
+//  * `launch(name, grid, block, kernel, args...)` runs one std::thread per GPU thread of a
+//    block (from a pool that is reused across launches); the same threads run every block of
+//    the grid in turn (blockIdx changes, the thread keeps its threadIdx), with a barrier between
+//    blocks. Launches are serialised by a global mutex, like a single CUDA stream.
 //  * `threadIdx`, `blockIdx`, `blockDim`, `gridDim` are thread-locals.
 //  * `__shared__` is `static`: one instance per kernel, shared by the block being run (only one
 //    block runs at a time, so this is per-block storage). Only statically sized shared arrays
@@ -38,6 +38,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -137,7 +138,7 @@ public:
                 break;
             }
         }
-        for (int spin = 0; spin < 16; ++spin) {
+        for (int spin = 0; spin < 4; ++spin) {
             if (gen_.load(std::memory_order_acquire) != gen) return;
             std::this_thread::yield();
         }
@@ -184,10 +185,24 @@ private:
 
 struct Warp {
     Barrier barrier;
-    int lanes = 0;                   // lanes that exist in this warp (< 32 for a partial warp)
-    std::uint32_t alive = 0;         // lanes that have not returned; written under the barrier
-    std::uint64_t slots[kWarp] = {}; // exchange buffer, one 8-byte slot per lane
-    std::mutex alive_m;
+    int lanes = 0; // lanes that exist in this warp (< 32 for a partial warp)
+    // The exchange round before which each lane returned from the kernel (UINT32_MAX while it
+    // runs, 0 for lanes that do not exist). Lane l's slot is valid in round q iff exit[l] > q.
+    std::atomic<std::uint32_t> exit_round[kWarp];
+    // Exchange buffers, one 8-byte slot per lane, used alternately by successive rounds: a lane
+    // can only start round r + 2 (reusing round r's buffer) after every lane has arrived at
+    // round r + 1, that is, after every lane has finished reading round r.
+    std::uint64_t slots[2][kWarp] = {};
+
+    bool valid(int lane, std::uint32_t round) const {
+        return exit_round[lane].load(std::memory_order_relaxed) > round;
+    }
+    unsigned int valid_mask(std::uint32_t round) const {
+        unsigned int m = 0;
+        for (int l = 0; l < kWarp; ++l)
+            if (valid(l, round)) m |= 1u << l;
+        return m;
+    }
 };
 
 struct LaunchState {
@@ -202,8 +217,10 @@ struct LaunchState {
         block_barrier.reset(static_cast<int>(n_threads));
         for (auto& w : warps) {
             w->barrier.reset(w->lanes);
-            w->alive = w->lanes == kWarp ? 0xffffffffu : ((1u << w->lanes) - 1u);
-            for (auto& s : w->slots) s = kPoison;
+            for (int l = 0; l < kWarp; ++l)
+                w->exit_round[l].store(l < w->lanes ? ~std::uint32_t{0} : 0, std::memory_order_relaxed);
+            for (auto& buf : w->slots)
+                for (auto& s : buf) s = kPoison;
         }
     }
 };
@@ -212,6 +229,7 @@ struct ThreadCtx {
     LaunchState* launch = nullptr;
     unsigned int lane = 0;
     unsigned int warp = 0;
+    unsigned int round = 0; // warp exchange rounds done in this block (selects the buffer)
 };
 
 inline thread_local ThreadCtx ctx;
@@ -228,19 +246,20 @@ inline void check_mask(unsigned int mask, const char* what) {
 }
 
 /// One exchange round: publish `mine`, wait for the warp, read lane `src` (poison if `src` does
-/// not exist, has returned or is not in `mask`), wait again so the slots can be reused.
+/// not exist, has returned or is not in `mask`).
 template <class T>
 T exchange(unsigned int mask, T mine, int src, const char* what) {
     static_assert(sizeof(T) <= 8 && std::is_trivially_copyable_v<T>, "shuffle of a type over 8 bytes");
     check_mask(mask, what);
     Warp& w = my_warp();
+    const std::uint32_t round = ctx.round++;
+    std::uint64_t* slots = w.slots[round % 2];
     std::uint64_t bits = kPoison;
     std::memcpy(&bits, &mine, sizeof(T));
-    w.slots[ctx.lane] = bits;
+    slots[ctx.lane] = bits;
     w.barrier.arrive_and_wait(what);
     std::uint64_t got = kPoison;
-    if (src >= 0 && src < kWarp && ((mask >> src) & 1u) && ((w.alive >> src) & 1u)) got = w.slots[src];
-    w.barrier.arrive_and_wait(what);
+    if (src >= 0 && src < kWarp && ((mask >> src) & 1u) && w.valid(src, round)) got = slots[src];
     T out;
     std::memcpy(&out, &got, sizeof(T));
     return out;
@@ -251,30 +270,76 @@ template <class F>
 unsigned int gather(unsigned int mask, std::uint64_t mine, const char* what, F&& f) {
     check_mask(mask, what);
     Warp& w = my_warp();
-    w.slots[ctx.lane] = mine;
+    const std::uint32_t round = ctx.round++;
+    std::uint64_t* slots = w.slots[round % 2];
+    slots[ctx.lane] = mine;
     w.barrier.arrive_and_wait(what);
-    const unsigned int present = mask & w.alive;
-    const unsigned int out = f(w.slots, present);
-    w.barrier.arrive_and_wait(what);
-    return out;
+    const unsigned int present = mask & w.valid_mask(round);
+    return f(slots, present);
 }
 
 inline void thread_exit() {
-    Warp& w = my_warp();
-    {
-        // The warp barrier protects `alive` and the slots: a lane leaves only while no round of
-        // its warp is half done, because every lane of a round waits for the others.
-        std::lock_guard<std::mutex> lk(w.alive_m);
-        w.alive &= ~(1u << ctx.lane);
-        w.slots[ctx.lane] = kPoison;
-    }
-    w.barrier.drop();
+    // Lanes still reading the last round see this lane as valid (its exit round is later);
+    // every later round sees it as gone, because that round's barrier waits for the drop below.
+    my_warp().exit_round[ctx.lane].store(ctx.round, std::memory_order_relaxed);
+    my_warp().barrier.drop();
     ctx.launch->block_barrier.drop();
 }
 
 inline std::mutex& launch_mutex() {
     static std::mutex m;
     return m;
+}
+
+/// The simulated GPU threads: a pool of std::threads that grows to the largest block launched
+/// and is reused by every launch (creating a thread costs tens of microseconds; a test makes
+/// thousands of launches). Only one launch runs at a time, so `run` is never concurrent. The
+/// threads are never joined: they sleep in a futex wait when the process exits.
+class Pool {
+public:
+    /// Runs body(t) for t in [0, n) on n distinct pool threads and waits for all of them.
+    void run(unsigned int n, const std::function<void(unsigned int)>& body) {
+        while (workers_.size() < n) {
+            auto w = std::make_shared<Worker>();
+            std::thread([this, w] { loop(*w); }).detach();
+            workers_.push_back(std::move(w));
+        }
+        remaining_.store(n, std::memory_order_release);
+        for (unsigned int t = 0; t < n; ++t) {
+            Worker& w = *workers_[t];
+            w.job = [&body, t] { body(t); };
+            w.gen.fetch_add(1, std::memory_order_acq_rel);
+            w.gen.notify_one();
+        }
+        for (unsigned int r; (r = remaining_.load(std::memory_order_acquire)) != 0;)
+            remaining_.wait(r, std::memory_order_acquire);
+        for (unsigned int t = 0; t < n; ++t) workers_[t]->job = nullptr;
+    }
+
+private:
+    struct Worker {
+        std::atomic<std::uint32_t> gen{0};
+        std::function<void()> job;
+    };
+
+    void loop(Worker& w) {
+        std::uint32_t seen = 0;
+        for (;;) {
+            std::uint32_t g;
+            while ((g = w.gen.load(std::memory_order_acquire)) == seen) w.gen.wait(seen, std::memory_order_acquire);
+            seen = g;
+            w.job();
+            if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) remaining_.notify_all();
+        }
+    }
+
+    std::vector<std::shared_ptr<Worker>> workers_;
+    std::atomic<std::uint32_t> remaining_{0};
+};
+
+inline Pool& pool() {
+    static Pool* p = new Pool(); // never destroyed, see above
+    return *p;
 }
 
 inline thread_local std::string last_error;
@@ -320,6 +385,7 @@ int launch(const char* name, hagcn_dim3 grid, hagcn_dim3 block, void (*kernel)(P
         for (unsigned long long b = 0; b < n_blocks; ++b) {
             blockIdx = uint3{static_cast<unsigned int>(b % grid.x), static_cast<unsigned int>((b / grid.x) % grid.y),
                              static_cast<unsigned int>(b / (1ull * grid.x * grid.y))};
+            ctx.round = 0;
             kernel(args...);
             thread_exit();
             // The last thread to finish the block resets the barriers and the exchange
@@ -352,10 +418,7 @@ int launch(const char* name, hagcn_dim3 grid, hagcn_dim3 block, void (*kernel)(P
         }
     });
 
-    std::vector<std::thread> threads;
-    threads.reserve(state.n_threads);
-    for (unsigned int t = 0; t < state.n_threads; ++t) threads.emplace_back(body, t);
-    for (auto& th : threads) th.join();
+    pool().run(state.n_threads, body);
     {
         std::lock_guard<std::mutex> lk(done_m);
         done = true;
@@ -394,9 +457,7 @@ inline void __threadfence_block() {
 }
 
 inline unsigned int __activemask() {
-    auto& w = hagcn_emu::my_warp();
-    std::lock_guard<std::mutex> lk(w.alive_m);
-    return w.alive;
+    return hagcn_emu::my_warp().valid_mask(hagcn_emu::ctx.round);
 }
 
 template <class T>
