@@ -128,7 +128,7 @@ fn run() -> Result<()> {
             ensure_openblas(install)?;
             match rest.first().map(String::as_str) {
                 None => cuda_kernels(&root),
-                Some("--tsan") => cuda_kernels_tsan(),
+                Some("--tsan") => cuda_kernels_tsan(&root),
                 Some(other) => bail!("unknown argument {other:?}: usage: cargo xtask cuda-kernels [--tsan]"),
             }
         }
@@ -398,10 +398,13 @@ fn cuda_kernels(root: &Path) -> Result<()> {
 
 /// `cargo xtask cuda-kernels --tsan`: the emulated-kernel tests with the kernels and the
 /// emulator built with `-fsanitize=thread`; then the racy canary kernel, which TSan must flag.
-fn cuda_kernels_tsan() -> Result<()> {
+fn cuda_kernels_tsan(root: &Path) -> Result<()> {
     let start = std::time::Instant::now();
+    // Rust's std and libtest are not instrumented; see the file for why these are safe to skip.
+    let suppressions = root.join("crates/hagcn-cuda/emu/tsan.supp");
     let tsan = |cmd: &mut Command, options: &str| {
-        cmd.env("HAGCN_CUDA_EMU_TSAN", "1").env("TSAN_OPTIONS", options);
+        cmd.env("HAGCN_CUDA_EMU_TSAN", "1")
+            .env("TSAN_OPTIONS", format!("{options} suppressions={}", suppressions.display()));
     };
     eprintln!("xtask: hagcn-cuda kernel tests under ThreadSanitizer (rebuilds hagcn-cuda's emulated kernels)");
     let mut clean = cargo();
