@@ -150,7 +150,27 @@ fn workspace_root() -> PathBuf {
 }
 
 fn cargo() -> Command {
-    Command::new(env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")))
+    let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")));
+    // `cargo xtask` (cargo run) sets CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ... for this process;
+    // ring's build script tracks some of them, so an inner cargo that inherited them would
+    // rebuild ring, openblas-src and every crate above them whenever a plain `cargo test` ran in
+    // between (and back again).
+    for (key, _) in env::vars_os() {
+        let key_str = key.to_string_lossy();
+        if key_str.starts_with("CARGO_PKG_")
+            || matches!(
+                &*key_str,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
 }
 
 fn run_checked(cmd: &mut Command) -> Result<()> {
@@ -324,9 +344,10 @@ fn cuda_kernels(root: &Path) -> Result<()> {
     eprintln!("xtask: NVRTC 13.0 → PTX (compute_90) with hagcn-cuda's nvrtc module");
     run_checked(
         cargo()
-            .args(["run", "--quiet", "-p", "hagcn-cuda", "--example", "compile_kernels", "--"])
-            .arg(&out)
-            .env("LD_LIBRARY_PATH", &library_path),
+            .args(["test", "--quiet", "-p", "hagcn-cuda", "--test", "nvrtc_compile"])
+            .env("LD_LIBRARY_PATH", &library_path)
+            .env("HAGCN_CUDA_REQUIRE_NVRTC", "1")
+            .env("HAGCN_CUDA_PTX_DIR", &out),
     )?;
     let mut ptx_files: Vec<PathBuf> =
         std::fs::read_dir(&out)?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
