@@ -13,8 +13,14 @@
 //! naming the kernel; and built with `HAGCN_CUDA_EMU_TSAN=1`, ThreadSanitizer reports races on
 //! shared or global memory (`cargo xtask cuda-kernels --tsan`).
 //!
-//! It is slow: each simulated thread costs tens of microseconds to start, and barriers go
-//! through a mutex, so it is meant for tests on small shapes, not for training.
+//! What it does not catch: blocks run one after another, so races *between* blocks (two blocks
+//! writing one global location without atomics) go unseen; lanes of a warp are independent
+//! threads, as on Volta and later, so warp-synchronous code that relies on lock-step execution
+//! without `__syncwarp` shows up as a race under ThreadSanitizer rather than passing silently;
+//! and the host's memory model (x86) is stronger than the GPU's.
+//!
+//! It is slow (every barrier is a round of context switches across the simulated threads), so
+//! it is meant for tests on small shapes, not for training.
 //!
 //! ```
 //! use hagcn_cuda::emu::{self, Dim3};
