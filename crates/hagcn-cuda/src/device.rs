@@ -33,11 +33,18 @@ pub fn device_count() -> Result<usize> {
 }
 
 /// An opened CUDA device with its default stream.
-#[derive(Debug)]
 pub struct Device {
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
     modules: Mutex<HashMap<&'static str, Arc<CudaModule>>>,
+    /// The cuBLAS handle, created on the first GEMM (crate::backend).
+    pub(crate) blas: OnceLock<cudarc::cublas::CudaBlas>,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device").field("ordinal", &self.ctx.ordinal()).finish_non_exhaustive()
+    }
 }
 
 impl Device {
@@ -54,7 +61,7 @@ impl Device {
         }
         let ctx = CudaContext::new(ordinal).map_err(Error::cuda)?;
         let stream = ctx.default_stream();
-        Ok(Device { ctx, stream, modules: Mutex::new(HashMap::new()) })
+        Ok(Device { ctx, stream, modules: Mutex::new(HashMap::new()), blas: OnceLock::new() })
     }
 
     /// The device's name, for example `NVIDIA H100 80GB HBM3`.

@@ -41,6 +41,9 @@ pub enum Error {
         /// NVRTC's log.
         log: String,
     },
+    /// Arguments the backend cannot use (shapes that differ, sizes over the kernels' `int`).
+    #[error("{0}")]
+    InvalidArgument(String),
     /// The CPU emulator refused a launch (an invalid grid or block).
     #[error("CUDA emulator: {0}")]
     Emulator(String),

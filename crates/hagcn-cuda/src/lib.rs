@@ -7,6 +7,7 @@
 //! * [`emu`]: the same kernel sources compiled with g++ against a C++20 emulation of the CUDA
 //!   built-ins and run on CPU threads, which is how the kernels are tested against the Rust
 //!   references (`tests/kernels_on_cpu.rs`).
+//! * [`backend`]: the start of the backend's host code, on a GPU or on the emulated device.
 //!
 //! No CUDA installation is needed to build, lint or test this crate: cudarc is loaded
 //! dynamically and every entry point probes for its library first.
@@ -31,6 +32,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod backend;
 mod device;
 pub mod emu;
 mod error;
