@@ -521,7 +521,7 @@ impl<D: KernelDevice> CudaBackend<D> {
         v: &mut DeviceTensor<D::Buffer>,
         u: &AdamUpdate<f32>,
     ) -> Result<()> {
-        for (what, t) in [("gradient", &*grad), ("first moment", &*m), ("second moment", &*v)] {
+        for (what, t) in [("gradient", grad), ("first moment", &*m), ("second moment", &*v)] {
             check_same(what, param, t)?;
         }
         let n = int(param.len(), "entries")?;
