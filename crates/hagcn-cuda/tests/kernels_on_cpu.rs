@@ -186,6 +186,84 @@ fn elementwise_and_row_broadcasts_match_cpu_backend_exactly() {
     }
 }
 
+/// The fills, scalar broadcasts, square roots, reciprocals and block copies the backend's basic
+/// ops are made of, in f32 and f64, exactly as `CpuBackend` (one rounding per entry, the same
+/// one: IEEE `sqrt` and division are correctly rounded on both sides).
+#[test]
+fn fills_roots_reciprocals_and_block_copies_match_cpu_backend_exactly() {
+    fn check<E: hagcn_autodiff::Element + Into<f64> + std::fmt::Debug>(
+        a: &Array2<E>,
+        s: E,
+        launch: &dyn Fn(&str, &Array2<E>, &mut Array2<E>),
+    ) {
+        let be = CpuBackend::<E>::new();
+        let (rows, cols) = a.dim();
+        let ta = be.upload(a.view()).unwrap();
+        let ts = be.upload(Array2::from_elem((1, 1), s).view()).unwrap();
+        let mut out = Array2::<E>::zeros((rows, cols));
+        launch("fill", a, &mut out);
+        exact("fill", slice(&out), slice(&host(&be, &be.full(rows, cols, s).unwrap())));
+        launch("broadcast_scalar", a, &mut out);
+        let want = host(&be, &be.broadcast_scalar(&ts, rows, cols, E::from(-0.37).unwrap()).unwrap());
+        exact("broadcast_scalar", slice(&out), slice(&want));
+        launch("scale_by", a, &mut out);
+        exact("scale_by", slice(&out), slice(&host(&be, &be.scale_by(&ta, &ts).unwrap())));
+        launch("sqrt", a, &mut out);
+        exact("sqrt", slice(&out), slice(&host(&be, &be.sqrt(&ta).unwrap())));
+        launch("recip", a, &mut out);
+        exact("recip", slice(&out), slice(&host(&be, &be.recip(&ta).unwrap())));
+        // Columns 1.. of `a` into columns 2.. of a zeroed rows × (cols + 1): slice + embed.
+        let mut wide = Array2::<E>::zeros((rows, cols + 1));
+        launch("copy_block", a, &mut wide);
+        let want = be.embed_cols(&be.slice_cols(&ta, 1, cols - 1).unwrap(), cols + 1, 2).unwrap();
+        exact("copy_block", slice(&wide), slice(&host(&be, &want)));
+    }
+    for (rows, cols, seed) in [(1, 2, 14), (31, 33, 15), (1025, 3, 16)] {
+        let a64 = random(rows, cols, 0.0, 3.0, seed);
+        let mut a64 = a64;
+        a64[[0, 0]] = 0.0; // √0 and 1/0 = inf
+        let n = rows * cols;
+        let (grid, block) = flat(n);
+        let a32 = f32s(&a64);
+        check(&a32, 1.75f32, &|op, a, out| {
+            let s = [1.75f32];
+            let (r, c) = (n32(a.nrows()), n32(a.ncols()));
+            // SAFETY: a and out hold rows × cols entries (out rows × (cols + 1) for copy_block), s one.
+            unsafe {
+                match op {
+                    "fill" => k::fill_f32(grid, block, out.as_mut_ptr(), n32(n), s[0]),
+                    "broadcast_scalar" => {
+                        k::broadcast_scalar_f32(grid, block, s.as_ptr(), out.as_mut_ptr(), n32(n), -0.37)
+                    }
+                    "scale_by" => k::scale_by_f32(grid, block, a.as_ptr(), s.as_ptr(), out.as_mut_ptr(), n32(n)),
+                    "sqrt" => k::sqrt_f32(grid, block, a.as_ptr(), out.as_mut_ptr(), n32(n)),
+                    "recip" => k::recip_f32(grid, block, a.as_ptr(), out.as_mut_ptr(), n32(n)),
+                    _ => k::copy_block_f32(grid, block, a.as_ptr(), out.as_mut_ptr(), r, c - 1, c, 1, c + 1, 2),
+                }
+            }
+            .unwrap();
+        });
+        check(&a64, 1.75f64, &|op, a, out| {
+            let s = [1.75f64];
+            let (r, c) = (n32(a.nrows()), n32(a.ncols()));
+            // SAFETY: as above.
+            unsafe {
+                match op {
+                    "fill" => k::fill_f64(grid, block, out.as_mut_ptr(), n32(n), s[0]),
+                    "broadcast_scalar" => {
+                        k::broadcast_scalar_f64(grid, block, s.as_ptr(), out.as_mut_ptr(), n32(n), -0.37)
+                    }
+                    "scale_by" => k::scale_by_f64(grid, block, a.as_ptr(), s.as_ptr(), out.as_mut_ptr(), n32(n)),
+                    "sqrt" => k::sqrt_f64(grid, block, a.as_ptr(), out.as_mut_ptr(), n32(n)),
+                    "recip" => k::recip_f64(grid, block, a.as_ptr(), out.as_mut_ptr(), n32(n)),
+                    _ => k::copy_block_f64(grid, block, a.as_ptr(), out.as_mut_ptr(), r, c - 1, c, 1, c + 1, 2),
+                }
+            }
+            .unwrap();
+        });
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Normalised adjacency.
 
