@@ -484,7 +484,6 @@ impl<D: KernelDevice> CudaBackend<D> {
 
     /// Copies the `rows × cols` block at column `src_col` of `src` (row length `src_ld`) to
     /// column `dst_col` of `dst` (row length `dst_ld`); kernel `copy_block_f32`.
-    #[allow(clippy::too_many_arguments)]
     fn copy_block(
         &self,
         src: &D::Buffer,

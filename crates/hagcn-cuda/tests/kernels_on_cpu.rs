@@ -186,16 +186,15 @@ fn elementwise_and_row_broadcasts_match_cpu_backend_exactly() {
     }
 }
 
+/// Runs the kernel named by the first argument on the input, writing the output.
+type Launch<'a, E> = dyn Fn(&str, &Array2<E>, &mut Array2<E>) + 'a;
+
 /// The fills, scalar broadcasts, square roots, reciprocals and block copies the backend's basic
 /// ops are made of, in f32 and f64, exactly as `CpuBackend` (one rounding per entry, the same
 /// one: IEEE `sqrt` and division are correctly rounded on both sides).
 #[test]
 fn fills_roots_reciprocals_and_block_copies_match_cpu_backend_exactly() {
-    fn check<E: hagcn_autodiff::Element + Into<f64> + std::fmt::Debug>(
-        a: &Array2<E>,
-        s: E,
-        launch: &dyn Fn(&str, &Array2<E>, &mut Array2<E>),
-    ) {
+    fn check<E: hagcn_autodiff::Element + Into<f64> + std::fmt::Debug>(a: &Array2<E>, s: E, launch: &Launch<'_, E>) {
         let be = CpuBackend::<E>::new();
         let (rows, cols) = a.dim();
         let ta = be.upload(a.view()).unwrap();
