@@ -3,8 +3,8 @@
 //! emulated kernels, and a column-major SGEMM through BLAS in place of cuBLAS).
 //!
 //! [`CudaBackend`] implements [`hagcn_autodiff::Backend`] for `f32`: every basic kernel, and
-//! layer norm, Adam and the normalised adjacency's gradient as fused kernels of its own; the
-//! other fused ops run on the host through the trait's defaults.
+//! layer norm, Adam, the tridiagonal assembly and the normalised adjacency's gradient as fused
+//! kernels of its own; the other fused ops run on the host through the trait's defaults.
 //!
 //! Row-major products on a column-major BLAS: a row-major `C (m × n) = op(A) op(B)` is the
 //! column-major `Cᵀ = op(B)ᵀ op(A)ᵀ`, so the host code calls SGEMM with the operands swapped
@@ -358,9 +358,9 @@ type AdResult<T> = hagcn_autodiff::Result<T>;
 
 /// The CUDA backend's host code on any [`KernelDevice`] (f32): it implements
 /// [`hagcn_autodiff::Backend`] with one kernel of `kernels/*.cu` (or a few, or an SGEMM) per
-/// basic op, and its own kernels for layer norm, Adam and the normalised adjacency's gradient;
-/// the other fused ops (eigendecomposition, B-spline basis, tridiagonal assembly, the
-/// normalised adjacency's forward) use the trait's host fallbacks.
+/// basic op, and its own kernels for layer norm, Adam, the tridiagonal assembly and the
+/// normalised adjacency's gradient; the other fused ops (eigendecomposition, B-spline basis,
+/// the normalised adjacency's forward) use the trait's host fallbacks.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -754,6 +754,27 @@ impl<D: KernelDevice> Backend for CudaBackend<D> {
 
     fn sigmoid_backward(&self, y: &Tensor<D>, g: &Tensor<D>) -> AdResult<Tensor<D>> {
         self.binary("activations", "sigmoid_bwd_f32", y, g)
+    }
+
+    fn tridiagonal(&self, alpha: &Tensor<D>, beta: &Tensor<D>) -> AdResult<Tensor<D>> {
+        let m = alpha.cols;
+        check_shape("tridiagonal (alpha)", alpha, (1, m))?;
+        check_shape("tridiagonal (beta)", beta, (1, m.saturating_sub(1)))?;
+        let mut out = self.device.alloc_zeros(m * m)?;
+        let mut args = [Arg::In(&*alpha.buf), Arg::In(&*beta.buf), Arg::Out(&mut out), Arg::I32(int(m, "size")?)];
+        // SAFETY: alpha holds m entries, beta m − 1 (read only below the last row), out m × m.
+        unsafe { self.run(m * m, "lanczos", "tridiagonal_fwd_f32", flat(m * m), &mut args) }?;
+        Ok(Self::tensor(m, m, out))
+    }
+
+    fn tridiagonal_backward(&self, g: &Tensor<D>) -> AdResult<(Tensor<D>, Tensor<D>)> {
+        let m = g.rows;
+        check_shape("tridiagonal_backward", g, (m, m))?;
+        let (mut galpha, mut gbeta) = (self.device.alloc_zeros(m)?, self.device.alloc_zeros(m.saturating_sub(1))?);
+        let mut args = [Arg::In(&*g.buf), Arg::Out(&mut galpha), Arg::Out(&mut gbeta), Arg::I32(int(m, "size")?)];
+        // SAFETY: g holds m × m entries, galpha m, gbeta m − 1 (written for i + 1 < m only).
+        unsafe { self.run(m, "lanczos", "tridiagonal_bwd_f32", flat(m), &mut args) }?;
+        Ok((Self::tensor(1, m, galpha), Self::tensor(1, m.saturating_sub(1), gbeta)))
     }
 
     fn layer_norm(

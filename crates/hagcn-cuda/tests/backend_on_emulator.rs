@@ -238,7 +238,8 @@ fn basic_kernels_match_cpu_backend() {
 
 /// The fused kernels that replace host fallbacks: layer norm backward and the normalised
 /// adjacency's backward, each with a block-tree reduction over a row (so a few ulps of the
-/// row's magnitude, as in `tests/kernels_on_cpu.rs`).
+/// row's magnitude, as in `tests/kernels_on_cpu.rs`), and the tridiagonal assembly and its
+/// backward (copies and one addition: exact).
 #[test]
 fn fused_backward_kernels_match_cpu_backend() {
     let (gpu, cpu) = backends();
@@ -258,6 +259,16 @@ fn fused_backward_kernels_match_cpu_backend() {
         close("layer_norm_backward x", &gpu.download(&got.x).unwrap(), &cpu.download(&want.x).unwrap(), 1e-5);
         close("layer_norm_backward w", &gpu.download(&got.weight).unwrap(), &cpu.download(&want.weight).unwrap(), 1e-5);
         close("layer_norm_backward b", &gpu.download(&got.bias).unwrap(), &cpu.download(&want.bias).unwrap(), 1e-5);
+    }
+    for (m, seed) in [(1, 65), (4, 66), (9, 67)] {
+        let (alpha, beta, g) = (random(1, m, seed), random(1, m - 1, seed + 1), random(m, m, seed + 2));
+        let up = |x: &Array2<f32>| (gpu.upload(x.view()).unwrap(), cpu.upload(x.view()).unwrap());
+        let ((galpha, calpha), (gbeta, cbeta), (gg, cg)) = (up(&alpha), up(&beta), up(&g));
+        let (got, want) = (gpu.tridiagonal(&galpha, &gbeta).unwrap(), cpu.tridiagonal(&calpha, &cbeta).unwrap());
+        assert_eq!(gpu.download(&got).unwrap(), cpu.download(&want).unwrap(), "tridiagonal {m}");
+        let (got, want) = (gpu.tridiagonal_backward(&gg).unwrap(), cpu.tridiagonal_backward(&cg).unwrap());
+        assert_eq!(gpu.download(&got.0).unwrap(), cpu.download(&want.0).unwrap(), "tridiagonal_backward α {m}");
+        assert_eq!(gpu.download(&got.1).unwrap(), cpu.download(&want.1).unwrap(), "tridiagonal_backward β {m}");
     }
     for (n, seed) in [(1, 70), (12, 71), (37, 72)] {
         let a = random(n, n, seed);

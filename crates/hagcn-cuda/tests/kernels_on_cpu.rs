@@ -716,6 +716,45 @@ fn lanczos_vector_kernels_reproduce_hagcn_linalg_lanczos() {
     }
 }
 
+/// The Lanczos filter's tridiagonal `T` and its gradient, in f32 and f64, exactly as
+/// `CpuBackend::tridiagonal{,_backward}` (copies and one addition per entry).
+#[test]
+fn tridiagonal_and_backward_match_cpu_backend_exactly() {
+    for (m, seed) in [(1, 80), (2, 81), (18, 82), (70, 83)] {
+        let alpha = random(1, m, -2.0, 2.0, seed);
+        let beta = random(1, m - 1, 0.0, 2.0, seed + 1);
+        let g = random(m, m, -2.0, 2.0, seed + 2);
+        let ((grid, block), (grid_m, block_m)) = (flat(m * m), flat(m));
+
+        let be = cpu64();
+        let (ta, tb, tg) =
+            (be.upload(alpha.view()).unwrap(), be.upload(beta.view()).unwrap(), be.upload(g.view()).unwrap());
+        let mut t = Array2::<f64>::from_elem((m, m), f64::NAN);
+        unsafe { k::tridiagonal_fwd_f64(grid, block, alpha.as_ptr(), beta.as_ptr(), t.as_mut_ptr(), n32(m)) }.unwrap();
+        exact("tridiagonal_fwd_f64", slice(&t), slice(&host(&be, &be.tridiagonal(&ta, &tb).unwrap())));
+        let (mut ga, mut gb) = (Array2::<f64>::zeros((1, m)), Array2::<f64>::zeros((1, m - 1)));
+        unsafe { k::tridiagonal_bwd_f64(grid_m, block_m, g.as_ptr(), ga.as_mut_ptr(), gb.as_mut_ptr(), n32(m)) }
+            .unwrap();
+        let (wa, wb) = be.tridiagonal_backward(&tg).unwrap();
+        exact("tridiagonal_bwd_f64 alpha", slice(&ga), slice(&host(&be, &wa)));
+        exact("tridiagonal_bwd_f64 beta", slice(&gb), slice(&host(&be, &wb)));
+
+        let be = cpu32();
+        let (alpha, beta, g) = (f32s(&alpha), f32s(&beta), f32s(&g));
+        let (ta, tb, tg) =
+            (be.upload(alpha.view()).unwrap(), be.upload(beta.view()).unwrap(), be.upload(g.view()).unwrap());
+        let mut t = Array2::<f32>::from_elem((m, m), f32::NAN);
+        unsafe { k::tridiagonal_fwd_f32(grid, block, alpha.as_ptr(), beta.as_ptr(), t.as_mut_ptr(), n32(m)) }.unwrap();
+        exact("tridiagonal_fwd_f32", slice(&t), slice(&host(&be, &be.tridiagonal(&ta, &tb).unwrap())));
+        let (mut ga, mut gb) = (Array2::<f32>::zeros((1, m)), Array2::<f32>::zeros((1, m - 1)));
+        unsafe { k::tridiagonal_bwd_f32(grid_m, block_m, g.as_ptr(), ga.as_mut_ptr(), gb.as_mut_ptr(), n32(m)) }
+            .unwrap();
+        let (wa, wb) = be.tridiagonal_backward(&tg).unwrap();
+        exact("tridiagonal_bwd_f32 alpha", slice(&ga), slice(&host(&be, &wa)));
+        exact("tridiagonal_bwd_f32 beta", slice(&gb), slice(&host(&be, &wb)));
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // B-spline basis and its gradient.
 
