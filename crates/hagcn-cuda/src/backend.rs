@@ -3,8 +3,8 @@
 //! emulated kernels, and a column-major SGEMM through BLAS in place of cuBLAS).
 //!
 //! [`CudaBackend`] implements [`hagcn_autodiff::Backend`] for `f32`: every basic kernel, and
-//! layer norm, Adam, the tridiagonal assembly and the normalised adjacency's gradient as fused
-//! kernels of its own; the other fused ops run on the host through the trait's defaults.
+//! layer norm, Adam, the tridiagonal assembly and the normalised adjacency with its gradient as
+//! fused kernels of its own; the other fused ops run on the host through the trait's defaults.
 //!
 //! Row-major products on a column-major BLAS: a row-major `C (m × n) = op(A) op(B)` is the
 //! column-major `Cᵀ = op(B)ᵀ op(A)ᵀ`, so the host code calls SGEMM with the operands swapped
@@ -14,19 +14,22 @@ use std::sync::Arc;
 
 use cudarc::cublas::{CudaBlas, Gemm, GemmConfig, sys::cublasOperation_t};
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
-use hagcn_autodiff::{AdamUpdate, Backend, LayerNormGrads, LayerNormOutput};
+use hagcn_autodiff::{AdamUpdate, Backend, CpuBackend, CpuTensor, LayerNormGrads, LayerNormOutput};
 use ndarray::{Array2, ArrayView2, ShapeBuilder, linalg::general_mat_mul};
 
 use crate::emu::{self, Dim3, RawArg};
 use crate::{Device, Error, Result};
 
-/// One kernel argument: a buffer read, a buffer written, or a scalar.
+/// One kernel argument: a buffer read, a buffer written, or a scalar (`B` is the device's f32
+/// buffer, `I` its int buffer).
 #[derive(Debug)]
-pub enum Arg<'a, B> {
+pub enum Arg<'a, B, I> {
     /// A `const float*` parameter.
     In(&'a B),
     /// A `float*` parameter.
     Out(&'a mut B),
+    /// An `int*` parameter (a flag the kernel writes).
+    OutI32(&'a mut I),
     /// An `int` parameter.
     I32(i32),
     /// A `float` parameter.
@@ -56,6 +59,8 @@ pub struct Sgemm {
 pub trait KernelDevice: Send + Sync + 'static {
     /// A device buffer of `f32`.
     type Buffer: Send + Sync;
+    /// A device buffer of `i32` (flags that kernels report through).
+    type IntBuffer: Send + Sync;
 
     /// A short description of the device, for [`hagcn_autodiff::Backend::name`].
     fn describe(&self) -> String;
@@ -78,6 +83,18 @@ pub trait KernelDevice: Send + Sync + 'static {
     ///
     /// When the device cannot copy.
     fn download(&self, buf: &Self::Buffer) -> Result<Vec<f32>>;
+    /// A copy of `data` on the device, as `i32`.
+    ///
+    /// # Errors
+    ///
+    /// When the device cannot allocate or copy.
+    fn upload_i32(&self, data: &[i32]) -> Result<Self::IntBuffer>;
+    /// A copy of the `i32` buffer `buf` on the host.
+    ///
+    /// # Errors
+    ///
+    /// When the device cannot copy.
+    fn download_i32(&self, buf: &Self::IntBuffer) -> Result<Vec<i32>>;
     /// A device copy of `buf`.
     ///
     /// # Errors
@@ -100,7 +117,7 @@ pub trait KernelDevice: Send + Sync + 'static {
         kernel: &'static str,
         grid: Dim3,
         block: Dim3,
-        args: &mut [Arg<'_, Self::Buffer>],
+        args: &mut [Arg<'_, Self::Buffer, Self::IntBuffer>],
     ) -> Result<()>;
     /// Column-major SGEMM with leading dimensions `lda`, `ldb`, `ldc` equal to the stored
     /// rows of `A`, `B` and `C` (`m` or `k`, `k` or `n`, `m`).
@@ -122,8 +139,13 @@ pub struct EmulatedDevice;
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmuBuffer(pub Vec<f32>);
 
+/// An `i32` buffer of the [`EmulatedDevice`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmuIntBuffer(pub Vec<i32>);
+
 impl KernelDevice for EmulatedDevice {
     type Buffer = EmuBuffer;
+    type IntBuffer = EmuIntBuffer;
 
     fn describe(&self) -> String {
         "cuda (emulated on the CPU)".into()
@@ -141,6 +163,14 @@ impl KernelDevice for EmulatedDevice {
         Ok(buf.0.clone())
     }
 
+    fn upload_i32(&self, data: &[i32]) -> Result<EmuIntBuffer> {
+        Ok(EmuIntBuffer(data.to_vec()))
+    }
+
+    fn download_i32(&self, buf: &EmuIntBuffer) -> Result<Vec<i32>> {
+        Ok(buf.0.clone())
+    }
+
     fn duplicate(&self, buf: &EmuBuffer) -> Result<EmuBuffer> {
         Ok(buf.clone())
     }
@@ -151,13 +181,14 @@ impl KernelDevice for EmulatedDevice {
         kernel: &'static str,
         grid: Dim3,
         block: Dim3,
-        args: &mut [Arg<'_, EmuBuffer>],
+        args: &mut [Arg<'_, EmuBuffer, EmuIntBuffer>],
     ) -> Result<()> {
         let raw: Vec<RawArg> = args
             .iter_mut()
             .map(|a| match a {
                 Arg::In(b) => RawArg::ConstF32(b.0.as_ptr()),
                 Arg::Out(b) => RawArg::MutF32(b.0.as_mut_ptr()),
+                Arg::OutI32(b) => RawArg::MutI32(b.0.as_mut_ptr()),
                 Arg::I32(v) => RawArg::I32(*v),
                 Arg::F32(v) => RawArg::F32(*v),
             })
@@ -210,6 +241,7 @@ fn blas(device: &Device) -> Result<&CudaBlas> {
 
 impl KernelDevice for Device {
     type Buffer = CudaSlice<f32>;
+    type IntBuffer = CudaSlice<i32>;
 
     fn describe(&self) -> String {
         match self.name() {
@@ -230,6 +262,14 @@ impl KernelDevice for Device {
         self.stream().clone_dtoh(buf).map_err(Error::cuda)
     }
 
+    fn upload_i32(&self, data: &[i32]) -> Result<CudaSlice<i32>> {
+        self.stream().clone_htod(data).map_err(Error::cuda)
+    }
+
+    fn download_i32(&self, buf: &CudaSlice<i32>) -> Result<Vec<i32>> {
+        self.stream().clone_dtoh(buf).map_err(Error::cuda)
+    }
+
     fn duplicate(&self, buf: &CudaSlice<f32>) -> Result<CudaSlice<f32>> {
         self.stream().clone_dtod(buf).map_err(Error::cuda)
     }
@@ -240,7 +280,7 @@ impl KernelDevice for Device {
         kernel: &'static str,
         grid: Dim3,
         block: Dim3,
-        args: &mut [Arg<'_, CudaSlice<f32>>],
+        args: &mut [Arg<'_, CudaSlice<f32>, CudaSlice<i32>>],
     ) -> Result<()> {
         let func = self.function(file, kernel)?;
         let stream = self.stream();
@@ -249,6 +289,7 @@ impl KernelDevice for Device {
             match a {
                 Arg::In(b) => builder.arg(*b),
                 Arg::Out(b) => builder.arg(&mut **b),
+                Arg::OutI32(b) => builder.arg(&mut **b),
                 Arg::I32(v) => builder.arg(&*v),
                 Arg::F32(v) => builder.arg(&*v),
             };
@@ -359,8 +400,8 @@ type AdResult<T> = hagcn_autodiff::Result<T>;
 /// The CUDA backend's host code on any [`KernelDevice`] (f32): it implements
 /// [`hagcn_autodiff::Backend`] with one kernel of `kernels/*.cu` (or a few, or an SGEMM) per
 /// basic op, and its own kernels for layer norm, Adam, the tridiagonal assembly and the
-/// normalised adjacency's gradient; the other fused ops (eigendecomposition, B-spline basis,
-/// the normalised adjacency's forward) use the trait's host fallbacks.
+/// normalised adjacency with its gradient; the other fused ops (eigendecomposition, B-spline
+/// basis) use the trait's host fallbacks.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -417,7 +458,7 @@ impl<D: KernelDevice> CudaBackend<D> {
         file: &'static str,
         kernel: &'static str,
         (grid, block): (Dim3, Dim3),
-        args: &mut [Arg<'_, D::Buffer>],
+        args: &mut [Arg<'_, D::Buffer, D::IntBuffer>],
     ) -> Result<()> {
         if n == 0 {
             return Ok(());
@@ -505,6 +546,24 @@ impl<D: KernelDevice> CudaBackend<D> {
         ];
         // SAFETY: the callers pass blocks inside both matrices (the graph checked the shapes).
         unsafe { self.run(n, "elementwise", "copy_block_f32", flat(n), &mut args) }
+    }
+
+    /// The host's error for an adjacency the device rejected (not square, or a degree ≤ 0 or not
+    /// finite): the input is downloaded and run through `CpuBackend`, so the error names the
+    /// same node and degree as on the CPU.
+    fn host_adjacency_error(&self, a: &Tensor<D>) -> hagcn_autodiff::Error {
+        let host = match self.download(a) {
+            Ok(host) => host,
+            Err(e) => return e,
+        };
+        let cpu = CpuBackend::<f32>::new();
+        match cpu.normalized_adjacency(&CpuTensor::new(host)) {
+            Err(e) => e,
+            Ok(_) => {
+                Error::InvalidArgument("normalized_adjacency: the device flagged a degree the host accepts".into())
+                    .into()
+            }
+        }
     }
 
     /// The tensor's buffer for writing, copied first if another tensor shares it.
@@ -851,6 +910,28 @@ impl<D: KernelDevice> Backend for CudaBackend<D> {
             weight: Self::tensor(1, x.cols, gw),
             bias: Self::tensor(1, x.cols, gb),
         })
+    }
+
+    fn normalized_adjacency(&self, a: &Tensor<D>) -> AdResult<(Tensor<D>, Tensor<D>)> {
+        let n = a.rows;
+        if a.cols != n {
+            return Err(self.host_adjacency_error(a));
+        }
+        let n_i = int(n, "nodes")?;
+        let mut d = self.device.alloc_zeros(n)?;
+        let mut bad = self.device.upload_i32(&[n_i])?;
+        let mut args = [Arg::In(&*a.buf), Arg::Out(&mut d), Arg::OutI32(&mut bad), Arg::I32(n_i)];
+        // SAFETY: a holds n × n entries, d n, bad one.
+        unsafe { self.run(n, "adjacency", "adjacency_degree_f32", rows_grid(n, n), &mut args) }?;
+        // One 4-byte download: the kernel flags the first row whose degree is ≤ 0 or not finite.
+        if self.device.download_i32(&bad)?.first() != Some(&n_i) {
+            return Err(self.host_adjacency_error(a));
+        }
+        let mut a_hat = self.device.alloc_zeros(n * n)?;
+        let mut args = [Arg::In(&*a.buf), Arg::In(&d), Arg::Out(&mut a_hat), Arg::I32(n_i)];
+        // SAFETY: a and a_hat hold n × n entries, d n.
+        unsafe { self.run(n * n, "adjacency", "adjacency_scale_f32", flat(n * n), &mut args) }?;
+        Ok((Self::tensor(n, n, a_hat), Self::tensor(n, 1, d)))
     }
 
     fn normalized_adjacency_backward(&self, a_hat: &Tensor<D>, d: &Tensor<D>, g: &Tensor<D>) -> AdResult<Tensor<D>> {

@@ -237,7 +237,7 @@ fn basic_kernels_match_cpu_backend() {
 }
 
 /// The fused kernels that replace host fallbacks: layer norm backward and the normalised
-/// adjacency's backward, each with a block-tree reduction over a row (so a few ulps of the
+/// adjacency with its backward, each with a block-tree reduction over a row (so a few ulps of the
 /// row's magnitude, as in `tests/kernels_on_cpu.rs`), and the tridiagonal assembly and its
 /// backward (copies and one addition: exact).
 #[test]
@@ -278,12 +278,31 @@ fn fused_backward_kernels_match_cpu_backend() {
         let (ca_hat, cd) = cpu.normalized_adjacency(&ca).unwrap();
         let (ga, gg) = (gpu.upload(a.view()).unwrap(), gpu.upload(g.view()).unwrap());
         let (ga_hat, gd) = gpu.normalized_adjacency(&ga).unwrap();
-        assert_eq!(gpu.download(&ga_hat).unwrap(), cpu.download(&ca_hat).unwrap(), "host fallback");
+        close("normalized_adjacency Â", &gpu.download(&ga_hat).unwrap(), &cpu.download(&ca_hat).unwrap(), 1e-5);
+        close("normalized_adjacency d", &gpu.download(&gd).unwrap(), &cpu.download(&cd).unwrap(), 1e-5);
         close(
             "normalized_adjacency_backward",
             &gpu.download(&gpu.normalized_adjacency_backward(&ga_hat, &gd, &gg).unwrap()).unwrap(),
             &cpu.download(&cpu.normalized_adjacency_backward(&ca_hat, &cd, &cg).unwrap()).unwrap(),
             1e-5,
         );
+    }
+}
+
+/// A degree that is ≤ 0 or not finite, or a matrix that is not square, is the host's error on
+/// the device too (the kernel flags the row; the host names the node and degree).
+#[test]
+fn normalized_adjacency_reports_bad_degrees_like_the_host() {
+    let (gpu, cpu) = backends();
+    let mut a = random(6, 6, 90).mapv(|v| v.abs() + 0.1);
+    a.row_mut(3).fill(0.0);
+    a.row_mut(4).fill(-1.0);
+    let mut inf = a.clone();
+    inf[[1, 2]] = f32::INFINITY;
+    for (what, a) in [("zero row", a), ("infinite entry", inf), ("not square", random(3, 4, 91))] {
+        let got = gpu.normalized_adjacency(&gpu.upload(a.view()).unwrap()).unwrap_err();
+        let want = cpu.normalized_adjacency(&cpu.upload(a.view()).unwrap()).unwrap_err();
+        assert!(matches!(got, hagcn_autodiff::Error::Linalg(_)), "{what}: {got}");
+        assert_eq!(got.to_string(), want.to_string(), "{what}");
     }
 }
