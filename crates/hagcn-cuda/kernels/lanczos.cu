@@ -10,6 +10,10 @@
 // Scalars (α, β) stay on the device: kernels read them through pointers. The breakdown test
 // (β_i against the running ‖A v_j‖) is the host's decision, on the downloaded β.
 //
+// And the tridiagonal T of the Lanczos filter and its gradient (reference:
+// hagcn_autodiff's host::tridiagonal{,_backward}, the defaults of `Backend::tridiagonal`):
+//   T_ii = α_i, T_(i,i+1) = T_(i+1,i) = β_i, else 0;   ∂α_i = G_ii, ∂β_i = G_(i,i+1) + G_(i+1,i)
+//
 // Launch: dot and norm with one block (deterministic order), reorth_dots one block per basis
 // vector; blockDim.x a multiple of 32. The others any 1-D grid.
 
@@ -74,6 +78,23 @@ __device__ void div_scalar(const T* __restrict__ x, const T* __restrict__ s, T* 
     for (long long i = hagcn_global_id(); i < n; i += hagcn_grid_threads()) out[i] = x[i] / d;
 }
 
+template <typename T>
+__device__ void tridiagonal_fwd(const T* __restrict__ alpha, const T* __restrict__ beta, T* __restrict__ out, int m) {
+    const long long total = (long long)m * m;
+    for (long long idx = hagcn_global_id(); idx < total; idx += hagcn_grid_threads()) {
+        const long long i = idx / m, j = idx % m;
+        out[idx] = i == j ? alpha[i] : (j == i + 1 ? beta[i] : (i == j + 1 ? beta[j] : T(0)));
+    }
+}
+
+template <typename T>
+__device__ void tridiagonal_bwd(const T* __restrict__ g, T* __restrict__ galpha, T* __restrict__ gbeta, int m) {
+    for (long long i = hagcn_global_id(); i < m; i += hagcn_grid_threads()) {
+        galpha[i] = g[i * m + i];
+        if (i + 1 < m) gbeta[i] = g[i * m + i + 1] + g[(i + 1) * m + i];
+    }
+}
+
 extern "C" __global__ void dot_f32(const float* __restrict__ x, const float* __restrict__ y, float* __restrict__ out, int n) { dot(x, y, out, n); }
 extern "C" __global__ void dot_f64(const double* __restrict__ x, const double* __restrict__ y, double* __restrict__ out, int n) { dot(x, y, out, n); }
 extern "C" __global__ void norm_f32(const float* __restrict__ x, float* __restrict__ out, int n) { norm(x, out, n); }
@@ -86,3 +107,7 @@ extern "C" __global__ void reorth_axpy_f32(const float* __restrict__ basis, cons
 extern "C" __global__ void reorth_axpy_f64(const double* __restrict__ basis, const double* __restrict__ c, double* __restrict__ w, int m, int n) { reorth_axpy(basis, c, w, m, n); }
 extern "C" __global__ void div_scalar_f32(const float* __restrict__ x, const float* __restrict__ s, float* __restrict__ out, int n) { div_scalar(x, s, out, n); }
 extern "C" __global__ void div_scalar_f64(const double* __restrict__ x, const double* __restrict__ s, double* __restrict__ out, int n) { div_scalar(x, s, out, n); }
+extern "C" __global__ void tridiagonal_fwd_f32(const float* __restrict__ alpha, const float* __restrict__ beta, float* __restrict__ out, int m) { tridiagonal_fwd(alpha, beta, out, m); }
+extern "C" __global__ void tridiagonal_fwd_f64(const double* __restrict__ alpha, const double* __restrict__ beta, double* __restrict__ out, int m) { tridiagonal_fwd(alpha, beta, out, m); }
+extern "C" __global__ void tridiagonal_bwd_f32(const float* __restrict__ g, float* __restrict__ galpha, float* __restrict__ gbeta, int m) { tridiagonal_bwd(g, galpha, gbeta, m); }
+extern "C" __global__ void tridiagonal_bwd_f64(const double* __restrict__ g, double* __restrict__ galpha, double* __restrict__ gbeta, int m) { tridiagonal_bwd(g, galpha, gbeta, m); }

@@ -1,9 +1,10 @@
-//! The start of the CUDA backend's host code, written against a small device trait so that it
-//! runs unchanged on a GPU ([`crate::Device`]) or on the CPU ([`EmulatedDevice`]: host memory,
-//! the emulated kernels, and a column-major SGEMM through BLAS in place of cuBLAS).
+//! The CUDA backend's host code, written against a small device trait so that it runs
+//! unchanged on a GPU ([`crate::Device`]) or on the CPU ([`EmulatedDevice`]: host memory, the
+//! emulated kernels, and a column-major SGEMM through BLAS in place of cuBLAS).
 //!
-//! [`CudaBackend`] covers a handful of ops so far (upload/download, GEMM with transpose flags,
-//! GELU, sigmoid, layer norm, Adam); it does not implement `hagcn_autodiff::Backend` yet.
+//! [`CudaBackend`] implements [`hagcn_autodiff::Backend`] for `f32`: every basic kernel, and
+//! layer norm, Adam, the tridiagonal assembly and the normalised adjacency with its gradient as
+//! fused kernels of its own; the other fused ops run on the host through the trait's defaults.
 //!
 //! Row-major products on a column-major BLAS: a row-major `C (m × n) = op(A) op(B)` is the
 //! column-major `Cᵀ = op(B)ᵀ op(A)ᵀ`, so the host code calls SGEMM with the operands swapped
@@ -13,19 +14,22 @@ use std::sync::Arc;
 
 use cudarc::cublas::{CudaBlas, Gemm, GemmConfig, sys::cublasOperation_t};
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
-use hagcn_autodiff::{AdamUpdate, LayerNormOutput};
+use hagcn_autodiff::{AdamUpdate, Backend, CpuBackend, CpuTensor, LayerNormGrads, LayerNormOutput};
 use ndarray::{Array2, ArrayView2, ShapeBuilder, linalg::general_mat_mul};
 
 use crate::emu::{self, Dim3, RawArg};
 use crate::{Device, Error, Result};
 
-/// One kernel argument: a buffer read, a buffer written, or a scalar.
+/// One kernel argument: a buffer read, a buffer written, or a scalar (`B` is the device's f32
+/// buffer, `I` its int buffer).
 #[derive(Debug)]
-pub enum Arg<'a, B> {
+pub enum Arg<'a, B, I> {
     /// A `const float*` parameter.
     In(&'a B),
     /// A `float*` parameter.
     Out(&'a mut B),
+    /// An `int*` parameter (a flag the kernel writes).
+    OutI32(&'a mut I),
     /// An `int` parameter.
     I32(i32),
     /// A `float` parameter.
@@ -55,6 +59,11 @@ pub struct Sgemm {
 pub trait KernelDevice: Send + Sync + 'static {
     /// A device buffer of `f32`.
     type Buffer: Send + Sync;
+    /// A device buffer of `i32` (flags that kernels report through).
+    type IntBuffer: Send + Sync;
+
+    /// A short description of the device, for [`hagcn_autodiff::Backend::name`].
+    fn describe(&self) -> String;
 
     /// `len` zeros.
     ///
@@ -74,6 +83,18 @@ pub trait KernelDevice: Send + Sync + 'static {
     ///
     /// When the device cannot copy.
     fn download(&self, buf: &Self::Buffer) -> Result<Vec<f32>>;
+    /// A copy of `data` on the device, as `i32`.
+    ///
+    /// # Errors
+    ///
+    /// When the device cannot allocate or copy.
+    fn upload_i32(&self, data: &[i32]) -> Result<Self::IntBuffer>;
+    /// A copy of the `i32` buffer `buf` on the host.
+    ///
+    /// # Errors
+    ///
+    /// When the device cannot copy.
+    fn download_i32(&self, buf: &Self::IntBuffer) -> Result<Vec<i32>>;
     /// A device copy of `buf`.
     ///
     /// # Errors
@@ -96,7 +117,7 @@ pub trait KernelDevice: Send + Sync + 'static {
         kernel: &'static str,
         grid: Dim3,
         block: Dim3,
-        args: &mut [Arg<'_, Self::Buffer>],
+        args: &mut [Arg<'_, Self::Buffer, Self::IntBuffer>],
     ) -> Result<()>;
     /// Column-major SGEMM with leading dimensions `lda`, `ldb`, `ldc` equal to the stored
     /// rows of `A`, `B` and `C` (`m` or `k`, `k` or `n`, `m`).
@@ -118,8 +139,17 @@ pub struct EmulatedDevice;
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmuBuffer(pub Vec<f32>);
 
+/// An `i32` buffer of the [`EmulatedDevice`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmuIntBuffer(pub Vec<i32>);
+
 impl KernelDevice for EmulatedDevice {
     type Buffer = EmuBuffer;
+    type IntBuffer = EmuIntBuffer;
+
+    fn describe(&self) -> String {
+        "cuda (emulated on the CPU)".into()
+    }
 
     fn alloc_zeros(&self, len: usize) -> Result<EmuBuffer> {
         Ok(EmuBuffer(vec![0.0; len]))
@@ -133,6 +163,14 @@ impl KernelDevice for EmulatedDevice {
         Ok(buf.0.clone())
     }
 
+    fn upload_i32(&self, data: &[i32]) -> Result<EmuIntBuffer> {
+        Ok(EmuIntBuffer(data.to_vec()))
+    }
+
+    fn download_i32(&self, buf: &EmuIntBuffer) -> Result<Vec<i32>> {
+        Ok(buf.0.clone())
+    }
+
     fn duplicate(&self, buf: &EmuBuffer) -> Result<EmuBuffer> {
         Ok(buf.clone())
     }
@@ -143,13 +181,14 @@ impl KernelDevice for EmulatedDevice {
         kernel: &'static str,
         grid: Dim3,
         block: Dim3,
-        args: &mut [Arg<'_, EmuBuffer>],
+        args: &mut [Arg<'_, EmuBuffer, EmuIntBuffer>],
     ) -> Result<()> {
         let raw: Vec<RawArg> = args
             .iter_mut()
             .map(|a| match a {
                 Arg::In(b) => RawArg::ConstF32(b.0.as_ptr()),
                 Arg::Out(b) => RawArg::MutF32(b.0.as_mut_ptr()),
+                Arg::OutI32(b) => RawArg::MutI32(b.0.as_mut_ptr()),
                 Arg::I32(v) => RawArg::I32(*v),
                 Arg::F32(v) => RawArg::F32(*v),
             })
@@ -202,6 +241,14 @@ fn blas(device: &Device) -> Result<&CudaBlas> {
 
 impl KernelDevice for Device {
     type Buffer = CudaSlice<f32>;
+    type IntBuffer = CudaSlice<i32>;
+
+    fn describe(&self) -> String {
+        match self.name() {
+            Ok(name) => format!("cuda ({name})"),
+            Err(_) => "cuda".into(),
+        }
+    }
 
     fn alloc_zeros(&self, len: usize) -> Result<CudaSlice<f32>> {
         self.stream().alloc_zeros::<f32>(len).map_err(Error::cuda)
@@ -215,6 +262,14 @@ impl KernelDevice for Device {
         self.stream().clone_dtoh(buf).map_err(Error::cuda)
     }
 
+    fn upload_i32(&self, data: &[i32]) -> Result<CudaSlice<i32>> {
+        self.stream().clone_htod(data).map_err(Error::cuda)
+    }
+
+    fn download_i32(&self, buf: &CudaSlice<i32>) -> Result<Vec<i32>> {
+        self.stream().clone_dtoh(buf).map_err(Error::cuda)
+    }
+
     fn duplicate(&self, buf: &CudaSlice<f32>) -> Result<CudaSlice<f32>> {
         self.stream().clone_dtod(buf).map_err(Error::cuda)
     }
@@ -225,7 +280,7 @@ impl KernelDevice for Device {
         kernel: &'static str,
         grid: Dim3,
         block: Dim3,
-        args: &mut [Arg<'_, CudaSlice<f32>>],
+        args: &mut [Arg<'_, CudaSlice<f32>, CudaSlice<i32>>],
     ) -> Result<()> {
         let func = self.function(file, kernel)?;
         let stream = self.stream();
@@ -234,6 +289,7 @@ impl KernelDevice for Device {
             match a {
                 Arg::In(b) => builder.arg(*b),
                 Arg::Out(b) => builder.arg(&mut **b),
+                Arg::OutI32(b) => builder.arg(&mut **b),
                 Arg::I32(v) => builder.arg(&*v),
                 Arg::F32(v) => builder.arg(&*v),
             };
@@ -272,7 +328,6 @@ impl KernelDevice for Device {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
 // The backend.
 
 /// A row-major `rows × cols` f32 matrix on a [`KernelDevice`]; clones share the buffer.
@@ -300,25 +355,66 @@ impl<B> DeviceTensor<B> {
     }
 }
 
-/// Threads per block of elementwise kernels and of row reductions.
+/// Most threads per block of elementwise kernels, and of row reductions.
 const BLOCK_1D: u32 = 256;
 const BLOCK_ROWS: u32 = 128;
 /// The most blocks a launch uses (grid-stride loops do the rest).
 const MAX_BLOCKS: usize = 1024;
 
-fn flat(n: usize) -> (Dim3, Dim3) {
-    (Dim3::x(n.div_ceil(BLOCK_1D as usize).clamp(1, MAX_BLOCKS) as u32), Dim3::x(BLOCK_1D))
+/// Whole warps, as few as cover `n` items, at most `max` threads: small tensors get small
+/// blocks (a GPU wastes fewer idle lanes, and the emulator starts one thread per lane).
+fn block_for(n: usize, max: u32) -> u32 {
+    (n.div_ceil(32) * 32).clamp(32, max as usize) as u32
 }
 
-fn rows_grid(rows: usize) -> (Dim3, Dim3) {
-    (Dim3::x(rows.clamp(1, MAX_BLOCKS) as u32), Dim3::x(BLOCK_ROWS))
+/// A 1-D launch over `n` items (grid-stride loops cover any excess).
+fn flat(n: usize) -> (Dim3, Dim3) {
+    let block = block_for(n, BLOCK_1D);
+    (Dim3::x(n.div_ceil(block as usize).clamp(1, MAX_BLOCKS) as u32), Dim3::x(block))
+}
+
+/// One block per row (grid-stride over rows), threads for `cols` columns.
+fn rows_grid(rows: usize, cols: usize) -> (Dim3, Dim3) {
+    (Dim3::x(rows.clamp(1, MAX_BLOCKS) as u32), Dim3::x(block_for(cols, BLOCK_ROWS)))
 }
 
 fn int(v: usize, what: &str) -> Result<i32> {
     i32::try_from(v).map_err(|_| Error::InvalidArgument(format!("{what} = {v} does not fit the kernels' int sizes")))
 }
 
-/// The CUDA backend's host code on any [`KernelDevice`] (f32).
+impl From<Error> for hagcn_autodiff::Error {
+    fn from(e: Error) -> Self {
+        hagcn_autodiff::Error::Backend(Box::new(e))
+    }
+}
+
+fn check_shape<B>(op: &'static str, a: &DeviceTensor<B>, want: (usize, usize)) -> AdResult<()> {
+    if a.shape() != want {
+        return Err(hagcn_autodiff::Error::Shape { op, left: a.shape(), right: want });
+    }
+    Ok(())
+}
+
+type AdResult<T> = hagcn_autodiff::Result<T>;
+
+/// The CUDA backend's host code on any [`KernelDevice`] (f32): it implements
+/// [`hagcn_autodiff::Backend`] with one kernel of `kernels/*.cu` (or a few, or an SGEMM) per
+/// basic op, and its own kernels for layer norm, Adam, the tridiagonal assembly and the
+/// normalised adjacency with its gradient; the other fused ops (eigendecomposition, B-spline
+/// basis) use the trait's host fallbacks.
+///
+/// ```
+/// use std::sync::Arc;
+/// use hagcn_autodiff::Backend;
+/// use hagcn_cuda::backend::{CudaBackend, EmulatedDevice};
+/// use hagcn_openblas as _;
+///
+/// let be = CudaBackend::new(Arc::new(EmulatedDevice));
+/// let x = be.upload(ndarray::array![[1.0f32, -2.0], [3.0, 4.0]].view())?;
+/// let s = be.sum(&be.mul(&x, &x)?)?;
+/// assert_eq!(be.scalar(&s)?, 30.0);
+/// # Ok::<(), hagcn_autodiff::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct CudaBackend<D> {
     device: Arc<D>,
@@ -330,231 +426,148 @@ impl<D> Clone for CudaBackend<D> {
     }
 }
 
+type Tensor<D> = DeviceTensor<<D as KernelDevice>::Buffer>;
+
 impl<D: KernelDevice> CudaBackend<D> {
     /// The backend on `device`.
     pub fn new(device: Arc<D>) -> Self {
         CudaBackend { device }
     }
 
-    /// Copies a host matrix to the device.
-    ///
-    /// # Errors
-    ///
-    /// When the device cannot allocate or copy.
-    pub fn upload(&self, a: ArrayView2<f32>) -> Result<DeviceTensor<D::Buffer>> {
-        let data = a.as_standard_layout();
-        let buf = self.device.upload(data.as_slice().expect("standard layout"))?;
-        Ok(DeviceTensor { rows: a.nrows(), cols: a.ncols(), buf: Arc::new(buf) })
+    /// The device the backend runs on.
+    pub fn device(&self) -> &Arc<D> {
+        &self.device
     }
 
-    /// Copies a device matrix to the host.
-    ///
-    /// # Errors
-    ///
-    /// When the device cannot copy.
-    pub fn download(&self, t: &DeviceTensor<D::Buffer>) -> Result<Array2<f32>> {
-        let data = self.device.download(&t.buf)?;
-        Array2::from_shape_vec((t.rows, t.cols), data).map_err(|e| Error::InvalidArgument(format!("download: {e}")))
+    fn tensor(rows: usize, cols: usize, buf: D::Buffer) -> Tensor<D> {
+        DeviceTensor { rows, cols, buf: Arc::new(buf) }
     }
 
-    fn zeros(&self, rows: usize, cols: usize) -> Result<DeviceTensor<D::Buffer>> {
-        Ok(DeviceTensor { rows, cols, buf: Arc::new(self.device.alloc_zeros(rows * cols)?) })
+    fn zeros(&self, rows: usize, cols: usize) -> Result<Tensor<D>> {
+        Ok(Self::tensor(rows, cols, self.device.alloc_zeros(rows * cols)?))
     }
 
-    fn unary(&self, kernel: &'static str, x: &DeviceTensor<D::Buffer>) -> Result<DeviceTensor<D::Buffer>> {
+    /// Runs a kernel unless it has no work (`n == 0`: an empty grid is invalid).
+    ///
+    /// # Safety
+    ///
+    /// As [`KernelDevice::launch`].
+    unsafe fn run(
+        &self,
+        n: usize,
+        file: &'static str,
+        kernel: &'static str,
+        (grid, block): (Dim3, Dim3),
+        args: &mut [Arg<'_, D::Buffer, D::IntBuffer>],
+    ) -> Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        // SAFETY: forwarded to the caller.
+        unsafe { self.device.launch(file, kernel, grid, block, args) }
+    }
+
+    /// `out = kernel(x)` elementwise, for kernels `(const T* x, T* out, int n)`.
+    fn unary(&self, file: &'static str, kernel: &'static str, x: &Tensor<D>) -> Result<Tensor<D>> {
         let mut out = self.device.alloc_zeros(x.len())?;
-        let (grid, block) = flat(x.len());
         let n = int(x.len(), "entries")?;
         // SAFETY: `x` and `out` hold n entries, the kernel reads and writes n.
         unsafe {
-            self.device.launch(
-                "activations",
-                kernel,
-                grid,
-                block,
-                &mut [Arg::In(&x.buf), Arg::Out(&mut out), Arg::I32(n)],
-            )
+            self.run(x.len(), file, kernel, flat(x.len()), &mut [Arg::In(&*x.buf), Arg::Out(&mut out), Arg::I32(n)])
         }?;
-        Ok(DeviceTensor { rows: x.rows, cols: x.cols, buf: Arc::new(out) })
+        Ok(Self::tensor(x.rows, x.cols, out))
     }
 
-    fn binary(
-        &self,
-        kernel: &'static str,
-        x: &DeviceTensor<D::Buffer>,
-        g: &DeviceTensor<D::Buffer>,
-    ) -> Result<DeviceTensor<D::Buffer>> {
-        check_same("backward", x, g)?;
-        let mut out = self.device.alloc_zeros(x.len())?;
-        let (grid, block) = flat(x.len());
-        let n = int(x.len(), "entries")?;
+    /// `out = kernel(a, b)` elementwise, for kernels `(const T* a, const T* b, T* out, int n)`.
+    fn binary(&self, file: &'static str, kernel: &'static str, a: &Tensor<D>, b: &Tensor<D>) -> AdResult<Tensor<D>> {
+        check_shape(kernel, b, a.shape())?;
+        let mut out = self.device.alloc_zeros(a.len())?;
+        let n = int(a.len(), "entries")?;
         // SAFETY: all three hold n entries.
         unsafe {
-            self.device.launch(
-                "activations",
+            self.run(
+                a.len(),
+                file,
                 kernel,
-                grid,
-                block,
-                &mut [Arg::In(&x.buf), Arg::In(&g.buf), Arg::Out(&mut out), Arg::I32(n)],
+                flat(a.len()),
+                &mut [Arg::In(&*a.buf), Arg::In(&*b.buf), Arg::Out(&mut out), Arg::I32(n)],
             )
         }?;
-        Ok(DeviceTensor { rows: x.rows, cols: x.cols, buf: Arc::new(out) })
+        Ok(Self::tensor(a.rows, a.cols, out))
     }
 
-    /// GELU, exact form (kernel `gelu_fwd_f32`).
-    ///
-    /// # Errors
-    ///
-    /// When the device fails.
-    pub fn gelu(&self, x: &DeviceTensor<D::Buffer>) -> Result<DeviceTensor<D::Buffer>> {
-        self.unary("gelu_fwd_f32", x)
-    }
-
-    /// `g ⊙ GELU'(x)` (kernel `gelu_bwd_f32`).
-    ///
-    /// # Errors
-    ///
-    /// When the shapes differ or the device fails.
-    pub fn gelu_backward(
+    /// `c ← op(a) · op(b) + beta · c` for row-major tensors: one column-major SGEMM with the
+    /// operands swapped (row-major `C (m × n)` is the column-major `Cᵀ = op(B)ᵀ op(A)ᵀ`, and a
+    /// row-major `X` is the column-major `Xᵀ`, so the flags stay as they are).
+    fn gemm_into(
         &self,
-        x: &DeviceTensor<D::Buffer>,
-        g: &DeviceTensor<D::Buffer>,
-    ) -> Result<DeviceTensor<D::Buffer>> {
-        self.binary("gelu_bwd_f32", x, g)
-    }
-
-    /// Logistic sigmoid (kernel `sigmoid_fwd_f32`).
-    ///
-    /// # Errors
-    ///
-    /// When the device fails.
-    pub fn sigmoid(&self, x: &DeviceTensor<D::Buffer>) -> Result<DeviceTensor<D::Buffer>> {
-        self.unary("sigmoid_fwd_f32", x)
-    }
-
-    /// `op(a) · op(b)` for row-major tensors (one column-major SGEMM with the operands swapped).
-    ///
-    /// # Errors
-    ///
-    /// When the inner dimensions differ or the device fails.
-    pub fn matmul(
-        &self,
-        a: &DeviceTensor<D::Buffer>,
+        c: &mut Tensor<D>,
+        a: &Tensor<D>,
         transpose_a: bool,
-        b: &DeviceTensor<D::Buffer>,
+        b: &Tensor<D>,
         transpose_b: bool,
-    ) -> Result<DeviceTensor<D::Buffer>> {
+        beta: f32,
+    ) -> AdResult<()> {
         let (m, ka) = if transpose_a { (a.cols, a.rows) } else { (a.rows, a.cols) };
         let (kb, n) = if transpose_b { (b.cols, b.rows) } else { (b.rows, b.cols) };
         if ka != kb {
-            return Err(Error::InvalidArgument(format!("matmul: inner dimensions {ka} and {kb} differ")));
+            return Err(hagcn_autodiff::Error::Shape { op: "matmul", left: (m, ka), right: (kb, n) });
         }
-        let mut c = self.zeros(m, n)?;
-        // Row-major C (m × n) = column-major Cᵀ (n × m) = op(B)ᵀ op(A)ᵀ, and a row-major X is
-        // the column-major Xᵀ: so the column-major product of B and A with the same flags.
-        let gemm = Sgemm { transa: transpose_b, transb: transpose_a, m: n, n: m, k: ka, alpha: 1.0, beta: 0.0 };
-        let c_buf = Arc::get_mut(&mut c.buf).expect("a fresh buffer is unique");
+        check_shape("matmul (accumulator)", c, (m, n))?;
+        if m == 0 || n == 0 {
+            return Ok(());
+        }
+        let gemm = Sgemm { transa: transpose_b, transb: transpose_a, m: n, n: m, k: ka, alpha: 1.0, beta };
+        let c_buf = self.unique(c)?;
         self.device.sgemm(gemm, &b.buf, &a.buf, c_buf)?;
-        Ok(c)
+        Ok(())
     }
 
-    /// Layer norm over each row (kernel `layer_norm_fwd_f32`), with the saved mean and rstd.
-    ///
-    /// # Errors
-    ///
-    /// When `weight` or `bias` is not `1 × cols`, or the device fails.
-    pub fn layer_norm(
+    /// Copies the `rows × cols` block at column `src_col` of `src` (row length `src_ld`) to
+    /// column `dst_col` of `dst` (row length `dst_ld`); kernel `copy_block_f32`.
+    fn copy_block(
         &self,
-        x: &DeviceTensor<D::Buffer>,
-        weight: &DeviceTensor<D::Buffer>,
-        bias: &DeviceTensor<D::Buffer>,
-        eps: f32,
-    ) -> Result<LayerNormOutput<DeviceTensor<D::Buffer>>> {
-        for (what, t) in [("weight", weight), ("bias", bias)] {
-            if t.shape() != (1, x.cols) {
-                return Err(Error::InvalidArgument(format!(
-                    "layer_norm: {what} is {:?}, expected (1, {})",
-                    t.shape(),
-                    x.cols
-                )));
-            }
-        }
-        let (mut y, mut mean, mut rstd) =
-            (self.device.alloc_zeros(x.len())?, self.device.alloc_zeros(x.rows)?, self.device.alloc_zeros(x.rows)?);
-        let (grid, block) = rows_grid(x.rows);
-        let (rows, cols) = (int(x.rows, "rows")?, int(x.cols, "cols")?);
-        // SAFETY: x and y hold rows × cols entries, weight and bias cols, mean and rstd rows.
-        unsafe {
-            self.device.launch(
-                "layer_norm",
-                "layer_norm_fwd_f32",
-                grid,
-                block,
-                &mut [
-                    Arg::In(&x.buf),
-                    Arg::In(&weight.buf),
-                    Arg::In(&bias.buf),
-                    Arg::Out(&mut y),
-                    Arg::Out(&mut mean),
-                    Arg::Out(&mut rstd),
-                    Arg::I32(rows),
-                    Arg::I32(cols),
-                    Arg::F32(eps),
-                ],
-            )
-        }?;
-        let t = |rows, cols, buf| DeviceTensor { rows, cols, buf: Arc::new(buf) };
-        Ok(LayerNormOutput { y: t(x.rows, x.cols, y), mean: t(x.rows, 1, mean), rstd: t(x.rows, 1, rstd) })
-    }
-
-    /// One Adam update in place (kernel `adam_update_f32`); a parameter or moment whose buffer
-    /// is shared with another tensor is copied first.
-    ///
-    /// # Errors
-    ///
-    /// When the shapes differ or the device fails.
-    pub fn adam_update(
-        &self,
-        param: &mut DeviceTensor<D::Buffer>,
-        grad: &DeviceTensor<D::Buffer>,
-        m: &mut DeviceTensor<D::Buffer>,
-        v: &mut DeviceTensor<D::Buffer>,
-        u: &AdamUpdate<f32>,
+        src: &D::Buffer,
+        dst: &mut D::Buffer,
+        (rows, cols): (usize, usize),
+        (src_ld, src_col): (usize, usize),
+        (dst_ld, dst_col): (usize, usize),
     ) -> Result<()> {
-        for (what, t) in [("gradient", grad), ("first moment", &*m), ("second moment", &*v)] {
-            check_same(what, param, t)?;
-        }
-        let n = int(param.len(), "entries")?;
-        let (grid, block) = flat(param.len());
-        let p = self.unique(param)?;
-        let m_buf = self.unique(m)?;
-        let v_buf = self.unique(v)?;
-        // SAFETY: all four hold n entries.
-        unsafe {
-            self.device.launch(
-                "adam",
-                "adam_update_f32",
-                grid,
-                block,
-                &mut [
-                    Arg::Out(p),
-                    Arg::In(&grad.buf),
-                    Arg::Out(m_buf),
-                    Arg::Out(v_buf),
-                    Arg::I32(n),
-                    Arg::F32(u.lr),
-                    Arg::F32(u.beta1),
-                    Arg::F32(u.beta2),
-                    Arg::F32(u.eps),
-                    Arg::F32(u.bias_correction1),
-                    Arg::F32(u.bias_correction2),
-                ],
-            )
+        let n = rows * cols;
+        let mut args = [
+            Arg::In(src),
+            Arg::Out(dst),
+            Arg::I32(int(rows, "rows")?),
+            Arg::I32(int(cols, "cols")?),
+            Arg::I32(int(src_ld, "row length")?),
+            Arg::I32(int(src_col, "offset")?),
+            Arg::I32(int(dst_ld, "row length")?),
+            Arg::I32(int(dst_col, "offset")?),
+        ];
+        // SAFETY: the callers pass blocks inside both matrices (the graph checked the shapes).
+        unsafe { self.run(n, "elementwise", "copy_block_f32", flat(n), &mut args) }
+    }
+
+    /// The host's error for an adjacency the device rejected (not square, or a degree ≤ 0 or not
+    /// finite): the input is downloaded and run through `CpuBackend`, so the error names the
+    /// same node and degree as on the CPU.
+    fn host_adjacency_error(&self, a: &Tensor<D>) -> hagcn_autodiff::Error {
+        let host = match self.download(a) {
+            Ok(host) => host,
+            Err(e) => return e,
+        };
+        let cpu = CpuBackend::<f32>::new();
+        match cpu.normalized_adjacency(&CpuTensor::new(host)) {
+            Err(e) => e,
+            Ok(_) => {
+                Error::InvalidArgument("normalized_adjacency: the device flagged a degree the host accepts".into())
+                    .into()
+            }
         }
     }
 
     /// The tensor's buffer for writing, copied first if another tensor shares it.
-    fn unique<'t>(&self, t: &'t mut DeviceTensor<D::Buffer>) -> Result<&'t mut D::Buffer> {
+    fn unique<'t>(&self, t: &'t mut Tensor<D>) -> Result<&'t mut D::Buffer> {
         if Arc::get_mut(&mut t.buf).is_none() {
             t.buf = Arc::new(self.device.duplicate(&t.buf)?);
         }
@@ -562,9 +575,415 @@ impl<D: KernelDevice> CudaBackend<D> {
     }
 }
 
-fn check_same<B>(what: &str, a: &DeviceTensor<B>, b: &DeviceTensor<B>) -> Result<()> {
-    if a.shape() != b.shape() {
-        return Err(Error::InvalidArgument(format!("{what}: shapes {:?} and {:?} differ", a.shape(), b.shape())));
+impl<D: KernelDevice> Backend for CudaBackend<D> {
+    type Elem = f32;
+    type Tensor = DeviceTensor<D::Buffer>;
+
+    fn name(&self) -> String {
+        self.device.describe()
     }
-    Ok(())
+
+    fn shape(&self, t: &Tensor<D>) -> (usize, usize) {
+        t.shape()
+    }
+
+    fn upload(&self, a: ArrayView2<f32>) -> AdResult<Tensor<D>> {
+        let data = a.as_standard_layout();
+        let buf = self.device.upload(data.as_slice().expect("standard layout"))?;
+        Ok(Self::tensor(a.nrows(), a.ncols(), buf))
+    }
+
+    fn download(&self, t: &Tensor<D>) -> AdResult<Array2<f32>> {
+        let mut data = self.device.download(&t.buf)?;
+        data.truncate(t.len());
+        Ok(Array2::from_shape_vec((t.rows, t.cols), data)
+            .map_err(|e| Error::InvalidArgument(format!("download: {e}")))?)
+    }
+
+    fn full(&self, rows: usize, cols: usize, value: f32) -> AdResult<Tensor<D>> {
+        let mut out = self.device.alloc_zeros(rows * cols)?;
+        let n = rows * cols;
+        let mut args = [Arg::Out(&mut out), Arg::I32(int(n, "entries")?), Arg::F32(value)];
+        // SAFETY: out holds n entries.
+        unsafe { self.run(n, "elementwise", "fill_f32", flat(n), &mut args) }?;
+        Ok(Self::tensor(rows, cols, out))
+    }
+
+    fn matmul(&self, a: &Tensor<D>, transpose_a: bool, b: &Tensor<D>, transpose_b: bool) -> AdResult<Tensor<D>> {
+        let m = if transpose_a { a.cols } else { a.rows };
+        let n = if transpose_b { b.rows } else { b.cols };
+        let mut c = self.zeros(m, n)?;
+        self.gemm_into(&mut c, a, transpose_a, b, transpose_b, 0.0)?;
+        Ok(c)
+    }
+
+    fn matmul_acc(
+        &self,
+        acc: &mut Tensor<D>,
+        a: &Tensor<D>,
+        transpose_a: bool,
+        b: &Tensor<D>,
+        transpose_b: bool,
+    ) -> AdResult<()> {
+        self.gemm_into(acc, a, transpose_a, b, transpose_b, 1.0)
+    }
+
+    fn linear(&self, x: &Tensor<D>, w: &Tensor<D>, b: &Tensor<D>) -> AdResult<Tensor<D>> {
+        // C = the bias broadcast over rows, then C = x wᵀ + 1 · C: one GEMM, as CpuBackend.
+        check_shape("linear (bias)", b, (1, w.rows))?;
+        let (rows, cols) = (x.rows, w.rows);
+        let mut c = self.device.alloc_zeros(rows * cols)?;
+        let n = rows * cols;
+        let mut args = [Arg::In(&*b.buf), Arg::Out(&mut c), Arg::I32(int(rows, "rows")?), Arg::I32(int(cols, "cols")?)];
+        // SAFETY: b holds cols entries, c rows × cols.
+        unsafe { self.run(n, "elementwise", "broadcast_row_f32", flat(n), &mut args) }?;
+        let mut c = Self::tensor(rows, cols, c);
+        self.gemm_into(&mut c, x, false, w, true, 1.0)?;
+        Ok(c)
+    }
+
+    fn add(&self, a: &Tensor<D>, b: &Tensor<D>) -> AdResult<Tensor<D>> {
+        self.binary("elementwise", "add_f32", a, b)
+    }
+
+    fn sub(&self, a: &Tensor<D>, b: &Tensor<D>) -> AdResult<Tensor<D>> {
+        self.binary("elementwise", "sub_f32", a, b)
+    }
+
+    fn mul(&self, a: &Tensor<D>, b: &Tensor<D>) -> AdResult<Tensor<D>> {
+        self.binary("elementwise", "mul_f32", a, b)
+    }
+
+    fn affine(&self, a: &Tensor<D>, scale: f32, shift: f32) -> AdResult<Tensor<D>> {
+        let mut out = self.device.alloc_zeros(a.len())?;
+        let n = a.len();
+        let mut args =
+            [Arg::In(&*a.buf), Arg::Out(&mut out), Arg::I32(int(n, "entries")?), Arg::F32(scale), Arg::F32(shift)];
+        // SAFETY: a and out hold n entries.
+        unsafe { self.run(n, "elementwise", "affine_f32", flat(n), &mut args) }?;
+        Ok(Self::tensor(a.rows, a.cols, out))
+    }
+
+    fn add_row(&self, a: &Tensor<D>, row: &Tensor<D>) -> AdResult<Tensor<D>> {
+        check_shape("add_row", row, (1, a.cols))?;
+        let mut out = self.device.alloc_zeros(a.len())?;
+        let n = a.len();
+        let mut args = [
+            Arg::In(&*a.buf),
+            Arg::In(&*row.buf),
+            Arg::Out(&mut out),
+            Arg::I32(int(a.rows, "rows")?),
+            Arg::I32(int(a.cols, "cols")?),
+        ];
+        // SAFETY: a and out hold rows × cols entries, row cols.
+        unsafe { self.run(n, "elementwise", "add_row_f32", flat(n), &mut args) }?;
+        Ok(Self::tensor(a.rows, a.cols, out))
+    }
+
+    fn sum_rows(&self, a: &Tensor<D>) -> AdResult<Tensor<D>> {
+        let mut out = self.device.alloc_zeros(a.cols)?;
+        let mut args =
+            [Arg::In(&*a.buf), Arg::Out(&mut out), Arg::I32(int(a.rows, "rows")?), Arg::I32(int(a.cols, "cols")?)];
+        // SAFETY: a holds rows × cols entries, out cols.
+        unsafe { self.run(a.cols, "elementwise", "sum_rows_f32", flat(a.cols), &mut args) }?;
+        Ok(Self::tensor(1, a.cols, out))
+    }
+
+    fn sum(&self, a: &Tensor<D>) -> AdResult<Tensor<D>> {
+        // Two deterministic stages: one partial sum per block, then one block adds them in order.
+        let n = a.len();
+        let (grid, block) = flat(n);
+        let n_partial = grid.x as usize;
+        let mut partial = self.device.alloc_zeros(n_partial)?;
+        let mut out = self.device.alloc_zeros(1)?;
+        if n == 0 {
+            return Ok(Self::tensor(1, 1, out));
+        }
+        let mut args = [Arg::In(&*a.buf), Arg::Out(&mut partial), Arg::I32(int(n, "entries")?)];
+        // SAFETY: a holds n entries, partial one per block.
+        unsafe { self.run(n, "loss", "sum_partial_f32", (grid, block), &mut args) }?;
+        let mut args = [Arg::In(&partial), Arg::Out(&mut out), Arg::I32(int(n_partial, "blocks")?), Arg::F32(1.0)];
+        // SAFETY: partial holds n_partial entries, out one.
+        unsafe {
+            self.run(1, "loss", "sum_scale_f32", (Dim3::x(1), Dim3::x(block_for(n_partial, BLOCK_1D))), &mut args)
+        }?;
+        Ok(Self::tensor(1, 1, out))
+    }
+
+    fn broadcast_scalar(&self, s: &Tensor<D>, rows: usize, cols: usize, scale: f32) -> AdResult<Tensor<D>> {
+        check_shape("broadcast_scalar", s, (1, 1))?;
+        let n = rows * cols;
+        let mut out = self.device.alloc_zeros(n)?;
+        let mut args = [Arg::In(&*s.buf), Arg::Out(&mut out), Arg::I32(int(n, "entries")?), Arg::F32(scale)];
+        // SAFETY: s holds one entry, out n.
+        unsafe { self.run(n, "elementwise", "broadcast_scalar_f32", flat(n), &mut args) }?;
+        Ok(Self::tensor(rows, cols, out))
+    }
+
+    fn scale_by(&self, a: &Tensor<D>, s: &Tensor<D>) -> AdResult<Tensor<D>> {
+        check_shape("scale_by", s, (1, 1))?;
+        let n = a.len();
+        let mut out = self.device.alloc_zeros(n)?;
+        let mut args = [Arg::In(&*a.buf), Arg::In(&*s.buf), Arg::Out(&mut out), Arg::I32(int(n, "entries")?)];
+        // SAFETY: a and out hold n entries, s one.
+        unsafe { self.run(n, "elementwise", "scale_by_f32", flat(n), &mut args) }?;
+        Ok(Self::tensor(a.rows, a.cols, out))
+    }
+
+    fn sqrt(&self, a: &Tensor<D>) -> AdResult<Tensor<D>> {
+        Ok(self.unary("elementwise", "sqrt_f32", a)?)
+    }
+
+    fn recip(&self, a: &Tensor<D>) -> AdResult<Tensor<D>> {
+        Ok(self.unary("elementwise", "recip_f32", a)?)
+    }
+
+    fn slice_cols(&self, a: &Tensor<D>, start: usize, len: usize) -> AdResult<Tensor<D>> {
+        if start + len > a.cols {
+            return Err(hagcn_autodiff::Error::Shape {
+                op: "slice_cols",
+                left: a.shape(),
+                right: (a.rows, start + len),
+            });
+        }
+        let mut out = self.device.alloc_zeros(a.rows * len)?;
+        self.copy_block(&a.buf, &mut out, (a.rows, len), (a.cols, start), (len, 0))?;
+        Ok(Self::tensor(a.rows, len, out))
+    }
+
+    fn embed_cols(&self, a: &Tensor<D>, total: usize, start: usize) -> AdResult<Tensor<D>> {
+        if start + a.cols > total {
+            return Err(hagcn_autodiff::Error::Shape { op: "embed_cols", left: a.shape(), right: (a.rows, total) });
+        }
+        let mut out = self.device.alloc_zeros(a.rows * total)?;
+        self.copy_block(&a.buf, &mut out, a.shape(), (a.cols, 0), (total, start))?;
+        Ok(Self::tensor(a.rows, total, out))
+    }
+
+    fn concat_cols(&self, parts: &[&Tensor<D>]) -> AdResult<Tensor<D>> {
+        let rows = parts.first().map_or(0, |p| p.rows);
+        let total = parts.iter().map(|p| p.cols).sum();
+        let mut out = self.device.alloc_zeros(rows * total)?;
+        let mut start = 0;
+        for p in parts {
+            check_shape("concat_cols", p, (rows, p.cols))?;
+            self.copy_block(&p.buf, &mut out, p.shape(), (p.cols, 0), (total, start))?;
+            start += p.cols;
+        }
+        Ok(Self::tensor(rows, total, out))
+    }
+
+    fn slice_rows(&self, a: &Tensor<D>, start: usize, len: usize) -> AdResult<Tensor<D>> {
+        if start + len > a.rows {
+            return Err(hagcn_autodiff::Error::Shape {
+                op: "slice_rows",
+                left: a.shape(),
+                right: (start + len, a.cols),
+            });
+        }
+        let mut out = self.device.alloc_zeros(len * a.cols)?;
+        self.copy_block(&a.buf, &mut out, (len, a.cols), (a.cols, start * a.cols), (a.cols, 0))?;
+        Ok(Self::tensor(len, a.cols, out))
+    }
+
+    fn concat_rows(&self, parts: &[&Tensor<D>]) -> AdResult<Tensor<D>> {
+        let cols = parts.first().map_or(0, |p| p.cols);
+        let total = parts.iter().map(|p| p.rows).sum();
+        let mut out = self.device.alloc_zeros(total * cols)?;
+        let mut start = 0;
+        for p in parts {
+            check_shape("concat_rows", p, (p.rows, cols))?;
+            self.copy_block(&p.buf, &mut out, p.shape(), (cols, 0), (cols, start * cols))?;
+            start += p.rows;
+        }
+        Ok(Self::tensor(total, cols, out))
+    }
+
+    fn gelu(&self, x: &Tensor<D>) -> AdResult<Tensor<D>> {
+        Ok(self.unary("activations", "gelu_fwd_f32", x)?)
+    }
+
+    fn gelu_backward(&self, x: &Tensor<D>, g: &Tensor<D>) -> AdResult<Tensor<D>> {
+        self.binary("activations", "gelu_bwd_f32", x, g)
+    }
+
+    fn sigmoid(&self, x: &Tensor<D>) -> AdResult<Tensor<D>> {
+        Ok(self.unary("activations", "sigmoid_fwd_f32", x)?)
+    }
+
+    fn sigmoid_backward(&self, y: &Tensor<D>, g: &Tensor<D>) -> AdResult<Tensor<D>> {
+        self.binary("activations", "sigmoid_bwd_f32", y, g)
+    }
+
+    fn tridiagonal(&self, alpha: &Tensor<D>, beta: &Tensor<D>) -> AdResult<Tensor<D>> {
+        let m = alpha.cols;
+        check_shape("tridiagonal (alpha)", alpha, (1, m))?;
+        check_shape("tridiagonal (beta)", beta, (1, m.saturating_sub(1)))?;
+        let mut out = self.device.alloc_zeros(m * m)?;
+        let mut args = [Arg::In(&*alpha.buf), Arg::In(&*beta.buf), Arg::Out(&mut out), Arg::I32(int(m, "size")?)];
+        // SAFETY: alpha holds m entries, beta m − 1 (read only below the last row), out m × m.
+        unsafe { self.run(m * m, "lanczos", "tridiagonal_fwd_f32", flat(m * m), &mut args) }?;
+        Ok(Self::tensor(m, m, out))
+    }
+
+    fn tridiagonal_backward(&self, g: &Tensor<D>) -> AdResult<(Tensor<D>, Tensor<D>)> {
+        let m = g.rows;
+        check_shape("tridiagonal_backward", g, (m, m))?;
+        let (mut galpha, mut gbeta) = (self.device.alloc_zeros(m)?, self.device.alloc_zeros(m.saturating_sub(1))?);
+        let mut args = [Arg::In(&*g.buf), Arg::Out(&mut galpha), Arg::Out(&mut gbeta), Arg::I32(int(m, "size")?)];
+        // SAFETY: g holds m × m entries, galpha m, gbeta m − 1 (written for i + 1 < m only).
+        unsafe { self.run(m, "lanczos", "tridiagonal_bwd_f32", flat(m), &mut args) }?;
+        Ok((Self::tensor(1, m, galpha), Self::tensor(1, m.saturating_sub(1), gbeta)))
+    }
+
+    fn layer_norm(
+        &self,
+        x: &Tensor<D>,
+        weight: &Tensor<D>,
+        bias: &Tensor<D>,
+        eps: f32,
+    ) -> AdResult<LayerNormOutput<Tensor<D>>> {
+        check_shape("layer_norm (weight)", weight, (1, x.cols))?;
+        check_shape("layer_norm (bias)", bias, (1, x.cols))?;
+        let (mut y, mut mean, mut rstd) =
+            (self.device.alloc_zeros(x.len())?, self.device.alloc_zeros(x.rows)?, self.device.alloc_zeros(x.rows)?);
+        let mut args = [
+            Arg::In(&*x.buf),
+            Arg::In(&*weight.buf),
+            Arg::In(&*bias.buf),
+            Arg::Out(&mut y),
+            Arg::Out(&mut mean),
+            Arg::Out(&mut rstd),
+            Arg::I32(int(x.rows, "rows")?),
+            Arg::I32(int(x.cols, "cols")?),
+            Arg::F32(eps),
+        ];
+        // SAFETY: x and y hold rows × cols entries, weight and bias cols, mean and rstd rows.
+        unsafe { self.run(x.rows, "layer_norm", "layer_norm_fwd_f32", rows_grid(x.rows, x.cols), &mut args) }?;
+        Ok(LayerNormOutput {
+            y: Self::tensor(x.rows, x.cols, y),
+            mean: Self::tensor(x.rows, 1, mean),
+            rstd: Self::tensor(x.rows, 1, rstd),
+        })
+    }
+
+    fn layer_norm_backward(
+        &self,
+        x: &Tensor<D>,
+        weight: &Tensor<D>,
+        saved: &LayerNormOutput<Tensor<D>>,
+        g: &Tensor<D>,
+    ) -> AdResult<LayerNormGrads<Tensor<D>>> {
+        check_shape("layer_norm_backward (weight)", weight, (1, x.cols))?;
+        check_shape("layer_norm_backward (gradient)", g, x.shape())?;
+        check_shape("layer_norm_backward (mean)", &saved.mean, (x.rows, 1))?;
+        check_shape("layer_norm_backward (rstd)", &saved.rstd, (x.rows, 1))?;
+        let (rows, cols) = (int(x.rows, "rows")?, int(x.cols, "cols")?);
+        let mut gx = self.device.alloc_zeros(x.len())?;
+        let mut args = [
+            Arg::In(&*x.buf),
+            Arg::In(&*weight.buf),
+            Arg::In(&*saved.mean.buf),
+            Arg::In(&*saved.rstd.buf),
+            Arg::In(&*g.buf),
+            Arg::Out(&mut gx),
+            Arg::I32(rows),
+            Arg::I32(cols),
+        ];
+        // SAFETY: x, g and gx hold rows × cols entries, weight cols, mean and rstd rows.
+        unsafe { self.run(x.rows, "layer_norm", "layer_norm_bwd_f32", rows_grid(x.rows, x.cols), &mut args) }?;
+        let (mut gw, mut gb) = (self.device.alloc_zeros(x.cols)?, self.device.alloc_zeros(x.cols)?);
+        let mut args = [
+            Arg::In(&*x.buf),
+            Arg::In(&*saved.mean.buf),
+            Arg::In(&*saved.rstd.buf),
+            Arg::In(&*g.buf),
+            Arg::Out(&mut gw),
+            Arg::Out(&mut gb),
+            Arg::I32(rows),
+            Arg::I32(cols),
+        ];
+        // SAFETY: x and g hold rows × cols entries, mean and rstd rows, gw and gb cols.
+        unsafe { self.run(x.cols, "layer_norm", "layer_norm_bwd_params_f32", flat(x.cols), &mut args) }?;
+        Ok(LayerNormGrads {
+            x: Self::tensor(x.rows, x.cols, gx),
+            weight: Self::tensor(1, x.cols, gw),
+            bias: Self::tensor(1, x.cols, gb),
+        })
+    }
+
+    fn normalized_adjacency(&self, a: &Tensor<D>) -> AdResult<(Tensor<D>, Tensor<D>)> {
+        let n = a.rows;
+        if a.cols != n {
+            return Err(self.host_adjacency_error(a));
+        }
+        let n_i = int(n, "nodes")?;
+        let mut d = self.device.alloc_zeros(n)?;
+        let mut bad = self.device.upload_i32(&[n_i])?;
+        let mut args = [Arg::In(&*a.buf), Arg::Out(&mut d), Arg::OutI32(&mut bad), Arg::I32(n_i)];
+        // SAFETY: a holds n × n entries, d n, bad one.
+        unsafe { self.run(n, "adjacency", "adjacency_degree_f32", rows_grid(n, n), &mut args) }?;
+        // One 4-byte download: the kernel flags the first row whose degree is ≤ 0 or not finite.
+        if self.device.download_i32(&bad)?.first() != Some(&n_i) {
+            return Err(self.host_adjacency_error(a));
+        }
+        let mut a_hat = self.device.alloc_zeros(n * n)?;
+        let mut args = [Arg::In(&*a.buf), Arg::In(&d), Arg::Out(&mut a_hat), Arg::I32(n_i)];
+        // SAFETY: a and a_hat hold n × n entries, d n.
+        unsafe { self.run(n * n, "adjacency", "adjacency_scale_f32", flat(n * n), &mut args) }?;
+        Ok((Self::tensor(n, n, a_hat), Self::tensor(n, 1, d)))
+    }
+
+    fn normalized_adjacency_backward(&self, a_hat: &Tensor<D>, d: &Tensor<D>, g: &Tensor<D>) -> AdResult<Tensor<D>> {
+        let n = a_hat.rows;
+        check_shape("normalized_adjacency_backward (Â)", a_hat, (n, n))?;
+        check_shape("normalized_adjacency_backward (d)", d, (n, 1))?;
+        check_shape("normalized_adjacency_backward (gradient)", g, (n, n))?;
+        let n_i = int(n, "nodes")?;
+        let mut gdeg = self.device.alloc_zeros(n)?;
+        let mut args = [Arg::In(&*a_hat.buf), Arg::In(&*d.buf), Arg::In(&*g.buf), Arg::Out(&mut gdeg), Arg::I32(n_i)];
+        // SAFETY: Â and g hold n × n entries, d and gdeg n.
+        unsafe { self.run(n, "adjacency", "adjacency_bwd_degree_f32", rows_grid(n, n), &mut args) }?;
+        let mut ga = self.device.alloc_zeros(n * n)?;
+        let mut args = [Arg::In(&*g.buf), Arg::In(&*d.buf), Arg::In(&gdeg), Arg::Out(&mut ga), Arg::I32(n_i)];
+        // SAFETY: g and ga hold n × n entries, d and gdeg n.
+        unsafe { self.run(n * n, "adjacency", "adjacency_bwd_f32", flat(n * n), &mut args) }?;
+        Ok(Self::tensor(n, n, ga))
+    }
+
+    fn adam_update(
+        &self,
+        param: &mut Tensor<D>,
+        grad: &Tensor<D>,
+        m: &mut Tensor<D>,
+        v: &mut Tensor<D>,
+        u: &AdamUpdate<f32>,
+    ) -> AdResult<()> {
+        let shape = param.shape();
+        check_shape("adam_update (gradient)", grad, shape)?;
+        check_shape("adam_update (first moment)", m, shape)?;
+        check_shape("adam_update (second moment)", v, shape)?;
+        let len = param.len();
+        let n = int(len, "entries")?;
+        let p = self.unique(param)?;
+        let m_buf = self.unique(m)?;
+        let v_buf = self.unique(v)?;
+        let mut args = [
+            Arg::Out(p),
+            Arg::In(&*grad.buf),
+            Arg::Out(m_buf),
+            Arg::Out(v_buf),
+            Arg::I32(n),
+            Arg::F32(u.lr),
+            Arg::F32(u.beta1),
+            Arg::F32(u.beta2),
+            Arg::F32(u.eps),
+            Arg::F32(u.bias_correction1),
+            Arg::F32(u.bias_correction2),
+        ];
+        // SAFETY: all four hold n entries; param, m and v are unique, so writing them in place
+        // changes no other tensor.
+        unsafe { self.run(len, "adam", "adam_update_f32", flat(len), &mut args) }?;
+        Ok(())
+    }
 }

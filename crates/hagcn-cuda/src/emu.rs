@@ -98,6 +98,8 @@ pub enum RawArg {
     ConstF32(*const f32),
     /// A `float*`.
     MutF32(*mut f32),
+    /// An `int*`.
+    MutI32(*mut i32),
     /// An `int`.
     I32(i32),
     /// A `float`.

@@ -7,7 +7,8 @@
 //! * [`emu`]: the same kernel sources compiled with g++ against a C++20 emulation of the CUDA
 //!   built-ins and run on CPU threads, which is how the kernels are tested against the Rust
 //!   references (`tests/kernels_on_cpu.rs`).
-//! * [`backend`]: the start of the backend's host code, on a GPU or on the emulated device.
+//! * [`backend`]: the backend's host code (`CudaBackend`, an `hagcn_autodiff::Backend`), on a GPU
+//!   or on the emulated device.
 //!
 //! No CUDA installation is needed to build, lint or test this crate: cudarc is loaded
 //! dynamically and every entry point probes for its library first.

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use hagcn_openblas as _;
 
 use hagcn_autodiff::{AdamUpdate, Backend, CpuBackend};
-use hagcn_cuda::Error;
 use hagcn_cuda::backend::{CudaBackend, EmulatedDevice};
 use hagcn_cuda::emu::{Dim3, RawArg, launch_by_name};
 use ndarray::Array2;
@@ -73,7 +72,7 @@ fn row_major_matmul_through_column_major_sgemm() {
         &gpu.upload(random(2, 3, 1).view()).unwrap(),
         false,
     );
-    assert!(matches!(err, Err(Error::InvalidArgument(_))), "{err:?}");
+    assert!(matches!(err, Err(hagcn_autodiff::Error::Shape { .. })), "{err:?}");
 }
 
 #[test]
@@ -103,7 +102,7 @@ fn layer_norm_matches_cpu_backend() {
     }
     let x = gpu.upload(random(3, 4, 1).view()).unwrap();
     let short = gpu.upload(random(1, 3, 1).view()).unwrap();
-    assert!(matches!(gpu.layer_norm(&x, &short, &short, 1e-5), Err(Error::InvalidArgument(_))));
+    assert!(matches!(gpu.layer_norm(&x, &short, &short, 1e-5), Err(hagcn_autodiff::Error::Shape { .. })));
 }
 
 #[test]
@@ -139,7 +138,7 @@ fn adam_matches_cpu_backend_exactly_and_copies_shared_buffers() {
     assert_eq!(gpu.download(&dv).unwrap(), cpu.download(&cv).unwrap());
     assert_eq!(gpu.download(&before).unwrap(), p);
     let mut wrong = gpu.upload(random(2, 2, 1).view()).unwrap();
-    assert!(matches!(gpu.adam_update(&mut wrong, &dg, &mut dm, &mut dv, &u), Err(Error::InvalidArgument(_))));
+    assert!(matches!(gpu.adam_update(&mut wrong, &dg, &mut dm, &mut dv, &u), Err(hagcn_autodiff::Error::Shape { .. })));
 }
 
 #[test]
@@ -165,4 +164,145 @@ fn launch_by_name_checks_the_arguments_against_the_signature() {
     assert!(err.to_string().contains("const float *, float *, int"), "{err}");
     let err = unsafe { launch_by_name("hamming_topk_u64", grid, block, &[]) }.unwrap_err();
     assert!(err.to_string().contains("no kernel \"hamming_topk_u64\""), "{err}");
+}
+
+/// Every basic kernel of `Backend` on the emulated device against `CpuBackend<f32>`: exactly
+/// where the kernel rounds as the host does (elementwise ops, broadcasts, copies, column sums
+/// in row order), and to 4 ulps of the largest partial sum for `sum`, whose block tree adds in
+/// a different order than ndarray (the relative error of either order is at most
+/// `n · 2⁻²⁴ · Σ|a| / |Σa|`; the inputs here are positive, so that ratio is 1 and n ≤ 66).
+#[test]
+fn basic_kernels_match_cpu_backend() {
+    let (gpu, cpu) = backends();
+    for (rows, cols, seed) in [(1, 1, 50), (3, 22, 51), (33, 2, 52)] {
+        let (a, b) = (random(rows, cols, seed), random(rows, cols, seed + 1));
+        let row = random(1, cols, seed + 2);
+        let s = random(1, 1, seed + 3);
+        let positive = a.mapv(|v| v.abs() + 0.25);
+        let up = |x: &Array2<f32>| (gpu.upload(x.view()).unwrap(), cpu.upload(x.view()).unwrap());
+        let ((ga, ca), (gb, cb), (grow, crow), (gs, cs), (gp, cp)) = (up(&a), up(&b), up(&row), up(&s), up(&positive));
+        let same = |what: &str,
+                    got: &<CudaBackend<EmulatedDevice> as Backend>::Tensor,
+                    want: &hagcn_autodiff::CpuTensor<f32>| {
+            assert_eq!(gpu.download(got).unwrap(), cpu.download(want).unwrap(), "{what} {rows}×{cols}");
+        };
+        same("full", &gpu.full(rows, cols, -0.75).unwrap(), &cpu.full(rows, cols, -0.75).unwrap());
+        same("add", &gpu.add(&ga, &gb).unwrap(), &cpu.add(&ca, &cb).unwrap());
+        same("sub", &gpu.sub(&ga, &gb).unwrap(), &cpu.sub(&ca, &cb).unwrap());
+        same("mul", &gpu.mul(&ga, &gb).unwrap(), &cpu.mul(&ca, &cb).unwrap());
+        same("affine", &gpu.affine(&ga, 0.3, -1.5).unwrap(), &cpu.affine(&ca, 0.3, -1.5).unwrap());
+        same("add_row", &gpu.add_row(&ga, &grow).unwrap(), &cpu.add_row(&ca, &crow).unwrap());
+        same("sum_rows", &gpu.sum_rows(&ga).unwrap(), &cpu.sum_rows(&ca).unwrap());
+        same(
+            "broadcast_scalar",
+            &gpu.broadcast_scalar(&gs, rows, cols, 0.7).unwrap(),
+            &cpu.broadcast_scalar(&cs, rows, cols, 0.7).unwrap(),
+        );
+        same("scale_by", &gpu.scale_by(&ga, &gs).unwrap(), &cpu.scale_by(&ca, &cs).unwrap());
+        same("sqrt", &gpu.sqrt(&gp).unwrap(), &cpu.sqrt(&cp).unwrap());
+        same("recip", &gpu.recip(&ga).unwrap(), &cpu.recip(&ca).unwrap());
+        same("sigmoid_backward", &gpu.sigmoid_backward(&ga, &gb).unwrap(), &cpu.sigmoid_backward(&ca, &cb).unwrap());
+        let start = cols / 3;
+        let len = cols - start;
+        same("slice_cols", &gpu.slice_cols(&ga, start, len).unwrap(), &cpu.slice_cols(&ca, start, len).unwrap());
+        same("embed_cols", &gpu.embed_cols(&ga, cols + 5, 2).unwrap(), &cpu.embed_cols(&ca, cols + 5, 2).unwrap());
+        same("concat_cols", &gpu.concat_cols(&[&ga, &gb, &ga]).unwrap(), &cpu.concat_cols(&[&ca, &cb, &ca]).unwrap());
+        let start = rows / 2;
+        let len = rows - start;
+        same("slice_rows", &gpu.slice_rows(&ga, start, len).unwrap(), &cpu.slice_rows(&ca, start, len).unwrap());
+        same("concat_rows", &gpu.concat_rows(&[&gb, &ga]).unwrap(), &cpu.concat_rows(&[&cb, &ca]).unwrap());
+        let w = random(5, cols, seed + 4);
+        let bias = random(1, 5, seed + 5);
+        let ((gw, cw), (gbias, cbias)) = (up(&w), up(&bias));
+        close(
+            "linear",
+            &gpu.download(&gpu.linear(&ga, &gw, &gbias).unwrap()).unwrap(),
+            &cpu.download(&cpu.linear(&ca, &cw, &cbias).unwrap()).unwrap(),
+            1e-5,
+        );
+        let mut gacc = gpu.matmul(&ga, false, &gb, true).unwrap();
+        let mut cacc = cpu.matmul(&ca, false, &cb, true).unwrap();
+        let shared = gacc.clone(); // matmul_acc must not write through to a shared buffer
+        let before = gpu.download(&shared).unwrap();
+        gpu.matmul_acc(&mut gacc, &ga, false, &gb, true).unwrap();
+        cpu.matmul_acc(&mut cacc, &ca, false, &cb, true).unwrap();
+        close("matmul_acc", &gpu.download(&gacc).unwrap(), &cpu.download(&cacc).unwrap(), 1e-5);
+        assert_eq!(gpu.download(&shared).unwrap(), before);
+        let (got, want) = (gpu.scalar(&gpu.sum(&gp).unwrap()).unwrap(), cpu.scalar(&cpu.sum(&cp).unwrap()).unwrap());
+        assert!((got - want).abs() <= 4.0 * f32::EPSILON * want.abs() * (rows * cols) as f32, "sum: {got} vs {want}");
+    }
+    assert_eq!(gpu.shape(&gpu.full(0, 3, 1.0).unwrap()), (0, 3));
+    assert_eq!(gpu.scalar(&gpu.sum(&gpu.full(0, 3, 1.0).unwrap()).unwrap()).unwrap(), 0.0);
+    assert!(gpu.name().contains("emulated"));
+}
+
+/// The fused kernels that replace host fallbacks: layer norm backward and the normalised
+/// adjacency with its backward, each with a block-tree reduction over a row (so a few ulps of the
+/// row's magnitude, as in `tests/kernels_on_cpu.rs`), and the tridiagonal assembly and its
+/// backward (copies and one addition: exact).
+#[test]
+fn fused_backward_kernels_match_cpu_backend() {
+    let (gpu, cpu) = backends();
+    for (rows, cols, seed) in [(1, 1, 60), (12, 16, 61), (5, 40, 62)] {
+        let (x, w, b, g) = (
+            random(rows, cols, seed),
+            random(1, cols, seed + 1),
+            random(1, cols, seed + 2),
+            random(rows, cols, seed + 3),
+        );
+        let up = |x: &Array2<f32>| (gpu.upload(x.view()).unwrap(), cpu.upload(x.view()).unwrap());
+        let ((gx, cx), (gw, cw), (gb, cb), (gg, cg)) = (up(&x), up(&w), up(&b), up(&g));
+        let gsaved = gpu.layer_norm(&gx, &gw, &gb, 1e-5).unwrap();
+        let csaved = cpu.layer_norm(&cx, &cw, &cb, 1e-5).unwrap();
+        let got = gpu.layer_norm_backward(&gx, &gw, &gsaved, &gg).unwrap();
+        let want = cpu.layer_norm_backward(&cx, &cw, &csaved, &cg).unwrap();
+        close("layer_norm_backward x", &gpu.download(&got.x).unwrap(), &cpu.download(&want.x).unwrap(), 1e-5);
+        close("layer_norm_backward w", &gpu.download(&got.weight).unwrap(), &cpu.download(&want.weight).unwrap(), 1e-5);
+        close("layer_norm_backward b", &gpu.download(&got.bias).unwrap(), &cpu.download(&want.bias).unwrap(), 1e-5);
+    }
+    for (m, seed) in [(1, 65), (4, 66), (9, 67)] {
+        let (alpha, beta, g) = (random(1, m, seed), random(1, m - 1, seed + 1), random(m, m, seed + 2));
+        let up = |x: &Array2<f32>| (gpu.upload(x.view()).unwrap(), cpu.upload(x.view()).unwrap());
+        let ((galpha, calpha), (gbeta, cbeta), (gg, cg)) = (up(&alpha), up(&beta), up(&g));
+        let (got, want) = (gpu.tridiagonal(&galpha, &gbeta).unwrap(), cpu.tridiagonal(&calpha, &cbeta).unwrap());
+        assert_eq!(gpu.download(&got).unwrap(), cpu.download(&want).unwrap(), "tridiagonal {m}");
+        let (got, want) = (gpu.tridiagonal_backward(&gg).unwrap(), cpu.tridiagonal_backward(&cg).unwrap());
+        assert_eq!(gpu.download(&got.0).unwrap(), cpu.download(&want.0).unwrap(), "tridiagonal_backward α {m}");
+        assert_eq!(gpu.download(&got.1).unwrap(), cpu.download(&want.1).unwrap(), "tridiagonal_backward β {m}");
+    }
+    for (n, seed) in [(1, 70), (12, 71), (37, 72)] {
+        let a = random(n, n, seed);
+        let a = (&a + &a.t()).mapv(|v| v.abs() + 0.1);
+        let g = random(n, n, seed + 1);
+        let (ca, cg) = (cpu.upload(a.view()).unwrap(), cpu.upload(g.view()).unwrap());
+        let (ca_hat, cd) = cpu.normalized_adjacency(&ca).unwrap();
+        let (ga, gg) = (gpu.upload(a.view()).unwrap(), gpu.upload(g.view()).unwrap());
+        let (ga_hat, gd) = gpu.normalized_adjacency(&ga).unwrap();
+        close("normalized_adjacency Â", &gpu.download(&ga_hat).unwrap(), &cpu.download(&ca_hat).unwrap(), 1e-5);
+        close("normalized_adjacency d", &gpu.download(&gd).unwrap(), &cpu.download(&cd).unwrap(), 1e-5);
+        close(
+            "normalized_adjacency_backward",
+            &gpu.download(&gpu.normalized_adjacency_backward(&ga_hat, &gd, &gg).unwrap()).unwrap(),
+            &cpu.download(&cpu.normalized_adjacency_backward(&ca_hat, &cd, &cg).unwrap()).unwrap(),
+            1e-5,
+        );
+    }
+}
+
+/// A degree that is ≤ 0 or not finite, or a matrix that is not square, is the host's error on
+/// the device too (the kernel flags the row; the host names the node and degree).
+#[test]
+fn normalized_adjacency_reports_bad_degrees_like_the_host() {
+    let (gpu, cpu) = backends();
+    let mut a = random(6, 6, 90).mapv(|v| v.abs() + 0.1);
+    a.row_mut(3).fill(0.0);
+    a.row_mut(4).fill(-1.0);
+    let mut inf = a.clone();
+    inf[[1, 2]] = f32::INFINITY;
+    for (what, a) in [("zero row", a), ("infinite entry", inf), ("not square", random(3, 4, 91))] {
+        let got = gpu.normalized_adjacency(&gpu.upload(a.view()).unwrap()).unwrap_err();
+        let want = cpu.normalized_adjacency(&cpu.upload(a.view()).unwrap()).unwrap_err();
+        assert!(matches!(got, hagcn_autodiff::Error::Linalg(_)), "{what}: {got}");
+        assert_eq!(got.to_string(), want.to_string(), "{what}");
+    }
 }

@@ -186,6 +186,83 @@ fn elementwise_and_row_broadcasts_match_cpu_backend_exactly() {
     }
 }
 
+/// Runs the kernel named by the first argument on the input, writing the output.
+type Launch<'a, E> = dyn Fn(&str, &Array2<E>, &mut Array2<E>) + 'a;
+
+/// The fills, scalar broadcasts, square roots, reciprocals and block copies the backend's basic
+/// ops are made of, in f32 and f64, exactly as `CpuBackend` (one rounding per entry, the same
+/// one: IEEE `sqrt` and division are correctly rounded on both sides).
+#[test]
+fn fills_roots_reciprocals_and_block_copies_match_cpu_backend_exactly() {
+    fn check<E: hagcn_autodiff::Element + Into<f64> + std::fmt::Debug>(a: &Array2<E>, s: E, launch: &Launch<'_, E>) {
+        let be = CpuBackend::<E>::new();
+        let (rows, cols) = a.dim();
+        let ta = be.upload(a.view()).unwrap();
+        let ts = be.upload(Array2::from_elem((1, 1), s).view()).unwrap();
+        let mut out = Array2::<E>::zeros((rows, cols));
+        launch("fill", a, &mut out);
+        exact("fill", slice(&out), slice(&host(&be, &be.full(rows, cols, s).unwrap())));
+        launch("broadcast_scalar", a, &mut out);
+        let want = host(&be, &be.broadcast_scalar(&ts, rows, cols, E::from(-0.37).unwrap()).unwrap());
+        exact("broadcast_scalar", slice(&out), slice(&want));
+        launch("scale_by", a, &mut out);
+        exact("scale_by", slice(&out), slice(&host(&be, &be.scale_by(&ta, &ts).unwrap())));
+        launch("sqrt", a, &mut out);
+        exact("sqrt", slice(&out), slice(&host(&be, &be.sqrt(&ta).unwrap())));
+        launch("recip", a, &mut out);
+        exact("recip", slice(&out), slice(&host(&be, &be.recip(&ta).unwrap())));
+        // Columns 1.. of `a` into columns 2.. of a zeroed rows × (cols + 1): slice + embed.
+        let mut wide = Array2::<E>::zeros((rows, cols + 1));
+        launch("copy_block", a, &mut wide);
+        let want = be.embed_cols(&be.slice_cols(&ta, 1, cols - 1).unwrap(), cols + 1, 2).unwrap();
+        exact("copy_block", slice(&wide), slice(&host(&be, &want)));
+    }
+    for (rows, cols, seed) in [(1, 2, 14), (31, 33, 15), (1025, 3, 16)] {
+        let a64 = random(rows, cols, 0.0, 3.0, seed);
+        let mut a64 = a64;
+        a64[[0, 0]] = 0.0; // √0 and 1/0 = inf
+        let n = rows * cols;
+        let (grid, block) = flat(n);
+        let a32 = f32s(&a64);
+        check(&a32, 1.75f32, &|op, a, out| {
+            let s = [1.75f32];
+            let (r, c) = (n32(a.nrows()), n32(a.ncols()));
+            // SAFETY: a and out hold rows × cols entries (out rows × (cols + 1) for copy_block), s one.
+            unsafe {
+                match op {
+                    "fill" => k::fill_f32(grid, block, out.as_mut_ptr(), n32(n), s[0]),
+                    "broadcast_scalar" => {
+                        k::broadcast_scalar_f32(grid, block, s.as_ptr(), out.as_mut_ptr(), n32(n), -0.37)
+                    }
+                    "scale_by" => k::scale_by_f32(grid, block, a.as_ptr(), s.as_ptr(), out.as_mut_ptr(), n32(n)),
+                    "sqrt" => k::sqrt_f32(grid, block, a.as_ptr(), out.as_mut_ptr(), n32(n)),
+                    "recip" => k::recip_f32(grid, block, a.as_ptr(), out.as_mut_ptr(), n32(n)),
+                    _ => k::copy_block_f32(grid, block, a.as_ptr(), out.as_mut_ptr(), r, c - 1, c, 1, c + 1, 2),
+                }
+            }
+            .unwrap();
+        });
+        check(&a64, 1.75f64, &|op, a, out| {
+            let s = [1.75f64];
+            let (r, c) = (n32(a.nrows()), n32(a.ncols()));
+            // SAFETY: as above.
+            unsafe {
+                match op {
+                    "fill" => k::fill_f64(grid, block, out.as_mut_ptr(), n32(n), s[0]),
+                    "broadcast_scalar" => {
+                        k::broadcast_scalar_f64(grid, block, s.as_ptr(), out.as_mut_ptr(), n32(n), -0.37)
+                    }
+                    "scale_by" => k::scale_by_f64(grid, block, a.as_ptr(), s.as_ptr(), out.as_mut_ptr(), n32(n)),
+                    "sqrt" => k::sqrt_f64(grid, block, a.as_ptr(), out.as_mut_ptr(), n32(n)),
+                    "recip" => k::recip_f64(grid, block, a.as_ptr(), out.as_mut_ptr(), n32(n)),
+                    _ => k::copy_block_f64(grid, block, a.as_ptr(), out.as_mut_ptr(), r, c - 1, c, 1, c + 1, 2),
+                }
+            }
+            .unwrap();
+        });
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Normalised adjacency.
 
@@ -636,6 +713,45 @@ fn lanczos_vector_kernels_reproduce_hagcn_linalg_lanczos() {
         let got = run32(&a32, &s32, want.steps_done);
         close("lanczos α f32", &got.alpha, want.alpha.as_slice().unwrap(), 1e-4, 1e-5);
         close("lanczos β f32", &got.beta, want.beta.as_slice().unwrap(), 1e-3, 1e-5);
+    }
+}
+
+/// The Lanczos filter's tridiagonal `T` and its gradient, in f32 and f64, exactly as
+/// `CpuBackend::tridiagonal{,_backward}` (copies and one addition per entry).
+#[test]
+fn tridiagonal_and_backward_match_cpu_backend_exactly() {
+    for (m, seed) in [(1, 80), (2, 81), (18, 82), (70, 83)] {
+        let alpha = random(1, m, -2.0, 2.0, seed);
+        let beta = random(1, m - 1, 0.0, 2.0, seed + 1);
+        let g = random(m, m, -2.0, 2.0, seed + 2);
+        let ((grid, block), (grid_m, block_m)) = (flat(m * m), flat(m));
+
+        let be = cpu64();
+        let (ta, tb, tg) =
+            (be.upload(alpha.view()).unwrap(), be.upload(beta.view()).unwrap(), be.upload(g.view()).unwrap());
+        let mut t = Array2::<f64>::from_elem((m, m), f64::NAN);
+        unsafe { k::tridiagonal_fwd_f64(grid, block, alpha.as_ptr(), beta.as_ptr(), t.as_mut_ptr(), n32(m)) }.unwrap();
+        exact("tridiagonal_fwd_f64", slice(&t), slice(&host(&be, &be.tridiagonal(&ta, &tb).unwrap())));
+        let (mut ga, mut gb) = (Array2::<f64>::zeros((1, m)), Array2::<f64>::zeros((1, m - 1)));
+        unsafe { k::tridiagonal_bwd_f64(grid_m, block_m, g.as_ptr(), ga.as_mut_ptr(), gb.as_mut_ptr(), n32(m)) }
+            .unwrap();
+        let (wa, wb) = be.tridiagonal_backward(&tg).unwrap();
+        exact("tridiagonal_bwd_f64 alpha", slice(&ga), slice(&host(&be, &wa)));
+        exact("tridiagonal_bwd_f64 beta", slice(&gb), slice(&host(&be, &wb)));
+
+        let be = cpu32();
+        let (alpha, beta, g) = (f32s(&alpha), f32s(&beta), f32s(&g));
+        let (ta, tb, tg) =
+            (be.upload(alpha.view()).unwrap(), be.upload(beta.view()).unwrap(), be.upload(g.view()).unwrap());
+        let mut t = Array2::<f32>::from_elem((m, m), f32::NAN);
+        unsafe { k::tridiagonal_fwd_f32(grid, block, alpha.as_ptr(), beta.as_ptr(), t.as_mut_ptr(), n32(m)) }.unwrap();
+        exact("tridiagonal_fwd_f32", slice(&t), slice(&host(&be, &be.tridiagonal(&ta, &tb).unwrap())));
+        let (mut ga, mut gb) = (Array2::<f32>::zeros((1, m)), Array2::<f32>::zeros((1, m - 1)));
+        unsafe { k::tridiagonal_bwd_f32(grid_m, block_m, g.as_ptr(), ga.as_mut_ptr(), gb.as_mut_ptr(), n32(m)) }
+            .unwrap();
+        let (wa, wb) = be.tridiagonal_backward(&tg).unwrap();
+        exact("tridiagonal_bwd_f32 alpha", slice(&ga), slice(&host(&be, &wa)));
+        exact("tridiagonal_bwd_f32 beta", slice(&gb), slice(&host(&be, &wb)));
     }
 }
 

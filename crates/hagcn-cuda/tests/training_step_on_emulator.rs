@@ -1,0 +1,84 @@
+//! Full training steps of every filter with `hagcn_model::Machine` on the CUDA backend's host
+//! code over the emulated device (the `.cu` kernels run by the CPU emulator, BLAS in place of
+//! cuBLAS) against `CpuBackend<f32>`: the same model code, the same initial parameters, one
+//! batch, two Adam steps.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use hagcn_openblas as _;
+
+use hagcn_autodiff::{AdamConfig, CpuBackend};
+use hagcn_cuda::backend::{CudaBackend, EmulatedDevice};
+use hagcn_model::{Filter, Machine, MachineConfig};
+use ndarray::Array2;
+
+const STEPS: usize = 2;
+const LR: f64 = 1e-3;
+
+/// Tolerances, and why.
+///
+/// The two backends run the same graph and round differently only where a reduction adds in
+/// another order: the block-tree `sum` and layer-norm/adjacency row sums versus ndarray's
+/// sequential ones, `gram` as a GEMM plus a scaling versus BLAS `ssyrk`, and SGEMMs on
+/// transposed operands. Each is a relative change of a few f32 ulps (`ε = 1.2e-7`) per value,
+/// and the model's forward pass chains a few dozen of them, so the loss agrees to `LOSS_RTOL`
+/// (16 ulps; measured: at most 2.1e-7, printed by the test).
+///
+/// Adam normalises each gradient entry: its first step moves a parameter by
+/// `lr · g/(|g| + ε')`, i.e. by `±lr` whatever the gradient's size, so a rounding-level change
+/// in the gradient changes the parameter by rounding level — except for a gradient entry that
+/// is itself at rounding level (a true zero computed as ±1e-9 on one backend), which may move
+/// by up to `2 lr` per step in the opposite direction. Parameters are therefore compared with
+/// an absolute bound of `PARAM_ATOL` (a two-thousandth of one step; measured: at most 4.8e-8,
+/// with parameters of order 0.1, i.e. a few ulps) on all but `SIGN_FLIPS_ALLOWED` entries
+/// (none is needed with this batch today), and
+/// every entry within `2 · STEPS · lr` (plus that bound), which only a rounding-level gradient
+/// can reach.
+const LOSS_RTOL: f64 = 2e-6;
+const PARAM_ATOL: f32 = 5e-7;
+const SIGN_FLIPS_ALLOWED: usize = 2;
+
+fn batch(rows: usize, cols: usize) -> Array2<f32> {
+    Array2::from_shape_fn((rows, cols), |(i, j)| (((i * 31 + j * 17) % 23) as f32 / 23.0) - 0.3)
+}
+
+#[test]
+fn one_training_step_of_every_filter_matches_cpu_backend() {
+    let x = batch(12, 10);
+    let adam = AdamConfig { lr: LR, ..AdamConfig::default() };
+    for filter in Filter::ALL {
+        let started = Instant::now();
+        let mut config = MachineConfig::new(10, 8, filter);
+        config.hidden = 16;
+        config.k = 4;
+        let gpu = CudaBackend::new(Arc::new(EmulatedDevice));
+        let mut emulated = Machine::new(gpu, config.clone(), adam, 7).unwrap();
+        let mut cpu = Machine::new(CpuBackend::<f32>::new(), config, adam, 7).unwrap();
+        let mut worst_loss = 0.0f64;
+        for step in 0..STEPS {
+            let (a, b) = (emulated.train_step(x.view()).unwrap(), cpu.train_step(x.view()).unwrap());
+            let rel = (a.loss - b.loss).abs() / b.loss.abs();
+            worst_loss = worst_loss.max(rel);
+            assert!(rel <= LOSS_RTOL, "{filter} step {step}: loss {} vs {} (relative {rel:e})", a.loss, b.loss);
+        }
+        let (mut worst_param, mut flips) = (0.0f32, 0);
+        for ((name, a), (_, b)) in emulated.state_dict().unwrap().iter().zip(&cpu.state_dict().unwrap()) {
+            for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                let diff = (p - q).abs();
+                assert!(diff <= 2.0 * STEPS as f32 * LR as f32 + PARAM_ATOL, "{filter} {name}[{i}]: {p} vs {q}");
+                if diff > PARAM_ATOL {
+                    flips += 1;
+                } else {
+                    worst_param = worst_param.max(diff);
+                }
+            }
+        }
+        eprintln!(
+            "{filter}: loss relative difference ≤ {worst_loss:.1e}, parameters ≤ {worst_param:.1e} \
+             ({flips} near-zero gradients), {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        assert!(flips <= SIGN_FLIPS_ALLOWED, "{filter}: {flips} parameters differ by more than {PARAM_ATOL:e}");
+    }
+}
