@@ -30,8 +30,8 @@ use crate::training::{EpochEnd, TrainingOptions};
 
 /// What a cell computes.
 enum Work {
-    /// Train a model with these settings.
-    Model(MachineConfig, TrainingOptions),
+    /// Train a model with these settings (boxed: much larger than a baseline).
+    Model(Box<(MachineConfig, TrainingOptions)>),
     /// Fit a baseline.
     Baseline(Baseline),
 }
@@ -128,7 +128,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
             }
             let bar = bars.insert_before(&total, ProgressBar::new(0));
             let result = match work {
-                Work::Model(mc, training) => fold.train_and_evaluate(&key, mc, training, &bar, args.resume),
+                Work::Model(model) => fold.train_and_evaluate(&key, &model.0, &model.1, &bar, args.resume),
                 Work::Baseline(baseline) => fold.evaluate_baseline(*baseline, &key, &bar),
             }
             .with_context(|| format!("cell {key}"))?;
@@ -173,7 +173,7 @@ fn plan(config: &ExperimentConfig, filters: &[Filter], dim: usize, n_train: usiz
                     let mc = training.machine_config(dim, bits, filter);
                     let key = CellKey { method: method_name(&mc), bits, k, fold: 0 };
                     match mc.validate() {
-                        Ok(()) => grid.push((key, Work::Model(mc, training))),
+                        Ok(()) => grid.push((key, Work::Model(Box::new((mc, training))))),
                         // A sweep over k may include orders a filter cannot take.
                         Err(e) if config.k.len() > 1 => eprintln!("skipping {filter}-{bits}-k{}: {e}", training.k),
                         Err(e) => bail!("{filter}: {e}"),

@@ -386,7 +386,7 @@ impl<B: Backend> Machine<B> {
     /// The hash-layer logits (`n × bits`): `X W2ᵀ + b2` for the faithful objective,
     /// `GELU(X̄ W1ᵀ + b1) W2ᵀ + b2` with `X̄ = X − input_mean` for the `knn` one. Bit `j` of
     /// row `i` is 1 where the logit is `≥ 0` (spec §4). Rows are processed in chunks of
-    /// [`Machine::HASH_CHUNK`] ([`Machine::hash_logits_chunk`]) so any number fits in memory.
+    /// [`Machine::HASH_CHUNK`] ([`Machine::hash_logits_block`]) so any number fits in memory.
     pub fn hash_logits(&self, x: ArrayView2<f32>) -> Result<Array2<f32>> {
         let (rows, cols) = x.dim();
         if cols != self.config.in_size {
