@@ -145,6 +145,8 @@ pub struct Machine<B: Backend> {
 
 impl<B: Backend> Machine<B> {
     /// A freshly initialised model (PyTorch's default initialisation, drawn from `seed`).
+    /// A model that centres its inputs (the `knn` objective) needs [`Machine::fit_input_mean`]
+    /// before it trains or encodes.
     pub fn new(backend: B, config: MachineConfig, adam: AdamConfig, seed: u64) -> Result<Self> {
         config.validate()?;
         let specs = param_specs(&config);
