@@ -12,6 +12,14 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::Result;
 
+/// The gcn filter `F = LayerNorm((Â Z) Wᵀ + b)`; `p` looks up `w.*` and `layer_norm.*` by
+/// name.
+pub fn gcn<B: Backend>(g: &mut Graph<B>, a_hat: Var, z: Var, p: &dyn Fn(&str) -> Var, eps: f64) -> Result<Var> {
+    let az = g.matmul(a_hat, false, z, false)?;
+    let lin = g.linear(az, p("w.weight"), p("w.bias"))?;
+    Ok(g.layer_norm(lin, p("layer_norm.weight"), p("layer_norm.bias"), eps)?)
+}
+
 /// The spectral filters on the `k` smallest eigenpairs `(λ_k, U_k)` of the batch graph
 /// `Â = D^-1/2 (Z Zᵀ/n + 1) D^-1/2`: fourier `F = ((U_k Wᵀ + b) U_kᵀ) Z`, spline
 /// `F = (((U_k B) Wᵀ + b) U_kᵀ) Z` with `B = bspline(λ_k; k cubic basis functions)` (`k × k`).

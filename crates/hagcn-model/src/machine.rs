@@ -59,9 +59,7 @@ pub fn record_loss<B: Backend>(
     let f = match config.filter {
         Filter::Gcn => {
             let a_hat = batch_graph(g, sim)?;
-            let az = g.matmul(a_hat, false, z, false)?;
-            let lin = g.linear(az, p("w.weight"), p("w.bias"))?;
-            g.layer_norm(lin, p("layer_norm.weight"), p("layer_norm.bias"), config.layer_norm_eps)?
+            crate::filters::gcn(g, a_hat, z, &p, config.layer_norm_eps)?
         }
         Filter::Fourier | Filter::Spline => {
             let spline = config.filter == Filter::Spline;
@@ -77,12 +75,8 @@ pub fn record_loss<B: Backend>(
             crate::filters::lanczos(g, a_hat, z, start, config.k)?
         }
     };
-    // 6. decoder: Y = GELU(F W4ᵀ + b4), R = GELU(Y W5aᵀ + b5a) W5bᵀ + b5b
-    let lin4 = g.linear(f, p("w4.weight"), p("w4.bias"))?;
-    let y = g.gelu(lin4)?;
-    let lin5a = g.linear(y, p("w5.0.weight"), p("w5.0.bias"))?;
-    let y2 = g.gelu(lin5a)?;
-    let r = g.linear(y2, p("w5.2.weight"), p("w5.2.bias"))?;
+    // 6. decoder
+    let r = decoder(g, f, &p)?;
 
     // loss = mean((R − X)²) + γ · mean((C Cᵀ − b·S)²), C = 2H − 1
     let reconstruction = g.mse(r, x)?;
@@ -119,6 +113,16 @@ pub fn record_knn<B: Backend>(
     let p = |name: &str| params[specs.iter().position(|s| s.name == name).expect("parameter of this filter")];
     let l = crate::objective::record_knn_loss(config, g, x, &p, batch, lanczos_start)?;
     Ok(LossParts { loss: l.loss, reconstruction: l.reconstruction, hash: l.hash, regularization: l.regularization })
+}
+
+/// The decoder (spec §2 step 6): `Y = GELU(F W4ᵀ + b4)`, `R = GELU(Y W5aᵀ + b5a) W5bᵀ + b5b`;
+/// `p` looks up a parameter's variable by name.
+pub(crate) fn decoder<B: Backend>(g: &mut Graph<B>, f: Var, p: &dyn Fn(&str) -> Var) -> Result<Var> {
+    let lin4 = g.linear(f, p("w4.weight"), p("w4.bias"))?;
+    let y = g.gelu(lin4)?;
+    let lin5a = g.linear(y, p("w5.0.weight"), p("w5.0.bias"))?;
+    let y2 = g.gelu(lin5a)?;
+    Ok(g.linear(y2, p("w5.2.weight"), p("w5.2.bias"))?)
 }
 
 /// `Â = D^-1/2 (S + 1) D^-1/2` from the similarity `S` (spec §2 step 4).

@@ -262,11 +262,7 @@ pub(crate) fn record_knn_loss<B: Backend>(
     } else {
         let a_hat = upload(g, &batch.a_hat)?;
         match config.filter {
-            Filter::Gcn => {
-                let az = g.matmul(a_hat, false, z, false)?;
-                let lin = g.linear(az, p("w.weight"), p("w.bias"))?;
-                g.layer_norm(lin, p("layer_norm.weight"), p("layer_norm.bias"), config.layer_norm_eps)?
-            }
+            Filter::Gcn => crate::filters::gcn(g, a_hat, z, p, config.layer_norm_eps)?,
             Filter::Fourier | Filter::Spline => {
                 if config.k > n {
                     return Err(Error::KTooLarge { k: config.k, rows: n });
@@ -293,11 +289,7 @@ pub(crate) fn record_knn_loss<B: Backend>(
             }
         }
     };
-    let lin4 = g.linear(f, p("w4.weight"), p("w4.bias"))?;
-    let y = g.gelu(lin4)?;
-    let lin5a = g.linear(y, p("w5.0.weight"), p("w5.0.bias"))?;
-    let y2 = g.gelu(lin5a)?;
-    let r = g.linear(y2, p("w5.2.weight"), p("w5.2.bias"))?;
+    let r = crate::machine::decoder(g, f, p)?;
     let reconstruction = g.mse(r, x)?;
 
     let hash_in = if config.hashes_hidden() { z } else { x };
