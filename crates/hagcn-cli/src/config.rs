@@ -183,7 +183,7 @@ pub struct ExperimentConfig {
     /// Ablation rows (`knn` objective): each entry is a list of parts switched off, trained
     /// as its own method (`gcn-knn.constant-graph`, …); `[[]]` is the full variant alone.
     pub ablations: Vec<Vec<String>>,
-    /// Where models train: `cpu`, `cuda` or `cuda:N`.
+    /// Where models train: `cpu`, `cuda`, `cuda:N` or `cuda-emulated` (see `crate::device`).
     pub device: Device,
 }
 
@@ -315,7 +315,7 @@ pub struct ExperimentArgs {
     /// for the full variant)
     #[arg(long, value_delimiter = ',')]
     pub ablate: Option<Vec<String>>,
-    /// Where models train: cpu, cuda or cuda:N
+    /// Where models train: cpu, cuda, cuda:N or cuda-emulated (CUDA needs a build with --features cuda)
     #[arg(long)]
     pub device: Option<Device>,
     /// Continue the run in `--out`: finished (method, bits, k, fold) cells are kept, the

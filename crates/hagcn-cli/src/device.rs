@@ -1,16 +1,18 @@
 //! The device the CLI's models train and encode on, chosen in this one place from `--device`
-//! (`cpu`, `cuda` or `cuda:N`). Today every model runs on the CPU backend in f32 (ndarray +
-//! OpenBLAS); a device backend is selected here, and nowhere else, when one exists.
+//! (`cpu`, `cuda`, `cuda:N`, or `cuda-emulated`).
+//!
+//! [`open`] turns the choice into a [`Backend`], and [`with_backend!`] runs a generic body on
+//! it: the body is compiled once per backend, so the model, the training loop and the encoder
+//! stay device-agnostic. The CUDA backends exist when the binary is built with
+//! `--features cuda`; without it, or without a GPU and driver, `--device cuda` is a one-line
+//! error.
 
 use std::fmt;
 use std::str::FromStr;
 
 use anyhow::{Result, bail};
-use hagcn_autodiff::CpuBackend;
+use hagcn_autodiff::{Backend, CpuBackend};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-/// The backend of every model the CLI builds (`experiment`, `train`, `encode`).
-pub type DeviceBackend = CpuBackend<f32>;
 
 /// Where models run, as written on the command line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -20,6 +22,9 @@ pub enum Device {
     Cpu,
     /// CUDA device number `N` (`cuda` is `cuda:0`).
     Cuda(usize),
+    /// The CUDA backend's host code on the CPU emulation of its kernels (hagcn-cuda's
+    /// `EmulatedDevice`): for testing the CUDA path without a GPU; very slow.
+    CudaEmulated,
 }
 
 impl fmt::Display for Device {
@@ -27,6 +32,7 @@ impl fmt::Display for Device {
         match self {
             Device::Cpu => f.write_str("cpu"),
             Device::Cuda(n) => write!(f, "cuda:{n}"),
+            Device::CudaEmulated => f.write_str("cuda-emulated"),
         }
     }
 }
@@ -37,9 +43,10 @@ impl FromStr for Device {
         match s.trim().to_ascii_lowercase().as_str() {
             "cpu" => Ok(Device::Cpu),
             "cuda" => Ok(Device::Cuda(0)),
+            "cuda-emulated" => Ok(Device::CudaEmulated),
             other => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
                 Some(Ok(n)) => Ok(Device::Cuda(n)),
-                _ => bail!("unknown device {s:?}; expected cpu, cuda or cuda:N"),
+                _ => bail!("unknown device {s:?}; expected cpu, cuda, cuda:N or cuda-emulated"),
             },
         }
     }
@@ -57,17 +64,70 @@ impl<'de> Deserialize<'de> for Device {
     }
 }
 
-/// A handle to the requested device.
+/// The CUDA backend on a GPU.
+#[cfg(feature = "cuda")]
+pub type GpuBackend = hagcn_cuda::backend::CudaBackend<hagcn_cuda::Device>;
+/// The CUDA backend on the CPU emulation of its kernels.
+#[cfg(feature = "cuda")]
+pub type EmulatedBackend = hagcn_cuda::backend::CudaBackend<hagcn_cuda::backend::EmulatedDevice>;
+
+/// An opened device: the backend every model of a command is built on.
+#[derive(Clone)]
+pub enum Opened {
+    /// [`Device::Cpu`].
+    Cpu(CpuBackend<f32>),
+    /// [`Device::Cuda`].
+    #[cfg(feature = "cuda")]
+    Cuda(GpuBackend),
+    /// [`Device::CudaEmulated`].
+    #[cfg(feature = "cuda")]
+    Emulated(EmulatedBackend),
+}
+
+/// Runs `$body` with `$b` bound to the backend of the [`Opened`] device `$opened`; the body
+/// is compiled once per backend.
+macro_rules! with_backend {
+    ($opened:expr, |$b:ident| $body:expr) => {{
+        match $opened {
+            $crate::device::Opened::Cpu($b) => $body,
+            #[cfg(feature = "cuda")]
+            $crate::device::Opened::Cuda($b) => $body,
+            #[cfg(feature = "cuda")]
+            $crate::device::Opened::Emulated($b) => $body,
+        }
+    }};
+}
+pub(crate) use with_backend;
+
+impl Opened {
+    /// The backend's description (for example `cpu (OpenBLAS Zen)`).
+    pub fn name(&self) -> String {
+        with_backend!(self, |b| b.name())
+    }
+}
+
+/// Opens the requested device.
 ///
 /// # Errors
 ///
-/// `cuda:N` is an error with one line saying why: this build has no CUDA backend.
-pub fn device(requested: Device) -> Result<DeviceBackend> {
+/// One line saying why `cuda` cannot be used: this binary was built without the `cuda`
+/// feature, there is no NVIDIA driver, or no such device.
+pub fn open(requested: Device) -> Result<Opened> {
     match requested {
-        Device::Cpu => Ok(CpuBackend::new()),
-        Device::Cuda(n) => bail!(
-            "--device cuda:{n}: this hagcn has no CUDA training backend yet (crates/hagcn-cuda holds its kernels); \
-             use --device cpu"
+        Device::Cpu => Ok(Opened::Cpu(CpuBackend::new())),
+        #[cfg(feature = "cuda")]
+        Device::Cuda(n) => {
+            let device = hagcn_cuda::Device::open(n).map_err(|e| anyhow::anyhow!("--device cuda:{n}: {e}"))?;
+            Ok(Opened::Cuda(GpuBackend::new(std::sync::Arc::new(device))))
+        }
+        #[cfg(feature = "cuda")]
+        Device::CudaEmulated => {
+            Ok(Opened::Emulated(EmulatedBackend::new(std::sync::Arc::new(hagcn_cuda::backend::EmulatedDevice))))
+        }
+        #[cfg(not(feature = "cuda"))]
+        Device::Cuda(_) | Device::CudaEmulated => bail!(
+            "--device {requested}: this hagcn was built without CUDA support; rebuild with \
+             `cargo build --release --features cuda` (or use --device cpu)"
         ),
     }
 }
@@ -81,10 +141,31 @@ mod tests {
         assert_eq!("cpu".parse::<Device>().unwrap(), Device::Cpu);
         assert_eq!("CUDA".parse::<Device>().unwrap(), Device::Cuda(0));
         assert_eq!("cuda:3".parse::<Device>().unwrap(), Device::Cuda(3));
+        assert_eq!("cuda-emulated".parse::<Device>().unwrap(), Device::CudaEmulated);
         assert_eq!(Device::Cuda(3).to_string(), "cuda:3");
+        assert_eq!(Device::CudaEmulated.to_string(), "cuda-emulated");
         for bad in ["gpu", "cuda:", "cuda:x", "cuda:-1"] {
-            assert!(bad.parse::<Device>().unwrap_err().to_string().contains("expected cpu, cuda or cuda:N"));
+            assert!(
+                bad.parse::<Device>().unwrap_err().to_string().contains("expected cpu, cuda, cuda:N or cuda-emulated")
+            );
         }
-        assert!(device(Device::Cuda(0)).unwrap_err().to_string().contains("--device cuda:0"));
+    }
+
+    #[test]
+    fn cuda_without_a_gpu_is_a_one_line_error() {
+        match open(Device::Cuda(0)) {
+            Ok(opened) => assert!(opened.name().contains("cuda")),
+            Err(e) => {
+                let msg = format!("{e:#}");
+                assert!(msg.starts_with("--device cuda:0: "), "{msg}");
+                assert!(!msg.contains('\n'), "{msg}");
+            }
+        }
+    }
+
+    #[cfg(feature = "cuda")]
+    #[test]
+    fn the_emulated_device_opens_everywhere() {
+        assert!(open(Device::CudaEmulated).unwrap().name().contains("emulated"));
     }
 }

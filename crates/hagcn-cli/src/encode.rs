@@ -17,18 +17,18 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail, ensure};
 use clap::Args;
-use hagcn_autodiff::AdamConfig;
+use hagcn_autodiff::{AdamConfig, Backend};
 use hagcn_data::npy::RowReader;
 use hagcn_eval::PackedCodes;
-use hagcn_model::{Machine, load_checkpoint};
+use hagcn_model::{Checkpoint, Machine, load_checkpoint};
 use ndarray::ArrayView2;
 
-use crate::device::{Device, device};
+use crate::device::{Device, with_backend};
 use crate::output::{refuse_existing, write_atomic, write_npy_header};
 use crate::read_ahead::read_ahead;
 
 /// Rows encoded per block: the chunk size of `Machine::hash_logits`.
-pub const BLOCK_ROWS: usize = hagcn_model::Machine::<crate::device::DeviceBackend>::HASH_CHUNK;
+pub const BLOCK_ROWS: usize = hagcn_model::Machine::<hagcn_autodiff::CpuBackend<f32>>::HASH_CHUNK;
 
 /// Options of `hagcn encode`.
 #[derive(Args, Debug)]
@@ -46,7 +46,7 @@ pub struct EncodeArgs {
     /// Replace an existing output
     #[arg(long)]
     pub force: bool,
-    /// Where to encode: cpu, cuda or cuda:N
+    /// Where to encode: cpu, cuda, cuda:N or cuda-emulated (CUDA needs a build with --features cuda)
     #[arg(long, default_value = "cpu")]
     pub device: Device,
 }
@@ -55,8 +55,8 @@ pub struct EncodeArgs {
 pub fn encode(args: EncodeArgs) -> Result<()> {
     refuse_existing(&args.out, args.force)?;
     let ck = load_checkpoint(&args.checkpoint)?;
-    let mut rows = RowReader::open_real(&args.input)?;
-    let (n_rows, dim) = (rows.n_rows(), rows.n_cols());
+    let rows = RowReader::open_real(&args.input)?;
+    let dim = rows.n_cols();
     if dim != ck.config.in_size {
         bail!(
             "{} has {dim} features per row but the checkpoint {} expects {}",
@@ -65,11 +65,17 @@ pub fn encode(args: EncodeArgs) -> Result<()> {
             ck.config.in_size
         );
     }
+    let opened = crate::device::open(args.device)?;
+    with_backend!(&opened, |b| encode_on(b.clone(), &args, ck, rows))
+}
+
+fn encode_on<B: Backend<Elem = f32>>(backend: B, args: &EncodeArgs, ck: Checkpoint, mut rows: RowReader) -> Result<()> {
+    let (n_rows, dim) = (rows.n_rows(), rows.n_cols());
     let bits = ck.config.bits;
     // BLAS keeps its thread count: one thread instead of two changed 2 of 89.6 M bits on a
     // 1.4 M × 768 input (logits within rounding of 0), and codes must equal the in-memory
     // encode's.
-    let machine = Machine::from_params(device(args.device)?, ck.config, AdamConfig::default(), ck.params, 0)?;
+    let machine = Machine::from_params(backend, ck.config, AdamConfig::default(), ck.params, 0)?;
     let bar = progress_bar(n_rows as u64, "rows");
     let input = &args.input;
     write_atomic(&args.out, |w| {

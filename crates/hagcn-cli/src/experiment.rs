@@ -23,7 +23,7 @@ use serde_json::json;
 
 pub use crate::config::ExperimentArgs;
 use crate::config::{Baseline, ExperimentConfig};
-use crate::device::DeviceBackend;
+use crate::device::{Opened, with_backend};
 use crate::output::{write_npy, write_text};
 use crate::results::{At, CellKey, CellResult, Diagnostics, EpochRecord, PrCurve, Results};
 use crate::training::{EpochEnd, TrainingOptions};
@@ -53,11 +53,12 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
     let n_train = splits.iter().map(|s| s.train.len()).min().expect("at least one fold");
     let grid = plan(&config, &filters, dataset.dim(), n_train)?;
 
+    // Before the run folder exists: a device that cannot open leaves nothing behind.
+    let backend = crate::device::open(config.device)?;
     let (out, mut results, config) = match (&args.out, args.resume) {
         (Some(dir), true) => resume_from(dir, config)?,
         _ => (make_out_dir(args.out.clone(), &config.name)?, Results::default(), config),
     };
-    let backend = crate::device::device(config.device)?;
     let blas = format!(
         "OpenBLAS kernel {} ({} threads, OPENBLAS_CORETYPE={})",
         hagcn_openblas::corename(),
@@ -128,7 +129,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
             }
             let bar = bars.insert_before(&total, ProgressBar::new(0));
             let result = match work {
-                Work::Model(model) => fold.train_and_evaluate(&key, &model.0, &model.1, &bar, args.resume),
+                Work::Model(model) => fold.train_and_evaluate(&backend, &key, &model.0, &model.1, &bar, args.resume),
                 Work::Baseline(baseline) => fold.evaluate_baseline(*baseline, &key, &bar),
             }
             .with_context(|| format!("cell {key}"))?;
@@ -452,7 +453,7 @@ impl<'a> Fold<'a> {
     }
 
     /// The codes of a trained model for the query and database sets.
-    fn codes(&self, machine: &Machine<DeviceBackend>) -> Result<(PackedCodes, PackedCodes)> {
+    fn codes<B: Backend<Elem = f32>>(&self, machine: &Machine<B>) -> Result<(PackedCodes, PackedCodes)> {
         let q = PackedCodes::from_logits(machine.hash_logits(self.query.features.view())?.view());
         let db = PackedCodes::from_logits(machine.hash_logits(self.database.features.view())?.view());
         Ok((q, db))
@@ -460,6 +461,19 @@ impl<'a> Fold<'a> {
 
     fn train_and_evaluate(
         &self,
+        backend: &Opened,
+        key: &CellKey,
+        mc: &MachineConfig,
+        training: &TrainingOptions,
+        bar: &ProgressBar,
+        resume: bool,
+    ) -> Result<CellResult> {
+        with_backend!(backend, |b| self.train_and_evaluate_on(b.clone(), key, mc, training, bar, resume))
+    }
+
+    fn train_and_evaluate_on<B: Backend<Elem = f32>>(
+        &self,
+        backend: B,
         key: &CellKey,
         mc: &MachineConfig,
         training: &TrainingOptions,
@@ -467,7 +481,7 @@ impl<'a> Fold<'a> {
         resume: bool,
     ) -> Result<CellResult> {
         let filter = mc.filter;
-        let mut machine = training.new_machine(mc.clone())?;
+        let mut machine = training.new_machine(backend, mc.clone())?;
         let n_batches = training.batches_per_epoch(self.train.n_samples(), filter);
         bar.set_length((training.epochs * n_batches) as u64);
         bar.set_style(style("{prefix:>22} [{bar:30}] {pos}/{len} steps  {msg}  {elapsed} < {eta}"));
@@ -528,9 +542,9 @@ impl<'a> Fold<'a> {
 
     /// The diagnostics of a trained model: its database codes, and its batch graph on the
     /// first training batch of the last epoch.
-    fn diagnostics(
+    fn diagnostics<B: Backend<Elem = f32>>(
         &self,
-        machine: &Machine<DeviceBackend>,
+        machine: &Machine<B>,
         training: &TrainingOptions,
         db: &PackedCodes,
     ) -> Result<Diagnostics> {

@@ -4,11 +4,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use hagcn_autodiff::Backend;
 use hagcn_data::Dataset;
 use hagcn_eval::{TopK, mean_average_precision};
-use hagcn_model::{Filter, save_checkpoint};
+use hagcn_model::{Filter, MachineConfig, save_checkpoint};
 
 use crate::codes_file::read_codes;
+use crate::device::with_backend;
 use crate::output::refuse_existing;
 use crate::training::TrainingOptions;
 
@@ -57,7 +59,19 @@ pub fn train(args: TrainArgs) -> Result<()> {
     let opts = &args.training;
     opts.validate(&[filter], data.n_samples())?;
     let config = opts.machine_config(data.dim(), args.bits, filter);
-    let mut machine = opts.new_machine(config)?;
+    let backend = crate::device::open(opts.device)?;
+    with_backend!(&backend, |b| train_on(b.clone(), &args, &data, config, filter))
+}
+
+fn train_on<B: Backend<Elem = f32>>(
+    backend: B,
+    args: &TrainArgs,
+    data: &Dataset,
+    config: MachineConfig,
+    filter: Filter,
+) -> Result<()> {
+    let opts = &args.training;
+    let mut machine = opts.new_machine(backend, config)?;
     let bar = indicatif::ProgressBar::new(opts.epochs as u64);
     opts.train(
         &mut machine,

@@ -11,7 +11,7 @@ use hagcn_model::{Ablation, Filter, LossParts, Machine, MachineConfig, Objective
 use ndarray::ArrayView2;
 use serde::Serialize;
 
-use crate::device::{Device, DeviceBackend, device};
+use crate::device::Device;
 
 /// What [`TrainingOptions::train`] reports after each epoch.
 pub struct EpochEnd {
@@ -59,7 +59,7 @@ pub struct TrainingOptions {
     /// Parts of the knn objective to switch off, comma-separated (an ablation)
     #[arg(long, value_delimiter = ',')]
     pub ablate: Vec<Ablation>,
-    /// Where to train: cpu, cuda or cuda:N
+    /// Where to train: cpu, cuda, cuda:N or cuda-emulated (CUDA needs a build with --features cuda)
     #[arg(long, default_value = "cpu")]
     pub device: Device,
 }
@@ -83,9 +83,10 @@ impl TrainingOptions {
         self.machine_config(1, 1, filter).min_batch_rows()
     }
 
-    /// A freshly initialised model with hyper-parameters `config` on the device.
-    pub fn new_machine(&self, config: MachineConfig) -> Result<Machine<DeviceBackend>> {
-        Ok(Machine::new(device(self.device)?, config, self.adam(), self.seed)?)
+    /// A freshly initialised model with hyper-parameters `config` on `backend` (the device
+    /// opened from [`TrainingOptions::device`] by [`crate::device::open`]).
+    pub fn new_machine<B: Backend<Elem = f32>>(&self, backend: B, config: MachineConfig) -> Result<Machine<B>> {
+        Ok(Machine::new(backend, config, self.adam(), self.seed)?)
     }
 
     /// The training loop of `experiment` and `train`: `epochs` epochs over the rows of

@@ -1,0 +1,264 @@
+//! The CUDA backend's kernels and whole training steps, timed with criterion on `cuda:0`.
+//!
+//! Run with `cargo bench -p hagcn-benches --features cuda --bench gpu` on a machine with an
+//! NVIDIA GPU and driver (or through `cargo xtask gpu-check --prepare`, which builds this bench
+//! for a GPU machine without Rust). The device works asynchronously, so every measured
+//! iteration ends with a stream synchronisation: a time covers the work, not its launch.
+//!
+//! Groups (d = h = 768, 64 bits, k = 18, as the PyTorch table):
+//! * `gpu_graph`: the similarity `S = Z Zᵀ/n` with the normalised adjacency of `S + 1`,
+//!   forward, and forward + backward;
+//! * `gpu_filter`: each filter on a given `Â`, forward, and forward + backward;
+//! * `gpu_layer_norm` and `gpu_adam`;
+//! * `gpu_step`: one whole training step (forward, backward, Adam) per filter at
+//!   n = 128, 1024 and 4096.
+//!
+//! Without a GPU, `cargo bench` prints why and measures nothing. `cargo test --benches`
+//! (criterion's test mode: each routine once) runs every routine on the emulated device at
+//! tiny sizes instead, so CI executes this file's code even though it has no GPU.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use hagcn_autodiff::{AdamConfig, AdamUpdate, Backend, Graph, Var};
+use hagcn_cuda::backend::{CudaBackend, EmulatedDevice};
+use hagcn_data::synthetic::GaussianClusters;
+use hagcn_model::{Filter, Machine, MachineConfig, filters};
+use ndarray::{Array2, s};
+
+/// Sizes of one run: the batch sizes and the layer widths.
+struct Sizes {
+    batches: Vec<usize>,
+    step_batches: Vec<usize>,
+    dim: usize,
+    hidden: usize,
+    bits: usize,
+    k: usize,
+    n_params: usize,
+}
+
+impl Sizes {
+    /// The shapes, on a GPU.
+    fn gpu(bench_mode: bool) -> Sizes {
+        let (batches, step_batches) =
+            if bench_mode { (vec![128, 1024, 4096], vec![128, 1024, 4096]) } else { (vec![128], vec![128]) };
+        Sizes { batches, step_batches, dim: 768, hidden: 768, bits: 64, k: 18, n_params: 5 * 768 * 768 + 64 * 768 }
+    }
+
+    /// Tiny shapes for the emulated device (about 50 µs per simulated GPU thread).
+    fn emulated() -> Sizes {
+        Sizes { batches: vec![16], step_batches: vec![16], dim: 12, hidden: 12, bits: 8, k: 4, n_params: 300 }
+    }
+}
+
+/// A backend with a way to wait for its queued work.
+struct Target<B> {
+    backend: B,
+    sync: Box<dyn Fn()>,
+    label: &'static str,
+}
+
+fn features(n: usize, dim: usize) -> Array2<f32> {
+    let data =
+        GaussianClusters { n_samples: n, dim, n_classes: 10, spread: 0.5, seed: 1 }.generate().expect("synthetic data");
+    data.features.slice(s![..n, ..]).to_owned()
+}
+
+/// `Â = normalized_adjacency(Z Zᵀ/n + 1)` recorded on `g`.
+fn graph<B: Backend>(g: &mut Graph<B>, z: Var, n: usize) -> Var {
+    let s = g.gram(z, 1.0 / n as f64).expect("gram");
+    let a = g.add_scalar(s, 1.0).expect("shift");
+    g.normalized_adjacency(a).expect("adjacency")
+}
+
+fn similarity_and_adjacency<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes: &Sizes) {
+    let mut group = c.benchmark_group(format!("{}_graph", t.label));
+    for &n in &sizes.batches {
+        let z = t.backend.upload(features(n, sizes.hidden).view()).expect("upload");
+        group.bench_with_input(BenchmarkId::new("forward", n), &n, |bench, _| {
+            bench.iter(|| {
+                let mut g = Graph::new(t.backend.clone());
+                let zv = g.param(z.clone());
+                black_box(graph(&mut g, zv, n));
+                (t.sync)();
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("forward+backward", n), &n, |bench, _| {
+            bench.iter(|| {
+                let mut g = Graph::new(t.backend.clone());
+                let zv = g.param(z.clone());
+                let a_hat = graph(&mut g, zv, n);
+                let loss = g.sum(a_hat).expect("sum");
+                black_box(g.backward(loss).expect("backward"));
+                (t.sync)();
+            })
+        });
+    }
+    group.finish();
+}
+
+/// One filter's output on `g`, with its parameters as constants.
+fn filter<B: Backend<Elem = f32>>(g: &mut Graph<B>, f: Filter, z: Var, n: usize, sizes: &Sizes) -> Var {
+    let be = g.backend().clone();
+    let h = sizes.hidden;
+    let k = sizes.k;
+    let a_hat = graph(g, z, n);
+    let out = match f {
+        Filter::Gcn => {
+            let w = g.param(be.full(h, h, 0.01).expect("w"));
+            let b = g.param(be.full(1, h, 0.0).expect("b"));
+            let lw = g.param(be.full(1, h, 1.0).expect("ln w"));
+            let lb = g.param(be.full(1, h, 0.0).expect("ln b"));
+            let p = |name: &str| match name {
+                "w.weight" => w,
+                "w.bias" => b,
+                "layer_norm.weight" => lw,
+                _ => lb,
+            };
+            filters::gcn(g, a_hat, z, &p, 1e-5)
+        }
+        Filter::Fourier | Filter::Spline => {
+            let w = g.param(be.upload(Array2::<f32>::eye(k).view()).expect("w"));
+            let b = g.param(be.full(1, k, 0.0).expect("b"));
+            filters::spectral(g, z, w, b, k, f == Filter::Spline)
+        }
+        Filter::Cheby => filters::chebyshev(g, a_hat, z, k),
+        Filter::Lanczos => {
+            let start = filters::lanczos_start(n, 0, 0).mapv(|v| v as f32);
+            let start = g.constant(be.upload(start.view()).expect("start"));
+            filters::lanczos(g, a_hat, z, start, k)
+        }
+    };
+    out.expect("filter")
+}
+
+fn filter_passes<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes: &Sizes) {
+    let mut group = c.benchmark_group(format!("{}_filter", t.label));
+    group.sample_size(10);
+    for &n in &sizes.batches {
+        let z = t.backend.upload(features(n, sizes.hidden).view()).expect("upload");
+        for f in Filter::ALL {
+            group.bench_with_input(BenchmarkId::new(format!("{}-forward", f.name()), n), &n, |bench, _| {
+                bench.iter(|| {
+                    let mut g = Graph::new(t.backend.clone());
+                    let zv = g.param(z.clone());
+                    black_box(filter(&mut g, f, zv, n, sizes));
+                    (t.sync)();
+                })
+            });
+            group.bench_with_input(BenchmarkId::new(format!("{}-forward+backward", f.name()), n), &n, |bench, _| {
+                bench.iter(|| {
+                    let mut g = Graph::new(t.backend.clone());
+                    let zv = g.param(z.clone());
+                    let out = filter(&mut g, f, zv, n, sizes);
+                    let loss = g.sum(out).expect("sum");
+                    black_box(g.backward(loss).expect("backward"));
+                    (t.sync)();
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+fn layer_norm<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes: &Sizes) {
+    let mut group = c.benchmark_group(format!("{}_layer_norm", t.label));
+    let h = sizes.hidden;
+    for &n in &sizes.batches {
+        let x = t.backend.upload(features(n, h).view()).expect("upload");
+        let (w, b) = (t.backend.full(1, h, 1.0).expect("w"), t.backend.full(1, h, 0.0).expect("b"));
+        let g = t.backend.full(n, h, 1.0).expect("g");
+        group.bench_with_input(BenchmarkId::new("forward", n), &n, |bench, _| {
+            bench.iter(|| {
+                black_box(t.backend.layer_norm(&x, &w, &b, 1e-5).expect("layer norm"));
+                (t.sync)();
+            })
+        });
+        let saved = t.backend.layer_norm(&x, &w, &b, 1e-5).expect("layer norm");
+        group.bench_with_input(BenchmarkId::new("backward", n), &n, |bench, _| {
+            bench.iter(|| {
+                black_box(t.backend.layer_norm_backward(&x, &w, &saved, &g).expect("backward"));
+                (t.sync)();
+            })
+        });
+    }
+    group.finish();
+}
+
+fn adam<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes: &Sizes) {
+    let mut group = c.benchmark_group(format!("{}_adam", t.label));
+    let n = sizes.n_params;
+    let be = &t.backend;
+    let (mut p, g) = (be.full(1, n, 0.5).expect("p"), be.full(1, n, 0.1).expect("g"));
+    let (mut m, mut v) = (be.full(1, n, 0.0).expect("m"), be.full(1, n, 0.0).expect("v"));
+    let update =
+        AdamUpdate { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, bias_correction1: 0.1, bias_correction2: 0.001 };
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_function(BenchmarkId::from_parameter(n), |bench| {
+        bench.iter(|| {
+            be.adam_update(&mut p, &g, &mut m, &mut v, &update).expect("adam");
+            (t.sync)();
+        })
+    });
+    group.finish();
+}
+
+fn train_step<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes: &Sizes) {
+    let mut group = c.benchmark_group(format!("{}_step", t.label));
+    group.sample_size(10);
+    for &n in &sizes.step_batches {
+        let batch = features(n, sizes.dim);
+        for f in Filter::ALL {
+            let mut config = MachineConfig::new(sizes.dim, sizes.bits, f);
+            config.hidden = sizes.hidden;
+            config.k = sizes.k;
+            let mut machine = Machine::new(t.backend.clone(), config, AdamConfig::default(), 0).expect("model");
+            group.bench_with_input(BenchmarkId::new(f.name(), n), &n, |bench, _| {
+                // The loss comes back to the host, which waits for the step.
+                bench.iter(|| black_box(machine.train_step(batch.view()).expect("step")))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn run_all<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes: &Sizes) {
+    similarity_and_adjacency(c, t, sizes);
+    filter_passes(c, t, sizes);
+    layer_norm(c, t, sizes);
+    adam(c, t, sizes);
+    train_step(c, t, sizes);
+}
+
+fn main() {
+    hagcn_openblas::ensure_fast_kernels();
+    let bench_mode = std::env::args().any(|a| a == "--bench");
+    let mut c = Criterion::default().configure_from_args();
+    match hagcn_cuda::Device::open(0) {
+        Ok(device) => {
+            let device = Arc::new(device);
+            eprintln!("GPU: {}", device.name().unwrap_or_else(|e| e.to_string()));
+            let waiter = Arc::clone(&device);
+            let target = Target {
+                backend: CudaBackend::new(device),
+                sync: Box::new(move || waiter.stream().synchronize().expect("stream synchronisation")),
+                label: "gpu",
+            };
+            run_all(&mut c, &target, &Sizes::gpu(bench_mode));
+        }
+        Err(e) if bench_mode => {
+            eprintln!("no GPU to benchmark ({e}); the GPU benches measured nothing");
+        }
+        Err(e) => {
+            eprintln!("no GPU ({e}): running each GPU bench routine once on the emulated device");
+            let target = Target {
+                backend: CudaBackend::new(Arc::new(EmulatedDevice)),
+                sync: Box::new(|| {}),
+                label: "emulated",
+            };
+            run_all(&mut c, &target, &Sizes::emulated());
+        }
+    }
+    c.final_summary();
+}
