@@ -3,8 +3,17 @@
 //! emulated kernels, and a column-major SGEMM through BLAS in place of cuBLAS).
 //!
 //! [`CudaBackend`] implements [`hagcn_autodiff::Backend`] for `f32`: every basic kernel, and
-//! layer norm, Adam, the tridiagonal assembly and the normalised adjacency with its gradient as
-//! fused kernels of its own; the other fused ops run on the host through the trait's defaults.
+//! layer norm, Adam, the tridiagonal assembly, the normalised adjacency with its gradient and
+//! the B-spline basis with its gradient as fused kernels of its own; the eigendecomposition runs
+//! on the host through the trait's default (a download, `hagcn_linalg`, an upload), and so does
+//! a B-spline basis of more than [`BSPLINE_MAX_KNOTS`] knots.
+//!
+//! Inputs the kernels flag rather than reject (a degree ≤ 0 or not finite in the adjacency, a
+//! point that is not finite in the B-spline basis) cost one 4-byte download of the flag; on a
+//! flag the input is rerun through `CpuBackend`, so the error is the host's, word for word.
+//!
+//! [`KernelDevice`] passes the kernels `f32` tensors, `int` flags and indices, `u64` packed
+//! codes and `u32` ranking results ([`Arg`]), which is also what [`crate::hamming`] uses.
 //!
 //! Row-major products on a column-major BLAS: a row-major `C (m × n) = op(A) op(B)` is the
 //! column-major `Cᵀ = op(B)ᵀ op(A)ᵀ`, so the host code calls SGEMM with the operands swapped
@@ -20,20 +29,42 @@ use ndarray::{Array2, ArrayView2, ShapeBuilder, linalg::general_mat_mul};
 use crate::emu::{self, Dim3, RawArg};
 use crate::{Device, Error, Result};
 
-/// One kernel argument: a buffer read, a buffer written, or a scalar (`B` is the device's f32
-/// buffer, `I` its int buffer).
-#[derive(Debug)]
-pub enum Arg<'a, B, I> {
+/// One kernel argument of a [`KernelDevice`] `D`: a buffer read, a buffer written, or a scalar.
+///
+/// Each variant is one C parameter type of the kernels; [`KernelDevice::launch`] passes them in
+/// order, and the emulated device checks each against the kernel's signature.
+pub enum Arg<'a, D: KernelDevice + ?Sized> {
     /// A `const float*` parameter.
-    In(&'a B),
+    In(&'a D::Buffer),
     /// A `float*` parameter.
-    Out(&'a mut B),
-    /// An `int*` parameter (a flag the kernel writes).
-    OutI32(&'a mut I),
+    Out(&'a mut D::Buffer),
+    /// A `const int*` parameter (indices a kernel reads, such as the B-spline extremes).
+    InI32(&'a D::IntBuffer),
+    /// An `int*` parameter (flags and indices a kernel writes).
+    OutI32(&'a mut D::IntBuffer),
+    /// A `const unsigned long long*` parameter (packed binary codes).
+    InU64(&'a D::U64Buffer),
+    /// An `unsigned int*` parameter (Hamming distances and database indices).
+    OutU32(&'a mut D::U32Buffer),
     /// An `int` parameter.
     I32(i32),
     /// A `float` parameter.
     F32(f32),
+}
+
+impl<D: KernelDevice + ?Sized> std::fmt::Debug for Arg<'_, D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Arg::In(_) => f.write_str("In(const float*)"),
+            Arg::Out(_) => f.write_str("Out(float*)"),
+            Arg::InI32(_) => f.write_str("InI32(const int*)"),
+            Arg::OutI32(_) => f.write_str("OutI32(int*)"),
+            Arg::InU64(_) => f.write_str("InU64(const unsigned long long*)"),
+            Arg::OutU32(_) => f.write_str("OutU32(unsigned int*)"),
+            Arg::I32(v) => write!(f, "I32({v})"),
+            Arg::F32(v) => write!(f, "F32({v})"),
+        }
+    }
 }
 
 /// A column-major `C = α op(A) op(B) + β C`, as `cublasSgemm`.
@@ -55,12 +86,18 @@ pub struct Sgemm {
     pub beta: f32,
 }
 
-/// Memory and kernel launches of a device, as the backend's host code uses them (f32 only).
+/// Memory and kernel launches of a device, as the backend's host code and
+/// [`crate::hamming::HammingIndex`] use them: `f32` tensors, `i32` flags and indices, `u64`
+/// packed codes and `u32` ranking results.
 pub trait KernelDevice: Send + Sync + 'static {
     /// A device buffer of `f32`.
     type Buffer: Send + Sync;
-    /// A device buffer of `i32` (flags that kernels report through).
+    /// A device buffer of `i32` (flags and indices that kernels report through).
     type IntBuffer: Send + Sync;
+    /// A device buffer of `u64` (packed binary codes).
+    type U64Buffer: Send + Sync;
+    /// A device buffer of `u32` (Hamming distances and database indices).
+    type U32Buffer: Send + Sync;
 
     /// A short description of the device, for [`hagcn_autodiff::Backend::name`].
     fn describe(&self) -> String;
@@ -95,6 +132,30 @@ pub trait KernelDevice: Send + Sync + 'static {
     ///
     /// When the device cannot copy.
     fn download_i32(&self, buf: &Self::IntBuffer) -> Result<Vec<i32>>;
+    /// A copy of `data` on the device, as `u64`.
+    ///
+    /// # Errors
+    ///
+    /// When the device cannot allocate or copy.
+    fn upload_u64(&self, data: &[u64]) -> Result<Self::U64Buffer>;
+    /// A copy of the `u64` buffer `buf` on the host.
+    ///
+    /// # Errors
+    ///
+    /// When the device cannot copy.
+    fn download_u64(&self, buf: &Self::U64Buffer) -> Result<Vec<u64>>;
+    /// `len` zeros, as `u32`.
+    ///
+    /// # Errors
+    ///
+    /// When the device cannot allocate.
+    fn alloc_zeros_u32(&self, len: usize) -> Result<Self::U32Buffer>;
+    /// A copy of the `u32` buffer `buf` on the host.
+    ///
+    /// # Errors
+    ///
+    /// When the device cannot copy.
+    fn download_u32(&self, buf: &Self::U32Buffer) -> Result<Vec<u32>>;
     /// A device copy of `buf`.
     ///
     /// # Errors
@@ -117,7 +178,7 @@ pub trait KernelDevice: Send + Sync + 'static {
         kernel: &'static str,
         grid: Dim3,
         block: Dim3,
-        args: &mut [Arg<'_, Self::Buffer, Self::IntBuffer>],
+        args: &mut [Arg<'_, Self>],
     ) -> Result<()>;
     /// Column-major SGEMM with leading dimensions `lda`, `ldb`, `ldc` equal to the stored
     /// rows of `A`, `B` and `C` (`m` or `k`, `k` or `n`, `m`).
@@ -143,9 +204,19 @@ pub struct EmuBuffer(pub Vec<f32>);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmuIntBuffer(pub Vec<i32>);
 
+/// A `u64` buffer of the [`EmulatedDevice`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmuU64Buffer(pub Vec<u64>);
+
+/// A `u32` buffer of the [`EmulatedDevice`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmuU32Buffer(pub Vec<u32>);
+
 impl KernelDevice for EmulatedDevice {
     type Buffer = EmuBuffer;
     type IntBuffer = EmuIntBuffer;
+    type U64Buffer = EmuU64Buffer;
+    type U32Buffer = EmuU32Buffer;
 
     fn describe(&self) -> String {
         "cuda (emulated on the CPU)".into()
@@ -171,6 +242,22 @@ impl KernelDevice for EmulatedDevice {
         Ok(buf.0.clone())
     }
 
+    fn upload_u64(&self, data: &[u64]) -> Result<EmuU64Buffer> {
+        Ok(EmuU64Buffer(data.to_vec()))
+    }
+
+    fn download_u64(&self, buf: &EmuU64Buffer) -> Result<Vec<u64>> {
+        Ok(buf.0.clone())
+    }
+
+    fn alloc_zeros_u32(&self, len: usize) -> Result<EmuU32Buffer> {
+        Ok(EmuU32Buffer(vec![0; len]))
+    }
+
+    fn download_u32(&self, buf: &EmuU32Buffer) -> Result<Vec<u32>> {
+        Ok(buf.0.clone())
+    }
+
     fn duplicate(&self, buf: &EmuBuffer) -> Result<EmuBuffer> {
         Ok(buf.clone())
     }
@@ -181,14 +268,17 @@ impl KernelDevice for EmulatedDevice {
         kernel: &'static str,
         grid: Dim3,
         block: Dim3,
-        args: &mut [Arg<'_, EmuBuffer, EmuIntBuffer>],
+        args: &mut [Arg<'_, EmulatedDevice>],
     ) -> Result<()> {
         let raw: Vec<RawArg> = args
             .iter_mut()
             .map(|a| match a {
                 Arg::In(b) => RawArg::ConstF32(b.0.as_ptr()),
                 Arg::Out(b) => RawArg::MutF32(b.0.as_mut_ptr()),
+                Arg::InI32(b) => RawArg::ConstI32(b.0.as_ptr()),
                 Arg::OutI32(b) => RawArg::MutI32(b.0.as_mut_ptr()),
+                Arg::InU64(b) => RawArg::ConstU64(b.0.as_ptr()),
+                Arg::OutU32(b) => RawArg::MutU32(b.0.as_mut_ptr()),
                 Arg::I32(v) => RawArg::I32(*v),
                 Arg::F32(v) => RawArg::F32(*v),
             })
@@ -242,6 +332,8 @@ fn blas(device: &Device) -> Result<&CudaBlas> {
 impl KernelDevice for Device {
     type Buffer = CudaSlice<f32>;
     type IntBuffer = CudaSlice<i32>;
+    type U64Buffer = CudaSlice<u64>;
+    type U32Buffer = CudaSlice<u32>;
 
     fn describe(&self) -> String {
         match self.name() {
@@ -270,6 +362,22 @@ impl KernelDevice for Device {
         self.stream().clone_dtoh(buf).map_err(Error::cuda)
     }
 
+    fn upload_u64(&self, data: &[u64]) -> Result<CudaSlice<u64>> {
+        self.stream().clone_htod(data).map_err(Error::cuda)
+    }
+
+    fn download_u64(&self, buf: &CudaSlice<u64>) -> Result<Vec<u64>> {
+        self.stream().clone_dtoh(buf).map_err(Error::cuda)
+    }
+
+    fn alloc_zeros_u32(&self, len: usize) -> Result<CudaSlice<u32>> {
+        self.stream().alloc_zeros::<u32>(len).map_err(Error::cuda)
+    }
+
+    fn download_u32(&self, buf: &CudaSlice<u32>) -> Result<Vec<u32>> {
+        self.stream().clone_dtoh(buf).map_err(Error::cuda)
+    }
+
     fn duplicate(&self, buf: &CudaSlice<f32>) -> Result<CudaSlice<f32>> {
         self.stream().clone_dtod(buf).map_err(Error::cuda)
     }
@@ -280,7 +388,7 @@ impl KernelDevice for Device {
         kernel: &'static str,
         grid: Dim3,
         block: Dim3,
-        args: &mut [Arg<'_, CudaSlice<f32>, CudaSlice<i32>>],
+        args: &mut [Arg<'_, Device>],
     ) -> Result<()> {
         let func = self.function(file, kernel)?;
         let stream = self.stream();
@@ -289,7 +397,10 @@ impl KernelDevice for Device {
             match a {
                 Arg::In(b) => builder.arg(*b),
                 Arg::Out(b) => builder.arg(&mut **b),
+                Arg::InI32(b) => builder.arg(*b),
                 Arg::OutI32(b) => builder.arg(&mut **b),
+                Arg::InU64(b) => builder.arg(*b),
+                Arg::OutU32(b) => builder.arg(&mut **b),
                 Arg::I32(v) => builder.arg(&*v),
                 Arg::F32(v) => builder.arg(&*v),
             };
@@ -378,6 +489,24 @@ fn rows_grid(rows: usize, cols: usize) -> (Dim3, Dim3) {
     (Dim3::x(rows.clamp(1, MAX_BLOCKS) as u32), Dim3::x(block_for(cols, BLOCK_ROWS)))
 }
 
+/// `HAGCN_BSPLINE_MAX_KNOTS` of `kernels/bspline.cu`: the size of the kernels' per-thread knot
+/// arrays, so the most knots (`n_basis + degree + 1`) a device B-spline takes. Larger bases run
+/// on the host.
+pub const BSPLINE_MAX_KNOTS: usize = 64;
+
+/// The knots of a B-spline basis on the device, with their derivatives with respect to the
+/// extremes and the extremes' indices (outputs of `bspline_knots_f32`), and the sizes as the
+/// kernels take them.
+struct SplineKnots<D: KernelDevice> {
+    m: i32,
+    n_basis: i32,
+    degree: i32,
+    knots: D::Buffer,
+    dlo: D::Buffer,
+    dhi: D::Buffer,
+    extremes: D::IntBuffer,
+}
+
 fn int(v: usize, what: &str) -> Result<i32> {
     i32::try_from(v).map_err(|_| Error::InvalidArgument(format!("{what} = {v} does not fit the kernels' int sizes")))
 }
@@ -399,9 +528,10 @@ type AdResult<T> = hagcn_autodiff::Result<T>;
 
 /// The CUDA backend's host code on any [`KernelDevice`] (f32): it implements
 /// [`hagcn_autodiff::Backend`] with one kernel of `kernels/*.cu` (or a few, or an SGEMM) per
-/// basic op, and its own kernels for layer norm, Adam, the tridiagonal assembly and the
-/// normalised adjacency with its gradient; the other fused ops (eigendecomposition, B-spline
-/// basis) use the trait's host fallbacks.
+/// basic op, and its own kernels for layer norm, Adam, the tridiagonal assembly, the
+/// normalised adjacency with its gradient and the B-spline basis with its gradient (up to
+/// [`BSPLINE_MAX_KNOTS`] knots; more run on the host); the eigendecomposition uses the trait's
+/// host fallback.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -458,7 +588,7 @@ impl<D: KernelDevice> CudaBackend<D> {
         file: &'static str,
         kernel: &'static str,
         (grid, block): (Dim3, Dim3),
-        args: &mut [Arg<'_, D::Buffer, D::IntBuffer>],
+        args: &mut [Arg<'_, D>],
     ) -> Result<()> {
         if n == 0 {
             return Ok(());
@@ -564,6 +694,75 @@ impl<D: KernelDevice> CudaBackend<D> {
                     .into()
             }
         }
+    }
+
+    /// The knots of the spline filter's basis on the device (kernel `bspline_knots_f32`) for
+    /// the points of `x` (`1 × m`, checked by the caller), or `None` when the call is for the
+    /// host: sizes the kernels do not take (`n_basis ≤ degree`, no points, more than
+    /// [`BSPLINE_MAX_KNOTS`] knots, sizes over `int`) or a point that is not finite (the
+    /// kernel's flag, one 4-byte download). The host then returns the same result or error as
+    /// `CpuBackend`.
+    fn bspline_knots(&self, x: &Tensor<D>, n_basis: usize, degree: usize) -> AdResult<Option<SplineKnots<D>>> {
+        let m = x.cols;
+        let n_knots = n_basis + degree + 1;
+        if m == 0 || n_basis <= degree || n_knots > BSPLINE_MAX_KNOTS {
+            return Ok(None);
+        }
+        let (Ok(m_i), Ok(n_basis_i), Ok(degree_i)) = (int(m, "points"), int(n_basis, "n_basis"), int(degree, "degree"))
+        else {
+            return Ok(None);
+        };
+        let mut knots = SplineKnots {
+            m: m_i,
+            n_basis: n_basis_i,
+            degree: degree_i,
+            knots: self.device.alloc_zeros(n_knots)?,
+            dlo: self.device.alloc_zeros(n_knots)?,
+            dhi: self.device.alloc_zeros(n_knots)?,
+            extremes: self.device.upload_i32(&[0, 0])?,
+        };
+        let mut bad = self.device.upload_i32(&[0])?;
+        let mut args = [
+            Arg::In(&*x.buf),
+            Arg::I32(m_i),
+            Arg::I32(n_basis_i),
+            Arg::I32(degree_i),
+            Arg::Out(&mut knots.knots),
+            Arg::Out(&mut knots.dlo),
+            Arg::Out(&mut knots.dhi),
+            Arg::OutI32(&mut knots.extremes),
+            Arg::OutI32(&mut bad),
+        ];
+        // SAFETY: x holds m entries, the knot buffers n_basis + degree + 1 ≤ 64 (the kernel's
+        // private arrays), extremes two, bad one; one block, as the kernel needs.
+        unsafe {
+            self.run(1, "bspline", "bspline_knots_f32", (Dim3::x(1), Dim3::x(block_for(n_knots, 64))), &mut args)
+        }?;
+        if self.device.download_i32(&bad)?.first() != Some(&0) {
+            return Ok(None);
+        }
+        Ok(Some(knots))
+    }
+
+    /// `CpuBackend::bspline_basis` on the downloaded points: the trait's host fallback.
+    fn host_bspline_basis(&self, x: &Tensor<D>, n_basis: usize, degree: usize) -> AdResult<Tensor<D>> {
+        let cpu = CpuBackend::<f32>::new();
+        let out = cpu.bspline_basis(&CpuTensor::new(self.download(x)?), n_basis, degree)?;
+        self.upload(cpu.download(&out)?.view())
+    }
+
+    /// `CpuBackend::bspline_basis_backward` on the downloaded points and gradient.
+    fn host_bspline_basis_backward(
+        &self,
+        x: &Tensor<D>,
+        n_basis: usize,
+        degree: usize,
+        g: &Tensor<D>,
+    ) -> AdResult<Tensor<D>> {
+        let cpu = CpuBackend::<f32>::new();
+        let (x, g) = (CpuTensor::new(self.download(x)?), CpuTensor::new(self.download(g)?));
+        let out = cpu.bspline_basis_backward(&x, n_basis, degree, &g)?;
+        self.upload(cpu.download(&out)?.view())
     }
 
     /// The tensor's buffer for writing, copied first if another tensor shares it.
@@ -799,6 +998,68 @@ impl<D: KernelDevice> Backend for CudaBackend<D> {
         Ok(Self::tensor(total, cols, out))
     }
 
+    fn bspline_basis(&self, x: &Tensor<D>, n_basis: usize, degree: usize) -> AdResult<Tensor<D>> {
+        check_shape("bspline_basis", x, (1, x.cols))?;
+        let Some(k) = self.bspline_knots(x, n_basis, degree)? else {
+            return self.host_bspline_basis(x, n_basis, degree);
+        };
+        let m = x.cols;
+        let mut out = self.device.alloc_zeros(m * n_basis)?;
+        let mut args = [
+            Arg::In(&*x.buf),
+            Arg::In(&k.knots),
+            Arg::Out(&mut out),
+            Arg::I32(k.m),
+            Arg::I32(k.n_basis),
+            Arg::I32(k.degree),
+        ];
+        // SAFETY: x holds m entries, knots n_basis + degree + 1 ≤ 64, out m × n_basis.
+        unsafe { self.run(m, "bspline", "bspline_basis_f32", flat(m), &mut args) }?;
+        Ok(Self::tensor(m, n_basis, out))
+    }
+
+    fn bspline_basis_backward(
+        &self,
+        x: &Tensor<D>,
+        n_basis: usize,
+        degree: usize,
+        g: &Tensor<D>,
+    ) -> AdResult<Tensor<D>> {
+        check_shape("bspline_basis_backward", x, (1, x.cols))?;
+        if g.shape() != (x.cols, n_basis) {
+            return self.host_bspline_basis_backward(x, n_basis, degree, g);
+        }
+        let Some(k) = self.bspline_knots(x, n_basis, degree)? else {
+            return self.host_bspline_basis_backward(x, n_basis, degree, g);
+        };
+        let m = x.cols;
+        let (mut gx, mut glo, mut ghi) =
+            (self.device.alloc_zeros(m)?, self.device.alloc_zeros(m)?, self.device.alloc_zeros(m)?);
+        let mut args = [
+            Arg::In(&*x.buf),
+            Arg::In(&k.knots),
+            Arg::In(&k.dlo),
+            Arg::In(&k.dhi),
+            Arg::In(&*g.buf),
+            Arg::Out(&mut gx),
+            Arg::Out(&mut glo),
+            Arg::Out(&mut ghi),
+            Arg::I32(k.m),
+            Arg::I32(k.n_basis),
+            Arg::I32(k.degree),
+        ];
+        // SAFETY: x, gx, glo and ghi hold m entries, the knot buffers n_basis + degree + 1 ≤ 64,
+        // g m × n_basis (checked above).
+        unsafe { self.run(m, "bspline", "bspline_bwd_f32", flat(m), &mut args) }?;
+        let mut args = [Arg::Out(&mut gx), Arg::In(&glo), Arg::In(&ghi), Arg::InI32(&k.extremes), Arg::I32(k.m)];
+        // SAFETY: gx, glo and ghi hold m entries, extremes two indices below m; one block of
+        // whole warps, as the kernel's block sum needs.
+        unsafe {
+            self.run(m, "bspline", "bspline_bwd_finish_f32", (Dim3::x(1), Dim3::x(block_for(m, BLOCK_1D))), &mut args)
+        }?;
+        Ok(Self::tensor(1, m, gx))
+    }
+
     fn gelu(&self, x: &Tensor<D>) -> AdResult<Tensor<D>> {
         Ok(self.unary("activations", "gelu_fwd_f32", x)?)
     }
@@ -985,5 +1246,16 @@ impl<D: KernelDevice> Backend for CudaBackend<D> {
         // changes no other tensor.
         unsafe { self.run(len, "adam", "adam_update_f32", flat(len), &mut args) }?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bspline_knot_limit_matches_the_kernel_source() {
+        let src = crate::nvrtc::kernel_file("bspline").unwrap().source;
+        assert!(src.contains(&format!("#define HAGCN_BSPLINE_MAX_KNOTS {BSPLINE_MAX_KNOTS}\n")));
     }
 }

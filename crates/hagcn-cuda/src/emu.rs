@@ -98,8 +98,14 @@ pub enum RawArg {
     ConstF32(*const f32),
     /// A `float*`.
     MutF32(*mut f32),
+    /// A `const int*`.
+    ConstI32(*const i32),
     /// An `int*`.
     MutI32(*mut i32),
+    /// A `const unsigned long long*` (packed binary codes).
+    ConstU64(*const u64),
+    /// An `unsigned int*`.
+    MutU32(*mut u32),
     /// An `int`.
     I32(i32),
     /// A `float`.

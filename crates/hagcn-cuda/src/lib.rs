@@ -8,7 +8,11 @@
 //!   built-ins and run on CPU threads, which is how the kernels are tested against the Rust
 //!   references (`tests/kernels_on_cpu.rs`).
 //! * [`backend`]: the backend's host code (`CudaBackend`, an `hagcn_autodiff::Backend`), on a GPU
-//!   or on the emulated device.
+//!   or on the emulated device: every basic op and most fused ops (layer norm, Adam, the
+//!   normalised adjacency, the tridiagonal assembly, the B-spline basis and its gradient) run as
+//!   kernels; the eigendecomposition runs on the host.
+//! * [`hamming`]: Hamming top-K ranking against a database of binary codes kept on the device
+//!   (`HammingIndex`), on the same two devices.
 //!
 //! No CUDA installation is needed to build, lint or test this crate: cudarc is loaded
 //! dynamically and every entry point probes for its library first.
@@ -37,6 +41,7 @@ pub mod backend;
 mod device;
 pub mod emu;
 mod error;
+pub mod hamming;
 pub mod nvrtc;
 
 pub use device::{Device, device_count, driver_available};
