@@ -11,7 +11,9 @@
 //! * `gpu_filter`: each filter on a given `Â`, forward, and forward + backward;
 //! * `gpu_layer_norm` and `gpu_adam`;
 //! * `gpu_step`: one whole training step (forward, backward, Adam) per filter at
-//!   n = 128, 1024 and 4096.
+//!   n = 128, 1024 and 4096;
+//! * `gpu_hamming_topk`: the 100 nearest of 64-bit codes for 1k queries × 1M codes and
+//!   10k queries × 10M codes (`hagcn_cuda::hamming::HammingIndex`, results copied back).
 //!
 //! Without a GPU, `cargo bench` prints why and measures nothing. `cargo test --benches`
 //! (criterion's test mode: each routine once) runs every routine on the emulated device at
@@ -22,7 +24,8 @@ use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use hagcn_autodiff::{AdamConfig, AdamUpdate, Backend, Graph, Var};
-use hagcn_cuda::backend::{CudaBackend, EmulatedDevice};
+use hagcn_cuda::backend::{CudaBackend, EmulatedDevice, KernelDevice};
+use hagcn_cuda::hamming::HammingIndex;
 use hagcn_data::synthetic::GaussianClusters;
 use hagcn_model::{Filter, Machine, MachineConfig, filters};
 use ndarray::{Array2, s};
@@ -36,6 +39,8 @@ struct Sizes {
     bits: usize,
     k: usize,
     n_params: usize,
+    /// `(queries, database codes)` of the Hamming top-K bench.
+    hamming: Vec<(usize, usize)>,
 }
 
 impl Sizes {
@@ -43,12 +48,32 @@ impl Sizes {
     fn gpu(bench_mode: bool) -> Sizes {
         let (batches, step_batches) =
             if bench_mode { (vec![128, 1024, 4096], vec![128, 1024, 4096]) } else { (vec![128], vec![128]) };
-        Sizes { batches, step_batches, dim: 768, hidden: 768, bits: 64, k: 18, n_params: 5 * 768 * 768 + 64 * 768 }
+        let hamming =
+            if bench_mode { vec![(1_000, 1_000_000), (10_000, 10_000_000)] } else { vec![(1_000, 1_000_000)] };
+        Sizes {
+            batches,
+            step_batches,
+            dim: 768,
+            hidden: 768,
+            bits: 64,
+            k: 18,
+            n_params: 5 * 768 * 768 + 64 * 768,
+            hamming,
+        }
     }
 
     /// Tiny shapes for the emulated device (about 50 µs per simulated GPU thread).
     fn emulated() -> Sizes {
-        Sizes { batches: vec![16], step_batches: vec![16], dim: 12, hidden: 12, bits: 8, k: 4, n_params: 300 }
+        Sizes {
+            batches: vec![16],
+            step_batches: vec![16],
+            dim: 12,
+            hidden: 12,
+            bits: 8,
+            k: 4,
+            n_params: 300,
+            hamming: vec![(3, 200)],
+        }
     }
 }
 
@@ -223,6 +248,37 @@ fn train_step<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes: &
     group.finish();
 }
 
+/// 64-bit codes from a SplitMix64 stream (distinct, uniformly spread distances).
+fn random_codes(n: usize, seed: u64) -> Vec<u64> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        })
+        .collect()
+}
+
+fn hamming_topk<D: KernelDevice>(c: &mut Criterion, device: &Arc<D>, label: &str, sizes: &Sizes) {
+    let mut group = c.benchmark_group(format!("{label}_hamming_topk"));
+    group.sample_size(10);
+    let k = 100;
+    for &(n_queries, n_db) in &sizes.hamming {
+        let index = HammingIndex::new(Arc::clone(device), &random_codes(n_db, 7), n_db, 64).expect("index");
+        let queries = random_codes(n_queries, 11);
+        // One element per query–code distance.
+        group.throughput(Throughput::Elements((n_queries * n_db) as u64));
+        group.bench_function(BenchmarkId::from_parameter(format!("{n_queries}x{n_db}")), |bench| {
+            // The ranking comes back to the host, which waits for the kernels.
+            bench.iter(|| black_box(index.topk(&queries, n_queries, k).expect("top-k")))
+        });
+    }
+    group.finish();
+}
+
 fn run_all<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes: &Sizes) {
     similarity_and_adjacency(c, t, sizes);
     filter_passes(c, t, sizes);
@@ -245,7 +301,9 @@ fn main() {
                 sync: Box::new(move || waiter.stream().synchronize().expect("stream synchronisation")),
                 label: "gpu",
             };
-            run_all(&mut c, &target, &Sizes::gpu(bench_mode));
+            let sizes = Sizes::gpu(bench_mode);
+            run_all(&mut c, &target, &sizes);
+            hamming_topk(&mut c, target.backend.device(), target.label, &sizes);
         }
         Err(e) if bench_mode => {
             eprintln!("no GPU to benchmark ({e}); the GPU benches measured nothing");
@@ -257,7 +315,9 @@ fn main() {
                 sync: Box::new(|| {}),
                 label: "emulated",
             };
-            run_all(&mut c, &target, &Sizes::emulated());
+            let sizes = Sizes::emulated();
+            run_all(&mut c, &target, &sizes);
+            hamming_topk(&mut c, target.backend.device(), target.label, &sizes);
         }
     }
     c.final_summary();

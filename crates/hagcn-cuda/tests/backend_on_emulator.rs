@@ -18,8 +18,13 @@ fn random(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
     Array2::from_shape_fn((rows, cols), |_| rng.random_range(-2.0..2.0))
 }
 
-fn backends() -> (CudaBackend<EmulatedDevice>, CpuBackend<f32>) {
-    (CudaBackend::new(Arc::new(EmulatedDevice)), CpuBackend::new())
+fn emulated() -> CudaBackend<EmulatedDevice> {
+    CudaBackend::new(Arc::new(EmulatedDevice))
+}
+
+/// `cuda:0`, for the twins of these tests that `gpu-check`'s `run.sh` runs with `--ignored`.
+fn gpu() -> CudaBackend<hagcn_cuda::Device> {
+    CudaBackend::new(Arc::new(hagcn_cuda::Device::open(0).expect("the GPU twins of these tests need cuda:0")))
 }
 
 fn close(what: &str, got: &Array2<f32>, want: &Array2<f32>, tol: f32) {
@@ -32,7 +37,17 @@ fn close(what: &str, got: &Array2<f32>, want: &Array2<f32>, tol: f32) {
 
 #[test]
 fn activations_match_cpu_backend_exactly() {
-    let (gpu, cpu) = backends();
+    activations_match_cpu_backend_exactly_on(emulated());
+}
+
+#[test]
+#[ignore = "needs an NVIDIA GPU: run by gpu-check's run.sh"]
+fn activations_match_cpu_backend_exactly_on_gpu() {
+    activations_match_cpu_backend_exactly_on(gpu());
+}
+
+fn activations_match_cpu_backend_exactly_on<D: KernelDevice>(gpu: CudaBackend<D>) {
+    let cpu = CpuBackend::<f32>::new();
     for (rows, cols, seed) in [(1, 1, 1), (31, 33, 2), (1025, 3, 3)] {
         let (x, g) = (random(rows, cols, seed), random(rows, cols, seed + 10));
         let (dx, dg) = (gpu.upload(x.view()).unwrap(), gpu.upload(g.view()).unwrap());
@@ -51,7 +66,17 @@ fn activations_match_cpu_backend_exactly() {
 
 #[test]
 fn row_major_matmul_through_column_major_sgemm() {
-    let (gpu, cpu) = backends();
+    row_major_matmul_through_column_major_sgemm_on(emulated());
+}
+
+#[test]
+#[ignore = "needs an NVIDIA GPU: run by gpu-check's run.sh"]
+fn row_major_matmul_through_column_major_sgemm_on_gpu() {
+    row_major_matmul_through_column_major_sgemm_on(gpu());
+}
+
+fn row_major_matmul_through_column_major_sgemm_on<D: KernelDevice>(gpu: CudaBackend<D>) {
+    let cpu = CpuBackend::<f32>::new();
     for (m, k, n, seed) in [(1, 1, 1, 20), (31, 33, 17, 21), (1, 64, 5, 22), (40, 1, 9, 23)] {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let a = if ta { random(k, m, seed) } else { random(m, k, seed) };
@@ -72,12 +97,22 @@ fn row_major_matmul_through_column_major_sgemm() {
         &gpu.upload(random(2, 3, 1).view()).unwrap(),
         false,
     );
-    assert!(matches!(err, Err(hagcn_autodiff::Error::Shape { .. })), "{err:?}");
+    assert!(matches!(err, Err(hagcn_autodiff::Error::Shape { .. })), "{:?}", err.err());
 }
 
 #[test]
 fn layer_norm_matches_cpu_backend() {
-    let (gpu, cpu) = backends();
+    layer_norm_matches_cpu_backend_on(emulated());
+}
+
+#[test]
+#[ignore = "needs an NVIDIA GPU: run by gpu-check's run.sh"]
+fn layer_norm_matches_cpu_backend_on_gpu() {
+    layer_norm_matches_cpu_backend_on(gpu());
+}
+
+fn layer_norm_matches_cpu_backend_on<D: KernelDevice>(gpu: CudaBackend<D>) {
+    let cpu = CpuBackend::<f32>::new();
     for (rows, cols, seed) in [(1, 1, 30), (33, 31, 31), (130, 768, 32)] {
         let (x, w, b) = (random(rows, cols, seed), random(1, cols, seed + 1), random(1, cols, seed + 2));
         let got = gpu
@@ -107,7 +142,17 @@ fn layer_norm_matches_cpu_backend() {
 
 #[test]
 fn adam_matches_cpu_backend_exactly_and_copies_shared_buffers() {
-    let (gpu, cpu) = backends();
+    adam_matches_cpu_backend_exactly_and_copies_shared_buffers_on(emulated());
+}
+
+#[test]
+#[ignore = "needs an NVIDIA GPU: run by gpu-check's run.sh"]
+fn adam_matches_cpu_backend_exactly_and_copies_shared_buffers_on_gpu() {
+    adam_matches_cpu_backend_exactly_and_copies_shared_buffers_on(gpu());
+}
+
+fn adam_matches_cpu_backend_exactly_and_copies_shared_buffers_on<D: KernelDevice>(gpu: CudaBackend<D>) {
+    let cpu = CpuBackend::<f32>::new();
     let u = AdamUpdate {
         lr: 1e-3f32,
         beta1: 0.9,
@@ -208,7 +253,17 @@ fn u64_and_u32_buffers_round_trip() {
 /// `n · 2⁻²⁴ · Σ|a| / |Σa|`; the inputs here are positive, so that ratio is 1 and n ≤ 66).
 #[test]
 fn basic_kernels_match_cpu_backend() {
-    let (gpu, cpu) = backends();
+    basic_kernels_match_cpu_backend_on(emulated());
+}
+
+#[test]
+#[ignore = "needs an NVIDIA GPU: run by gpu-check's run.sh"]
+fn basic_kernels_match_cpu_backend_on_gpu() {
+    basic_kernels_match_cpu_backend_on(gpu());
+}
+
+fn basic_kernels_match_cpu_backend_on<D: KernelDevice>(gpu: CudaBackend<D>) {
+    let cpu = CpuBackend::<f32>::new();
     for (rows, cols, seed) in [(1, 1, 50), (3, 22, 51), (33, 2, 52)] {
         let (a, b) = (random(rows, cols, seed), random(rows, cols, seed + 1));
         let row = random(1, cols, seed + 2);
@@ -216,9 +271,7 @@ fn basic_kernels_match_cpu_backend() {
         let positive = a.mapv(|v| v.abs() + 0.25);
         let up = |x: &Array2<f32>| (gpu.upload(x.view()).unwrap(), cpu.upload(x.view()).unwrap());
         let ((ga, ca), (gb, cb), (grow, crow), (gs, cs), (gp, cp)) = (up(&a), up(&b), up(&row), up(&s), up(&positive));
-        let same = |what: &str,
-                    got: &<CudaBackend<EmulatedDevice> as Backend>::Tensor,
-                    want: &hagcn_autodiff::CpuTensor<f32>| {
+        let same = |what: &str, got: &<CudaBackend<D> as Backend>::Tensor, want: &hagcn_autodiff::CpuTensor<f32>| {
             assert_eq!(gpu.download(got).unwrap(), cpu.download(want).unwrap(), "{what} {rows}×{cols}");
         };
         same("full", &gpu.full(rows, cols, -0.75).unwrap(), &cpu.full(rows, cols, -0.75).unwrap());
@@ -268,7 +321,7 @@ fn basic_kernels_match_cpu_backend() {
     }
     assert_eq!(gpu.shape(&gpu.full(0, 3, 1.0).unwrap()), (0, 3));
     assert_eq!(gpu.scalar(&gpu.sum(&gpu.full(0, 3, 1.0).unwrap()).unwrap()).unwrap(), 0.0);
-    assert!(gpu.name().contains("emulated"));
+    assert!(gpu.name().contains("cuda"));
 }
 
 /// The fused kernels that replace host fallbacks: layer norm backward and the normalised
@@ -277,7 +330,17 @@ fn basic_kernels_match_cpu_backend() {
 /// backward (copies and one addition: exact).
 #[test]
 fn fused_backward_kernels_match_cpu_backend() {
-    let (gpu, cpu) = backends();
+    fused_backward_kernels_match_cpu_backend_on(emulated());
+}
+
+#[test]
+#[ignore = "needs an NVIDIA GPU: run by gpu-check's run.sh"]
+fn fused_backward_kernels_match_cpu_backend_on_gpu() {
+    fused_backward_kernels_match_cpu_backend_on(gpu());
+}
+
+fn fused_backward_kernels_match_cpu_backend_on<D: KernelDevice>(gpu: CudaBackend<D>) {
+    let cpu = CpuBackend::<f32>::new();
     for (rows, cols, seed) in [(1, 1, 60), (12, 16, 61), (5, 40, 62)] {
         let (x, w, b, g) = (
             random(rows, cols, seed),
@@ -328,14 +391,24 @@ fn fused_backward_kernels_match_cpu_backend() {
 /// the device too (the kernel flags the row; the host names the node and degree).
 #[test]
 fn normalized_adjacency_reports_bad_degrees_like_the_host() {
-    let (gpu, cpu) = backends();
+    normalized_adjacency_reports_bad_degrees_like_the_host_on(emulated());
+}
+
+#[test]
+#[ignore = "needs an NVIDIA GPU: run by gpu-check's run.sh"]
+fn normalized_adjacency_reports_bad_degrees_like_the_host_on_gpu() {
+    normalized_adjacency_reports_bad_degrees_like_the_host_on(gpu());
+}
+
+fn normalized_adjacency_reports_bad_degrees_like_the_host_on<D: KernelDevice>(gpu: CudaBackend<D>) {
+    let cpu = CpuBackend::<f32>::new();
     let mut a = random(6, 6, 90).mapv(|v| v.abs() + 0.1);
     a.row_mut(3).fill(0.0);
     a.row_mut(4).fill(-1.0);
     let mut inf = a.clone();
     inf[[1, 2]] = f32::INFINITY;
     for (what, a) in [("zero row", a), ("infinite entry", inf), ("not square", random(3, 4, 91))] {
-        let got = gpu.normalized_adjacency(&gpu.upload(a.view()).unwrap()).unwrap_err();
+        let got = gpu.normalized_adjacency(&gpu.upload(a.view()).unwrap()).err().expect("an error");
         let want = cpu.normalized_adjacency(&cpu.upload(a.view()).unwrap()).unwrap_err();
         assert!(matches!(got, hagcn_autodiff::Error::Linalg(_)), "{what}: {got}");
         assert_eq!(got.to_string(), want.to_string(), "{what}");

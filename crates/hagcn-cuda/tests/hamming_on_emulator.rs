@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use hagcn_cuda::Error;
-use hagcn_cuda::backend::EmulatedDevice;
+use hagcn_cuda::backend::{EmulatedDevice, KernelDevice};
 use hagcn_cuda::hamming::{HammingIndex, MAX_BITS, MAX_CODES, words_per_code};
 use hagcn_eval::{PackedCodes, TopK, hamming_topk};
 use ndarray::Array2;
@@ -45,7 +45,11 @@ fn words(codes: &PackedCodes) -> Vec<u64> {
 }
 
 fn index(db: &PackedCodes) -> HammingIndex<EmulatedDevice> {
-    HammingIndex::new(Arc::new(EmulatedDevice), &words(db), db.n_codes(), db.n_bits()).unwrap()
+    index_on(&Arc::new(EmulatedDevice), db)
+}
+
+fn index_on<D: KernelDevice>(device: &Arc<D>, db: &PackedCodes) -> HammingIndex<D> {
+    HammingIndex::new(Arc::clone(device), &words(db), db.n_codes(), db.n_bits()).unwrap()
 }
 
 #[test]
@@ -121,4 +125,25 @@ fn the_host_rejects_what_the_kernel_cannot_rank() {
     let (idx, dist) = index.topk(&[], 0, 4).unwrap();
     assert_eq!((idx.dim(), dist.dim()), ((0, 4), (0, 4)));
     assert!(format!("{index:?}").contains("n_codes: 10"));
+}
+
+/// On `cuda:0`: the cases above, and a database of a million 64-bit codes with ties (the
+/// warp-per-query scan at scale, several launches). Run by `gpu-check`'s `run.sh`.
+#[test]
+#[ignore = "needs an NVIDIA GPU: run by gpu-check's run.sh"]
+fn topk_matches_hagcn_eval_on_gpu() {
+    let device = Arc::new(hagcn_cuda::Device::open(0).expect("this test needs cuda:0"));
+    for (n_query, n_db, n_bits, distinct, seed) in
+        [(1, 1, 1, 1, 10), (31, 5, 8, 3, 11), (33, 300, 3, 4, 13), (5, 70, 128, 10, 14), (40, 1000, 512, 50, 16)]
+    {
+        let (query, db) = (codes(n_query, n_bits, distinct, seed), codes(n_db, n_bits, distinct, seed + 100));
+        for k in [1, 7, n_db, n_db + 3] {
+            let got = index_on(&device, &db).topk(&words(&query), n_query, k).unwrap();
+            assert_eq!(got, hamming_topk(&query, &db, TopK::K(k)).unwrap(), "{n_query}×{n_db}, {n_bits} bits, k = {k}");
+        }
+    }
+    let (query, db) = (codes(300, 64, 5000, 40), codes(1_000_000, 64, 5000, 41));
+    let index = index_on(&device, &db).with_max_results_per_launch(100 * 64);
+    let got = index.topk(&words(&query), 300, 100).unwrap();
+    assert_eq!(got, hamming_topk(&query, &db, TopK::K(100)).unwrap(), "300 × 1M, 64 bits, k = 100");
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use hagcn_openblas as _;
 
 use hagcn_autodiff::{AdamConfig, CpuBackend};
-use hagcn_cuda::backend::{CudaBackend, EmulatedDevice};
+use hagcn_cuda::backend::{CudaBackend, EmulatedDevice, KernelDevice};
 use hagcn_model::{Filter, Machine, MachineConfig};
 use ndarray::Array2;
 
@@ -45,29 +45,63 @@ fn batch(rows: usize, cols: usize) -> Array2<f32> {
 
 #[test]
 fn one_training_step_of_every_filter_matches_cpu_backend() {
-    let x = batch(12, 10);
+    let small = Shape { rows: 12, dim: 10, hidden: 16, bits: 8, k: 4 };
+    every_filter_matches_cpu_backend(&CudaBackend::new(Arc::new(EmulatedDevice)), small, LOSS_RTOL, PARAM_ATOL);
+}
+
+/// The same on `cuda:0`, at this small shape and at the issue's (a batch of 128, d = h = 768,
+/// 64 bits, k = 18). cuBLAS may split a 768-long dot product into partial sums (split-K), a
+/// reordering of up to `768 ε` relative per entry instead of the few ulps of the small shape,
+/// so the large shape gets ten times the tolerances. Run by `gpu-check`'s `run.sh`.
+#[test]
+#[ignore = "needs an NVIDIA GPU: run by gpu-check's run.sh"]
+fn one_training_step_of_every_filter_matches_cpu_backend_on_gpu() {
+    let device = hagcn_cuda::Device::open(0).expect("this test needs cuda:0");
+    let gpu = CudaBackend::new(Arc::new(device));
+    let small = Shape { rows: 12, dim: 10, hidden: 16, bits: 8, k: 4 };
+    every_filter_matches_cpu_backend(&gpu, small, LOSS_RTOL, PARAM_ATOL);
+    let real = Shape { rows: 128, dim: 768, hidden: 768, bits: 64, k: 18 };
+    every_filter_matches_cpu_backend(&gpu, real, 10.0 * LOSS_RTOL, 10.0 * PARAM_ATOL);
+}
+
+/// Batch rows and the model's sizes.
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    rows: usize,
+    dim: usize,
+    hidden: usize,
+    bits: usize,
+    k: usize,
+}
+
+fn every_filter_matches_cpu_backend<D: KernelDevice>(
+    gpu: &CudaBackend<D>,
+    shape: Shape,
+    loss_rtol: f64,
+    param_atol: f32,
+) {
+    let x = batch(shape.rows, shape.dim);
     let adam = AdamConfig { lr: LR, ..AdamConfig::default() };
     for filter in Filter::ALL {
         let started = Instant::now();
-        let mut config = MachineConfig::new(10, 8, filter);
-        config.hidden = 16;
-        config.k = 4;
-        let gpu = CudaBackend::new(Arc::new(EmulatedDevice));
-        let mut emulated = Machine::new(gpu, config.clone(), adam, 7).unwrap();
+        let mut config = MachineConfig::new(shape.dim, shape.bits, filter);
+        config.hidden = shape.hidden;
+        config.k = shape.k;
+        let mut emulated = Machine::new(gpu.clone(), config.clone(), adam, 7).unwrap();
         let mut cpu = Machine::new(CpuBackend::<f32>::new(), config, adam, 7).unwrap();
         let mut worst_loss = 0.0f64;
         for step in 0..STEPS {
             let (a, b) = (emulated.train_step(x.view()).unwrap(), cpu.train_step(x.view()).unwrap());
             let rel = (a.loss - b.loss).abs() / b.loss.abs();
             worst_loss = worst_loss.max(rel);
-            assert!(rel <= LOSS_RTOL, "{filter} step {step}: loss {} vs {} (relative {rel:e})", a.loss, b.loss);
+            assert!(rel <= loss_rtol, "{filter} step {step}: loss {} vs {} (relative {rel:e})", a.loss, b.loss);
         }
         let (mut worst_param, mut flips) = (0.0f32, 0);
         for ((name, a), (_, b)) in emulated.state_dict().unwrap().iter().zip(&cpu.state_dict().unwrap()) {
             for (i, (p, q)) in a.iter().zip(b).enumerate() {
                 let diff = (p - q).abs();
-                assert!(diff <= 2.0 * STEPS as f32 * LR as f32 + PARAM_ATOL, "{filter} {name}[{i}]: {p} vs {q}");
-                if diff > PARAM_ATOL {
+                assert!(diff <= 2.0 * STEPS as f32 * LR as f32 + param_atol, "{filter} {name}[{i}]: {p} vs {q}");
+                if diff > param_atol {
                     flips += 1;
                 } else {
                     worst_param = worst_param.max(diff);
@@ -75,10 +109,13 @@ fn one_training_step_of_every_filter_matches_cpu_backend() {
             }
         }
         eprintln!(
-            "{filter}: loss relative difference ≤ {worst_loss:.1e}, parameters ≤ {worst_param:.1e} \
+            "{filter} {shape:?}: loss relative difference ≤ {worst_loss:.1e}, parameters ≤ {worst_param:.1e} \
              ({flips} near-zero gradients), {:.1} s",
             started.elapsed().as_secs_f64()
         );
-        assert!(flips <= SIGN_FLIPS_ALLOWED, "{filter}: {flips} parameters differ by more than {PARAM_ATOL:e}");
+        assert!(
+            flips <= SIGN_FLIPS_ALLOWED,
+            "{filter} {shape:?}: {flips} parameters differ by more than {param_atol:e}"
+        );
     }
 }
