@@ -13,6 +13,7 @@
 //! cargo xtask interop             faiss and Milvus round trips in a Python venv (not in CI)
 //! cargo xtask cuda-kernels         NVRTC + ptxas check of every CUDA kernel (PyPI wheels, no GPU)
 //! cargo xtask cuda-kernels --tsan  the kernels' CPU-emulation tests under ThreadSanitizer
+//! cargo xtask gpu-check --prepare DIR  binaries, PTX, MNIST and run.sh for a GPU machine
 //! cargo xtask doctor              report what is installed, change nothing
 //! ```
 //! `--install-deps` / `--no-install-deps` before the task name choose whether a missing
@@ -24,6 +25,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 
 use anyhow::{Context, Result, bail};
+
+mod gpu_check;
 
 const USAGE: &str = "usage: cargo xtask [--install-deps|--no-install-deps] <task> [args]
 
@@ -45,6 +48,10 @@ tasks:
   cuda-kernels --tsan
                      run hagcn-cuda's emulated-kernel tests under ThreadSanitizer, and check that it
                      flags the deliberately racy test kernel
+  gpu-check --prepare DIR
+                     build everything a GPU machine without Rust or internet needs into DIR (release
+                     binaries with --features cuda, their OpenBLAS, the kernels' PTX, MNIST) with a
+                     DIR/run.sh that runs the CUDA tests, one epoch of every filter and the GPU benches
   doctor             report compilers, OpenBLAS, npm and CPU features; changes nothing";
 
 fn main() {
@@ -78,6 +85,8 @@ fn run() -> Result<()> {
     };
     let rest = &args[1..];
     let root = workspace_root();
+    // Paths on the command line are relative to where the user ran `cargo xtask`.
+    let invoked_from = env::current_dir().context("current directory")?;
     env::set_current_dir(&root).with_context(|| format!("cannot enter {}", root.display()))?;
     match task.as_str() {
         "experiment" => {
@@ -132,6 +141,13 @@ fn run() -> Result<()> {
                 None => cuda_kernels(&root),
                 Some("--tsan") => cuda_kernels_tsan(&root),
                 Some(other) => bail!("unknown argument {other:?}: usage: cargo xtask cuda-kernels [--tsan]"),
+            }
+        }
+        "gpu-check" => {
+            ensure_openblas(install)?;
+            match rest {
+                [flag, dir] if flag == "--prepare" => gpu_check::prepare(&root, &invoked_from.join(dir)),
+                _ => bail!("usage: cargo xtask gpu-check --prepare DIR"),
             }
         }
         "doctor" => {

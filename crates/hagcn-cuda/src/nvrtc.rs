@@ -10,6 +10,11 @@
 //! cuda-kernels` runs it on CPU-only machines with the PyPI wheel `nvidia-cuda-nvrtc==13.0.88`.
 //! NVRTC 13.0 emits PTX ISA 9.0, which every CUDA 13 driver accepts; a newer NVRTC may emit PTX
 //! that a 13.0 driver rejects.
+//!
+//! A machine without NVRTC can load PTX compiled elsewhere: with [`PRECOMPILED_PTX_ENV`] set to a
+//! folder, [`ptx`] reads `<folder>/<file>.ptx` instead of compiling. Each such file starts with
+//! [`precompiled_header`], a hash of the source it was compiled from, so PTX from other sources
+//! is an error rather than a silent mismatch (`cargo xtask gpu-check --prepare` writes them).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -74,16 +79,35 @@ pub fn nvrtc_available() -> bool {
     *AVAILABLE.get_or_init(|| unsafe { cudarc::nvrtc::sys::is_culib_present() })
 }
 
-/// The PTX of the kernel file `name`, compiled on the first call and cached for the process.
+/// The environment variable naming a folder of precompiled `<file>.ptx` to load instead of
+/// compiling with NVRTC.
+pub const PRECOMPILED_PTX_ENV: &str = "HAGCN_CUDA_PRECOMPILED_PTX";
+
+/// The first line of a precompiled PTX file for `file`: a PTX comment holding a 64-bit FNV-1a
+/// hash of [`full_source`] and the compile options.
+pub fn precompiled_header(file: &KernelFile) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let text = format!("{ARCH} fmad=false\n{}", full_source(file));
+    for byte in text.bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("// hagcn-cuda {}.cu source {hash:016x}", file.name)
+}
+
+/// The PTX of the kernel file `name`, compiled on the first call (or read from
+/// [`PRECOMPILED_PTX_ENV`]'s folder when that is set) and cached for the process.
 ///
 /// # Errors
 ///
-/// [`Error::NoNvrtc`] without NVRTC, [`Error::UnknownKernelFile`] for an unknown name and
-/// [`Error::Compile`] (with NVRTC's log) when the file does not compile.
+/// [`Error::NoNvrtc`] without NVRTC, [`Error::UnknownKernelFile`] for an unknown name,
+/// [`Error::Compile`] (with NVRTC's log) when the file does not compile, and
+/// [`Error::InvalidArgument`] when a precompiled file is missing or was compiled from another
+/// source.
 pub fn ptx(name: &str) -> Result<Arc<Ptx>> {
     static CACHE: OnceLock<Mutex<HashMap<&'static str, Arc<Ptx>>>> = OnceLock::new();
     let file = kernel_file(name)?;
-    if !nvrtc_available() {
+    let precompiled = std::env::var_os(PRECOMPILED_PTX_ENV);
+    if precompiled.is_none() && !nvrtc_available() {
         return Err(Error::NoNvrtc);
     }
     let cache = CACHE.get_or_init(Default::default);
@@ -92,9 +116,28 @@ pub fn ptx(name: &str) -> Result<Arc<Ptx>> {
     if let Some(ptx) = map.get(file.name) {
         return Ok(Arc::clone(ptx));
     }
-    let ptx = Arc::new(compile(file)?);
+    let ptx = Arc::new(match precompiled {
+        Some(dir) => read_precompiled(std::path::Path::new(&dir), file)?,
+        None => compile(file)?,
+    });
     map.insert(file.name, Arc::clone(&ptx));
     Ok(ptx)
+}
+
+fn read_precompiled(dir: &std::path::Path, file: &KernelFile) -> Result<Ptx> {
+    let path = dir.join(format!("{}.ptx", file.name));
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::InvalidArgument(format!("{PRECOMPILED_PTX_ENV}: cannot read {}: {e}", path.display())))?;
+    let header = precompiled_header(file);
+    if text.lines().next() != Some(header.as_str()) {
+        return Err(Error::InvalidArgument(format!(
+            "{PRECOMPILED_PTX_ENV}: {} was not compiled from this build's {}.cu (expected the first line {header:?}); \
+             prepare it again",
+            path.display(),
+            file.name
+        )));
+    }
+    Ok(Ptx::from_src(text))
 }
 
 fn compile(file: &'static KernelFile) -> Result<Ptx> {
@@ -150,6 +193,24 @@ mod tests {
         assert!(src.starts_with(PRELUDE));
         assert!(src.contains("#line 1 \"adam.cu\"\n// One Adam update"));
         assert!(!src.contains("#include"), "NVRTC has no standard headers");
+    }
+
+    #[test]
+    fn precompiled_headers_follow_the_source() {
+        let (a, b) = (kernel_file("adam").unwrap(), kernel_file("activations").unwrap());
+        assert!(precompiled_header(a).starts_with("// hagcn-cuda adam.cu source "));
+        let edited = KernelFile { source: "// edited\n", ..*a };
+        assert_ne!(precompiled_header(a), precompiled_header(&edited));
+        let dir = std::env::temp_dir().join(format!("hagcn-ptx-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("adam.ptx"), format!("{}\n.version 9.0\n", precompiled_header(&edited))).unwrap();
+        let err = read_precompiled(&dir, a).unwrap_err().to_string();
+        assert!(err.contains("not compiled from this build's adam.cu"), "{err}");
+        std::fs::write(dir.join("adam.ptx"), format!("{}\n.version 9.0\n", precompiled_header(a))).unwrap();
+        assert!(read_precompiled(&dir, a).unwrap().to_src().contains(".version 9.0"));
+        let err = read_precompiled(&dir, b).unwrap_err().to_string();
+        assert!(err.contains("cannot read"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

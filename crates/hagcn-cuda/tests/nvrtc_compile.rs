@@ -3,12 +3,13 @@
 //!
 //! Without NVRTC on the library path the test checks that compiling is a clear
 //! [`Error::NoNvrtc`] rather than a panic; `HAGCN_CUDA_REQUIRE_NVRTC=1` makes a missing NVRTC a
-//! failure instead. `HAGCN_CUDA_PTX_DIR=DIR` also writes `DIR/<file>.ptx`, which
+//! failure instead. `HAGCN_CUDA_PTX_DIR=DIR` also writes `DIR/<file>.ptx` (headed by
+//! `nvrtc::precompiled_header`, so a GPU machine without NVRTC can load it), which
 //! `cargo xtask cuda-kernels` then checks with `ptxas` (it sets all three variables, with the
 //! NVRTC 13.0.88 PyPI wheel on `LD_LIBRARY_PATH`).
 
 use hagcn_cuda::Error;
-use hagcn_cuda::nvrtc::{ARCH, KERNEL_FILES, all_ptx, nvrtc_available, ptx};
+use hagcn_cuda::nvrtc::{ARCH, KERNEL_FILES, all_ptx, nvrtc_available, precompiled_header, ptx};
 
 #[test]
 fn every_kernel_file_compiles_with_nvrtc() {
@@ -40,8 +41,8 @@ fn every_kernel_file_compiles_with_nvrtc() {
     if let Some(dir) = std::env::var_os("HAGCN_CUDA_PTX_DIR") {
         let dir = std::path::PathBuf::from(dir);
         std::fs::create_dir_all(&dir).unwrap();
-        for (name, text) in &all {
-            std::fs::write(dir.join(format!("{name}.ptx")), text).unwrap();
+        for ((name, text), file) in all.iter().zip(KERNEL_FILES) {
+            std::fs::write(dir.join(format!("{name}.ptx")), format!("{}\n{text}", precompiled_header(file))).unwrap();
         }
     }
     eprintln!("NVRTC ({ARCH}): {} files in {:.2} s", all.len(), elapsed.as_secs_f64());
