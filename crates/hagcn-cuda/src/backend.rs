@@ -6,6 +6,16 @@
 //! layer norm, Adam, the tridiagonal assembly and the normalised adjacency with its gradient as
 //! fused kernels of its own; the other fused ops run on the host through the trait's defaults.
 //!
+//! The symmetric eigendecomposition runs where its [`EigenPolicy`] says: on the host (the
+//! default, until a GPU measurement says otherwise) or on the device, in f64 through
+//! [`KernelDevice::dsyevd`] (cuSOLVER `dsyevd` on a GPU, LAPACK `dsyevd` on the emulated device)
+//! between a conversion kernel and a packing kernel that applies `hagcn_linalg`'s sign
+//! convention (`kernels/eigen.cu`). A device path that fails (no convergence, a non-finite
+//! eigenpair, no cuSOLVER, any device error) falls back to the host, so it never fails where the
+//! CPU backend succeeds; [`CudaBackend::symmetric_eigen_with`] runs either path and says which
+//! one produced the result, for tests and benchmarks. `HAGCN_CUDA_EIGEN=host|device|auto:<n>`
+//! chooses the policy of a backend that was given none.
+//!
 //! Row-major products on a column-major BLAS: a row-major `C (m × n) = op(A) op(B)` is the
 //! column-major `Cᵀ = op(B)ᵀ op(A)ᵀ`, so the host code calls SGEMM with the operands swapped
 //! and `m`, `n` exchanged (as candle's `gemm_config`).
@@ -20,16 +30,24 @@ use ndarray::{Array2, ArrayView2, ShapeBuilder, linalg::general_mat_mul};
 use crate::emu::{self, Dim3, RawArg};
 use crate::{Device, Error, Result};
 
+mod eigen;
+
+pub use eigen::{EigenPolicy, EigenSolver, EmuF64Buffer, Syevd};
+
 /// One kernel argument: a buffer read, a buffer written, or a scalar (`B` is the device's f32
-/// buffer, `I` its int buffer).
+/// buffer, `I` its int buffer, `F` its f64 buffer).
 #[derive(Debug)]
-pub enum Arg<'a, B, I> {
+pub enum Arg<'a, B, I, F> {
     /// A `const float*` parameter.
     In(&'a B),
     /// A `float*` parameter.
     Out(&'a mut B),
     /// An `int*` parameter (a flag the kernel writes).
     OutI32(&'a mut I),
+    /// A `const double*` parameter.
+    InF64(&'a F),
+    /// A `double*` parameter.
+    OutF64(&'a mut F),
     /// An `int` parameter.
     I32(i32),
     /// A `float` parameter.
@@ -55,7 +73,8 @@ pub struct Sgemm {
     pub beta: f32,
 }
 
-/// Memory and kernel launches of a device, as the backend's host code uses them (f32 only).
+/// Memory and kernel launches of a device, as the backend's host code uses them (f32, with f64
+/// buffers and a symmetric eigensolver for the eigendecomposition).
 pub trait KernelDevice: Send + Sync + 'static {
     /// A device buffer of `f32`.
     type Buffer: Send + Sync;
@@ -117,7 +136,7 @@ pub trait KernelDevice: Send + Sync + 'static {
         kernel: &'static str,
         grid: Dim3,
         block: Dim3,
-        args: &mut [Arg<'_, Self::Buffer, Self::IntBuffer>],
+        args: &mut [Arg<'_, Self::Buffer, Self::IntBuffer, Self::F64Buffer>],
     ) -> Result<()>;
     /// Column-major SGEMM with leading dimensions `lda`, `ldb`, `ldc` equal to the stored
     /// rows of `A`, `B` and `C` (`m` or `k`, `k` or `n`, `m`).
@@ -126,6 +145,44 @@ pub trait KernelDevice: Send + Sync + 'static {
     ///
     /// When the buffers are too short, or the BLAS library fails.
     fn sgemm(&self, gemm: Sgemm, a: &Self::Buffer, b: &Self::Buffer, c: &mut Self::Buffer) -> Result<()>;
+
+    /// A device buffer of `f64` (the eigensolver's precision).
+    type F64Buffer: Send + Sync;
+    /// `len` zeros, as `f64`.
+    ///
+    /// # Errors
+    ///
+    /// When the device cannot allocate.
+    fn alloc_zeros_f64(&self, len: usize) -> Result<Self::F64Buffer>;
+    /// A copy of `data` on the device, as `f64`.
+    ///
+    /// # Errors
+    ///
+    /// When the device cannot allocate or copy.
+    fn upload_f64(&self, data: &[f64]) -> Result<Self::F64Buffer>;
+    /// A copy of the `f64` buffer `buf` on the host.
+    ///
+    /// # Errors
+    ///
+    /// When the device cannot copy.
+    fn download_f64(&self, buf: &Self::F64Buffer) -> Result<Vec<f64>>;
+    /// The symmetric eigensolver `cusolverDnDsyevd` (LAPACK `dsyevd`): on return `a` holds the
+    /// eigenvectors (column-major, columns in the order of `w`) when `call.vectors`, `w` the
+    /// eigenvalues in ascending order and `info[0]` LAPACK's status (0: converged; `i > 0`: did
+    /// not converge; `i < 0`: argument `−i` was invalid). Signs are as the solver leaves them.
+    /// The call may return before the device has finished; reading `info` waits for it.
+    ///
+    /// # Errors
+    ///
+    /// When a buffer is shorter than `call` needs, or the library is missing or fails (a
+    /// non-zero `info` is not an error here: the caller reads it).
+    fn dsyevd(
+        &self,
+        call: Syevd,
+        a: &mut Self::F64Buffer,
+        w: &mut Self::F64Buffer,
+        info: &mut Self::IntBuffer,
+    ) -> Result<()>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -146,6 +203,7 @@ pub struct EmuIntBuffer(pub Vec<i32>);
 impl KernelDevice for EmulatedDevice {
     type Buffer = EmuBuffer;
     type IntBuffer = EmuIntBuffer;
+    type F64Buffer = EmuF64Buffer;
 
     fn describe(&self) -> String {
         "cuda (emulated on the CPU)".into()
@@ -181,7 +239,7 @@ impl KernelDevice for EmulatedDevice {
         kernel: &'static str,
         grid: Dim3,
         block: Dim3,
-        args: &mut [Arg<'_, EmuBuffer, EmuIntBuffer>],
+        args: &mut [Arg<'_, EmuBuffer, EmuIntBuffer, EmuF64Buffer>],
     ) -> Result<()> {
         let raw: Vec<RawArg> = args
             .iter_mut()
@@ -189,6 +247,8 @@ impl KernelDevice for EmulatedDevice {
                 Arg::In(b) => RawArg::ConstF32(b.0.as_ptr()),
                 Arg::Out(b) => RawArg::MutF32(b.0.as_mut_ptr()),
                 Arg::OutI32(b) => RawArg::MutI32(b.0.as_mut_ptr()),
+                Arg::InF64(b) => RawArg::ConstF64(b.0.as_ptr()),
+                Arg::OutF64(b) => RawArg::MutF64(b.0.as_mut_ptr()),
                 Arg::I32(v) => RawArg::I32(*v),
                 Arg::F32(v) => RawArg::F32(*v),
             })
@@ -212,6 +272,22 @@ impl KernelDevice for EmulatedDevice {
             .map_err(|e| Error::InvalidArgument(format!("sgemm: {e}")))?;
         general_mat_mul(g.alpha, &a, &b, g.beta, &mut c);
         Ok(())
+    }
+
+    fn alloc_zeros_f64(&self, len: usize) -> Result<EmuF64Buffer> {
+        Ok(EmuF64Buffer(vec![0.0; len]))
+    }
+
+    fn upload_f64(&self, data: &[f64]) -> Result<EmuF64Buffer> {
+        Ok(EmuF64Buffer(data.to_vec()))
+    }
+
+    fn download_f64(&self, buf: &EmuF64Buffer) -> Result<Vec<f64>> {
+        Ok(buf.0.clone())
+    }
+
+    fn dsyevd(&self, call: Syevd, a: &mut EmuF64Buffer, w: &mut EmuF64Buffer, info: &mut EmuIntBuffer) -> Result<()> {
+        eigen::lapack_dsyevd(call, &mut a.0, &mut w.0, &mut info.0)
     }
 }
 
@@ -242,6 +318,7 @@ fn blas(device: &Device) -> Result<&CudaBlas> {
 impl KernelDevice for Device {
     type Buffer = CudaSlice<f32>;
     type IntBuffer = CudaSlice<i32>;
+    type F64Buffer = CudaSlice<f64>;
 
     fn describe(&self) -> String {
         match self.name() {
@@ -280,7 +357,7 @@ impl KernelDevice for Device {
         kernel: &'static str,
         grid: Dim3,
         block: Dim3,
-        args: &mut [Arg<'_, CudaSlice<f32>, CudaSlice<i32>>],
+        args: &mut [Arg<'_, CudaSlice<f32>, CudaSlice<i32>, CudaSlice<f64>>],
     ) -> Result<()> {
         let func = self.function(file, kernel)?;
         let stream = self.stream();
@@ -290,6 +367,8 @@ impl KernelDevice for Device {
                 Arg::In(b) => builder.arg(*b),
                 Arg::Out(b) => builder.arg(&mut **b),
                 Arg::OutI32(b) => builder.arg(&mut **b),
+                Arg::InF64(b) => builder.arg(*b),
+                Arg::OutF64(b) => builder.arg(&mut **b),
                 Arg::I32(v) => builder.arg(&*v),
                 Arg::F32(v) => builder.arg(&*v),
             };
@@ -325,6 +404,28 @@ impl KernelDevice for Device {
         }
         // SAFETY: the buffers hold the matrices the configuration describes (checked above).
         unsafe { blas(self)?.gemm(cfg, a, b, c) }.map_err(Error::cuda)
+    }
+
+    fn alloc_zeros_f64(&self, len: usize) -> Result<CudaSlice<f64>> {
+        self.stream().alloc_zeros::<f64>(len).map_err(Error::cuda)
+    }
+
+    fn upload_f64(&self, data: &[f64]) -> Result<CudaSlice<f64>> {
+        self.stream().clone_htod(data).map_err(Error::cuda)
+    }
+
+    fn download_f64(&self, buf: &CudaSlice<f64>) -> Result<Vec<f64>> {
+        self.stream().clone_dtoh(buf).map_err(Error::cuda)
+    }
+
+    fn dsyevd(
+        &self,
+        call: Syevd,
+        a: &mut CudaSlice<f64>,
+        w: &mut CudaSlice<f64>,
+        info: &mut CudaSlice<i32>,
+    ) -> Result<()> {
+        eigen::cusolver_dsyevd(self, call, a, w, info)
     }
 }
 
@@ -400,8 +501,9 @@ type AdResult<T> = hagcn_autodiff::Result<T>;
 /// The CUDA backend's host code on any [`KernelDevice`] (f32): it implements
 /// [`hagcn_autodiff::Backend`] with one kernel of `kernels/*.cu` (or a few, or an SGEMM) per
 /// basic op, and its own kernels for layer norm, Adam, the tridiagonal assembly and the
-/// normalised adjacency with its gradient; the other fused ops (eigendecomposition, B-spline
-/// basis) use the trait's host fallbacks.
+/// normalised adjacency with its gradient; the eigendecomposition on the device or the host as
+/// its [`EigenPolicy`] says ([`CudaBackend::with_eigen_policy`]); the other fused ops (the
+/// eigendecomposition's backward, the B-spline basis) use the trait's host fallbacks.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -418,11 +520,13 @@ type AdResult<T> = hagcn_autodiff::Result<T>;
 #[derive(Debug)]
 pub struct CudaBackend<D> {
     device: Arc<D>,
+    /// Set by [`CudaBackend::with_eigen_policy`]; `None`: `HAGCN_CUDA_EIGEN`, else the default.
+    eigen: Option<EigenPolicy>,
 }
 
 impl<D> Clone for CudaBackend<D> {
     fn clone(&self) -> Self {
-        CudaBackend { device: Arc::clone(&self.device) }
+        CudaBackend { device: Arc::clone(&self.device), eigen: self.eigen }
     }
 }
 
@@ -431,7 +535,7 @@ type Tensor<D> = DeviceTensor<<D as KernelDevice>::Buffer>;
 impl<D: KernelDevice> CudaBackend<D> {
     /// The backend on `device`.
     pub fn new(device: Arc<D>) -> Self {
-        CudaBackend { device }
+        CudaBackend { device, eigen: None }
     }
 
     /// The device the backend runs on.
@@ -458,7 +562,7 @@ impl<D: KernelDevice> CudaBackend<D> {
         file: &'static str,
         kernel: &'static str,
         (grid, block): (Dim3, Dim3),
-        args: &mut [Arg<'_, D::Buffer, D::IntBuffer>],
+        args: &mut [Arg<'_, D::Buffer, D::IntBuffer, D::F64Buffer>],
     ) -> Result<()> {
         if n == 0 {
             return Ok(());
@@ -834,6 +938,11 @@ impl<D: KernelDevice> Backend for CudaBackend<D> {
         // SAFETY: g holds m × m entries, galpha m, gbeta m − 1 (written for i + 1 < m only).
         unsafe { self.run(m, "lanczos", "tridiagonal_bwd_f32", flat(m), &mut args) }?;
         Ok((Self::tensor(1, m, galpha), Self::tensor(1, m.saturating_sub(1), gbeta)))
+    }
+
+    fn symmetric_eigen(&self, a: &Tensor<D>) -> AdResult<Tensor<D>> {
+        // The device or the host, as the policy says (eigen.rs); the host after any device failure.
+        Ok(self.symmetric_eigen_with(self.eigen_policy()?, a)?.0)
     }
 
     fn layer_norm(

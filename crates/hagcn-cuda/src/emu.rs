@@ -100,6 +100,10 @@ pub enum RawArg {
     MutF32(*mut f32),
     /// An `int*`.
     MutI32(*mut i32),
+    /// A `const double*`.
+    ConstF64(*const f64),
+    /// A `double*`.
+    MutF64(*mut f64),
     /// An `int`.
     I32(i32),
     /// A `float`.

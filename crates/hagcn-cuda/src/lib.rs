@@ -8,7 +8,8 @@
 //!   built-ins and run on CPU threads, which is how the kernels are tested against the Rust
 //!   references (`tests/kernels_on_cpu.rs`).
 //! * [`backend`]: the backend's host code (`CudaBackend`, an `hagcn_autodiff::Backend`), on a GPU
-//!   or on the emulated device.
+//!   or on the emulated device; its eigendecomposition runs on the host or, in f64 through
+//!   cuSOLVER `dsyevd`, on the device, as its `EigenPolicy` says (`HAGCN_CUDA_EIGEN`).
 //!
 //! No CUDA installation is needed to build, lint or test this crate: cudarc is loaded
 //! dynamically and every entry point probes for its library first.
