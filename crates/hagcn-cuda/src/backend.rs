@@ -15,6 +15,16 @@
 //! [`KernelDevice`] passes the kernels `f32` tensors, `int` flags and indices, `u64` packed
 //! codes and `u32` ranking results ([`Arg`]), which is also what [`crate::hamming`] uses.
 //!
+//! The symmetric eigendecomposition runs where its [`EigenPolicy`] says: on the host (the
+//! default, until a GPU measurement says otherwise) or on the device, in f64 through
+//! [`KernelDevice::dsyevd`] (cuSOLVER `dsyevd` on a GPU, LAPACK `dsyevd` on the emulated device)
+//! between a conversion kernel and a packing kernel that applies `hagcn_linalg`'s sign
+//! convention (`kernels/eigen.cu`). A device path that fails (no convergence, a non-finite
+//! eigenpair, no cuSOLVER, any device error) falls back to the host, so it never fails where the
+//! CPU backend succeeds; [`CudaBackend::symmetric_eigen_with`] runs either path and says which
+//! one produced the result, for tests and benchmarks. `HAGCN_CUDA_EIGEN=host|device|auto:<n>`
+//! chooses the policy of a backend that was given none.
+//!
 //! Row-major products on a column-major BLAS: a row-major `C (m × n) = op(A) op(B)` is the
 //! column-major `Cᵀ = op(B)ᵀ op(A)ᵀ`, so the host code calls SGEMM with the operands swapped
 //! and `m`, `n` exchanged (as candle's `gemm_config`).
@@ -28,6 +38,10 @@ use ndarray::{Array2, ArrayView2, ShapeBuilder, linalg::general_mat_mul};
 
 use crate::emu::{self, Dim3, RawArg};
 use crate::{Device, Error, Result};
+
+mod eigen;
+
+pub use eigen::{EigenPolicy, EigenSolver, EmuF64Buffer, Syevd};
 
 /// One kernel argument of a [`KernelDevice`] `D`: a buffer read, a buffer written, or a scalar.
 ///
@@ -46,10 +60,42 @@ pub enum Arg<'a, D: KernelDevice + ?Sized> {
     InU64(&'a D::U64Buffer),
     /// An `unsigned int*` parameter (Hamming distances and database indices).
     OutU32(&'a mut D::U32Buffer),
+    /// A `const double*` parameter.
+    InF64(&'a D::F64Buffer),
+    /// A `double*` parameter.
+    OutF64(&'a mut D::F64Buffer),
     /// An `int` parameter.
     I32(i32),
     /// A `float` parameter.
     F32(f32),
+}
+
+impl<D: KernelDevice + ?Sized> Arg<'_, D> {
+    /// The same argument typed for another device with the same buffers: what a device that
+    /// wraps another (to record or alter its launches, in tests) passes on.
+    pub fn rebind<E>(&mut self) -> Arg<'_, E>
+    where
+        E: KernelDevice<
+                Buffer = D::Buffer,
+                IntBuffer = D::IntBuffer,
+                U64Buffer = D::U64Buffer,
+                U32Buffer = D::U32Buffer,
+                F64Buffer = D::F64Buffer,
+            > + ?Sized,
+    {
+        match self {
+            Arg::In(b) => Arg::In(&**b),
+            Arg::Out(b) => Arg::Out(&mut **b),
+            Arg::InI32(b) => Arg::InI32(&**b),
+            Arg::OutI32(b) => Arg::OutI32(&mut **b),
+            Arg::InU64(b) => Arg::InU64(&**b),
+            Arg::OutU32(b) => Arg::OutU32(&mut **b),
+            Arg::InF64(b) => Arg::InF64(&**b),
+            Arg::OutF64(b) => Arg::OutF64(&mut **b),
+            Arg::I32(v) => Arg::I32(*v),
+            Arg::F32(v) => Arg::F32(*v),
+        }
+    }
 }
 
 impl<D: KernelDevice + ?Sized> std::fmt::Debug for Arg<'_, D> {
@@ -61,6 +107,8 @@ impl<D: KernelDevice + ?Sized> std::fmt::Debug for Arg<'_, D> {
             Arg::OutI32(_) => f.write_str("OutI32(int*)"),
             Arg::InU64(_) => f.write_str("InU64(const unsigned long long*)"),
             Arg::OutU32(_) => f.write_str("OutU32(unsigned int*)"),
+            Arg::InF64(_) => f.write_str("InF64(const double*)"),
+            Arg::OutF64(_) => f.write_str("OutF64(double*)"),
             Arg::I32(v) => write!(f, "I32({v})"),
             Arg::F32(v) => write!(f, "F32({v})"),
         }
@@ -88,7 +136,8 @@ pub struct Sgemm {
 
 /// Memory and kernel launches of a device, as the backend's host code and
 /// [`crate::hamming::HammingIndex`] use them: `f32` tensors, `i32` flags and indices, `u64`
-/// packed codes and `u32` ranking results.
+/// packed codes and `u32` ranking results, and `f64` buffers with a symmetric eigensolver for
+/// the eigendecomposition.
 pub trait KernelDevice: Send + Sync + 'static {
     /// A device buffer of `f32`.
     type Buffer: Send + Sync;
@@ -187,6 +236,44 @@ pub trait KernelDevice: Send + Sync + 'static {
     ///
     /// When the buffers are too short, or the BLAS library fails.
     fn sgemm(&self, gemm: Sgemm, a: &Self::Buffer, b: &Self::Buffer, c: &mut Self::Buffer) -> Result<()>;
+
+    /// A device buffer of `f64` (the eigensolver's precision).
+    type F64Buffer: Send + Sync;
+    /// `len` zeros, as `f64`.
+    ///
+    /// # Errors
+    ///
+    /// When the device cannot allocate.
+    fn alloc_zeros_f64(&self, len: usize) -> Result<Self::F64Buffer>;
+    /// A copy of `data` on the device, as `f64`.
+    ///
+    /// # Errors
+    ///
+    /// When the device cannot allocate or copy.
+    fn upload_f64(&self, data: &[f64]) -> Result<Self::F64Buffer>;
+    /// A copy of the `f64` buffer `buf` on the host.
+    ///
+    /// # Errors
+    ///
+    /// When the device cannot copy.
+    fn download_f64(&self, buf: &Self::F64Buffer) -> Result<Vec<f64>>;
+    /// The symmetric eigensolver `cusolverDnDsyevd` (LAPACK `dsyevd`): on return `a` holds the
+    /// eigenvectors (column-major, columns in the order of `w`) when `call.vectors`, `w` the
+    /// eigenvalues in ascending order and `info[0]` LAPACK's status (0: converged; `i > 0`: did
+    /// not converge; `i < 0`: argument `−i` was invalid). Signs are as the solver leaves them.
+    /// The call may return before the device has finished; reading `info` waits for it.
+    ///
+    /// # Errors
+    ///
+    /// When a buffer is shorter than `call` needs, or the library is missing or fails (a
+    /// non-zero `info` is not an error here: the caller reads it).
+    fn dsyevd(
+        &self,
+        call: Syevd,
+        a: &mut Self::F64Buffer,
+        w: &mut Self::F64Buffer,
+        info: &mut Self::IntBuffer,
+    ) -> Result<()>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,6 +304,7 @@ impl KernelDevice for EmulatedDevice {
     type IntBuffer = EmuIntBuffer;
     type U64Buffer = EmuU64Buffer;
     type U32Buffer = EmuU32Buffer;
+    type F64Buffer = EmuF64Buffer;
 
     fn describe(&self) -> String {
         "cuda (emulated on the CPU)".into()
@@ -279,6 +367,8 @@ impl KernelDevice for EmulatedDevice {
                 Arg::OutI32(b) => RawArg::MutI32(b.0.as_mut_ptr()),
                 Arg::InU64(b) => RawArg::ConstU64(b.0.as_ptr()),
                 Arg::OutU32(b) => RawArg::MutU32(b.0.as_mut_ptr()),
+                Arg::InF64(b) => RawArg::ConstF64(b.0.as_ptr()),
+                Arg::OutF64(b) => RawArg::MutF64(b.0.as_mut_ptr()),
                 Arg::I32(v) => RawArg::I32(*v),
                 Arg::F32(v) => RawArg::F32(*v),
             })
@@ -302,6 +392,22 @@ impl KernelDevice for EmulatedDevice {
             .map_err(|e| Error::InvalidArgument(format!("sgemm: {e}")))?;
         general_mat_mul(g.alpha, &a, &b, g.beta, &mut c);
         Ok(())
+    }
+
+    fn alloc_zeros_f64(&self, len: usize) -> Result<EmuF64Buffer> {
+        Ok(EmuF64Buffer(vec![0.0; len]))
+    }
+
+    fn upload_f64(&self, data: &[f64]) -> Result<EmuF64Buffer> {
+        Ok(EmuF64Buffer(data.to_vec()))
+    }
+
+    fn download_f64(&self, buf: &EmuF64Buffer) -> Result<Vec<f64>> {
+        Ok(buf.0.clone())
+    }
+
+    fn dsyevd(&self, call: Syevd, a: &mut EmuF64Buffer, w: &mut EmuF64Buffer, info: &mut EmuIntBuffer) -> Result<()> {
+        eigen::lapack_dsyevd(call, &mut a.0, &mut w.0, &mut info.0)
     }
 }
 
@@ -334,6 +440,7 @@ impl KernelDevice for Device {
     type IntBuffer = CudaSlice<i32>;
     type U64Buffer = CudaSlice<u64>;
     type U32Buffer = CudaSlice<u32>;
+    type F64Buffer = CudaSlice<f64>;
 
     fn describe(&self) -> String {
         match self.name() {
@@ -401,6 +508,8 @@ impl KernelDevice for Device {
                 Arg::OutI32(b) => builder.arg(&mut **b),
                 Arg::InU64(b) => builder.arg(*b),
                 Arg::OutU32(b) => builder.arg(&mut **b),
+                Arg::InF64(b) => builder.arg(*b),
+                Arg::OutF64(b) => builder.arg(&mut **b),
                 Arg::I32(v) => builder.arg(&*v),
                 Arg::F32(v) => builder.arg(&*v),
             };
@@ -436,6 +545,28 @@ impl KernelDevice for Device {
         }
         // SAFETY: the buffers hold the matrices the configuration describes (checked above).
         unsafe { blas(self)?.gemm(cfg, a, b, c) }.map_err(Error::cuda)
+    }
+
+    fn alloc_zeros_f64(&self, len: usize) -> Result<CudaSlice<f64>> {
+        self.stream().alloc_zeros::<f64>(len).map_err(Error::cuda)
+    }
+
+    fn upload_f64(&self, data: &[f64]) -> Result<CudaSlice<f64>> {
+        self.stream().clone_htod(data).map_err(Error::cuda)
+    }
+
+    fn download_f64(&self, buf: &CudaSlice<f64>) -> Result<Vec<f64>> {
+        self.stream().clone_dtoh(buf).map_err(Error::cuda)
+    }
+
+    fn dsyevd(
+        &self,
+        call: Syevd,
+        a: &mut CudaSlice<f64>,
+        w: &mut CudaSlice<f64>,
+        info: &mut CudaSlice<i32>,
+    ) -> Result<()> {
+        eigen::cusolver_dsyevd(self, call, a, w, info)
     }
 }
 
@@ -530,8 +661,9 @@ type AdResult<T> = hagcn_autodiff::Result<T>;
 /// [`hagcn_autodiff::Backend`] with one kernel of `kernels/*.cu` (or a few, or an SGEMM) per
 /// basic op, and its own kernels for layer norm, Adam, the tridiagonal assembly, the
 /// normalised adjacency with its gradient and the B-spline basis with its gradient (up to
-/// [`BSPLINE_MAX_KNOTS`] knots; more run on the host); the eigendecomposition uses the trait's
-/// host fallback.
+/// [`BSPLINE_MAX_KNOTS`] knots; more run on the host); the eigendecomposition on the device or
+/// the host as its [`EigenPolicy`] says ([`CudaBackend::with_eigen_policy`]); its backward uses
+/// the trait's host fallback.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -548,11 +680,13 @@ type AdResult<T> = hagcn_autodiff::Result<T>;
 #[derive(Debug)]
 pub struct CudaBackend<D> {
     device: Arc<D>,
+    /// Set by [`CudaBackend::with_eigen_policy`]; `None`: `HAGCN_CUDA_EIGEN`, else the default.
+    eigen: Option<EigenPolicy>,
 }
 
 impl<D> Clone for CudaBackend<D> {
     fn clone(&self) -> Self {
-        CudaBackend { device: Arc::clone(&self.device) }
+        CudaBackend { device: Arc::clone(&self.device), eigen: self.eigen }
     }
 }
 
@@ -561,7 +695,7 @@ type Tensor<D> = DeviceTensor<<D as KernelDevice>::Buffer>;
 impl<D: KernelDevice> CudaBackend<D> {
     /// The backend on `device`.
     pub fn new(device: Arc<D>) -> Self {
-        CudaBackend { device }
+        CudaBackend { device, eigen: None }
     }
 
     /// The device the backend runs on.
@@ -1095,6 +1229,11 @@ impl<D: KernelDevice> Backend for CudaBackend<D> {
         // SAFETY: g holds m × m entries, galpha m, gbeta m − 1 (written for i + 1 < m only).
         unsafe { self.run(m, "lanczos", "tridiagonal_bwd_f32", flat(m), &mut args) }?;
         Ok((Self::tensor(1, m, galpha), Self::tensor(1, m.saturating_sub(1), gbeta)))
+    }
+
+    fn symmetric_eigen(&self, a: &Tensor<D>) -> AdResult<Tensor<D>> {
+        // The device or the host, as the policy says (eigen.rs); the host after any device failure.
+        Ok(self.symmetric_eigen_with(self.eigen_policy()?, a)?.0)
     }
 
     fn layer_norm(

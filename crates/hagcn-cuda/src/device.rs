@@ -39,6 +39,8 @@ pub struct Device {
     modules: Mutex<HashMap<&'static str, Arc<CudaModule>>>,
     /// The cuBLAS handle, created on the first GEMM (crate::backend).
     pub(crate) blas: OnceLock<cudarc::cublas::CudaBlas>,
+    /// The cuSOLVER dense handle, created on the first eigendecomposition (crate::backend).
+    pub(crate) solver: OnceLock<cudarc::cusolver::DnHandle>,
 }
 
 impl std::fmt::Debug for Device {
@@ -61,7 +63,7 @@ impl Device {
         }
         let ctx = CudaContext::new(ordinal).map_err(Error::cuda)?;
         let stream = ctx.default_stream();
-        Ok(Device { ctx, stream, modules: Mutex::new(HashMap::new()), blas: OnceLock::new() })
+        Ok(Device { ctx, stream, modules: Mutex::new(HashMap::new()), blas: OnceLock::new(), solver: OnceLock::new() })
     }
 
     /// The device's name, for example `NVIDIA H100 80GB HBM3`.

@@ -106,6 +106,10 @@ pub enum RawArg {
     ConstU64(*const u64),
     /// An `unsigned int*`.
     MutU32(*mut u32),
+    /// A `const double*`.
+    ConstF64(*const f64),
+    /// A `double*`.
+    MutF64(*mut f64),
     /// An `int`.
     I32(i32),
     /// A `float`.

@@ -10,7 +10,8 @@
 //! * [`backend`]: the backend's host code (`CudaBackend`, an `hagcn_autodiff::Backend`), on a GPU
 //!   or on the emulated device: every basic op and most fused ops (layer norm, Adam, the
 //!   normalised adjacency, the tridiagonal assembly, the B-spline basis and its gradient) run as
-//!   kernels; the eigendecomposition runs on the host.
+//!   kernels; the eigendecomposition runs on the host or, in f64 through cuSOLVER `dsyevd`, on
+//!   the device, as its `EigenPolicy` says (`HAGCN_CUDA_EIGEN`).
 //! * [`hamming`]: Hamming top-K ranking against a database of binary codes kept on the device
 //!   (`HammingIndex`), on the same two devices.
 //!

@@ -233,9 +233,21 @@ fn launch_by_name_checks_the_arguments_against_the_signature() {
     }
     .unwrap();
     assert_eq!(out, [2, 7]);
-    // The f64 kernels are not dispatched by name.
+    // f64 kernels are dispatched by name too, checked the same way.
     let err = unsafe { launch_by_name("sigmoid_fwd_f64", grid, block, &[]) }.unwrap_err();
-    assert!(err.to_string().contains("no kernel \"sigmoid_fwd_f64\""), "{err}");
+    assert!(err.to_string().contains("do not match (const double *, double *, int)"), "{err}");
+    let x = [0.0f64];
+    let mut y = [1.0f64];
+    unsafe {
+        launch_by_name(
+            "sigmoid_fwd_f64",
+            grid,
+            block,
+            &[RawArg::ConstF64(x.as_ptr()), RawArg::MutF64(y.as_mut_ptr()), RawArg::I32(1)],
+        )
+    }
+    .unwrap();
+    assert_eq!(y, [0.5]);
 }
 
 #[test]
@@ -433,6 +445,7 @@ impl KernelDevice for Recording {
     type IntBuffer = <EmulatedDevice as KernelDevice>::IntBuffer;
     type U64Buffer = <EmulatedDevice as KernelDevice>::U64Buffer;
     type U32Buffer = <EmulatedDevice as KernelDevice>::U32Buffer;
+    type F64Buffer = <EmulatedDevice as KernelDevice>::F64Buffer;
 
     fn describe(&self) -> String {
         EmulatedDevice.describe()
@@ -467,6 +480,24 @@ impl KernelDevice for Recording {
     fn duplicate(&self, buf: &Self::Buffer) -> hagcn_cuda::Result<Self::Buffer> {
         EmulatedDevice.duplicate(buf)
     }
+    fn alloc_zeros_f64(&self, len: usize) -> hagcn_cuda::Result<Self::F64Buffer> {
+        EmulatedDevice.alloc_zeros_f64(len)
+    }
+    fn upload_f64(&self, data: &[f64]) -> hagcn_cuda::Result<Self::F64Buffer> {
+        EmulatedDevice.upload_f64(data)
+    }
+    fn download_f64(&self, buf: &Self::F64Buffer) -> hagcn_cuda::Result<Vec<f64>> {
+        EmulatedDevice.download_f64(buf)
+    }
+    fn dsyevd(
+        &self,
+        call: hagcn_cuda::backend::Syevd,
+        a: &mut Self::F64Buffer,
+        w: &mut Self::F64Buffer,
+        info: &mut Self::IntBuffer,
+    ) -> hagcn_cuda::Result<()> {
+        EmulatedDevice.dsyevd(call, a, w, info)
+    }
     unsafe fn launch(
         &self,
         file: &'static str,
@@ -476,19 +507,7 @@ impl KernelDevice for Recording {
         args: &mut [Arg<'_, Self>],
     ) -> hagcn_cuda::Result<()> {
         self.launches.lock().unwrap().push(kernel);
-        let mut args: Vec<Arg<'_, EmulatedDevice>> = args
-            .iter_mut()
-            .map(|a| match a {
-                Arg::In(b) => Arg::In(&**b),
-                Arg::Out(b) => Arg::Out(&mut **b),
-                Arg::InI32(b) => Arg::InI32(&**b),
-                Arg::OutI32(b) => Arg::OutI32(&mut **b),
-                Arg::InU64(b) => Arg::InU64(&**b),
-                Arg::OutU32(b) => Arg::OutU32(&mut **b),
-                Arg::I32(v) => Arg::I32(*v),
-                Arg::F32(v) => Arg::F32(*v),
-            })
-            .collect();
+        let mut args: Vec<Arg<'_, EmulatedDevice>> = args.iter_mut().map(Arg::rebind).collect();
         // SAFETY: forwarded to the caller.
         unsafe { EmulatedDevice.launch(file, kernel, grid, block, &mut args) }
     }
