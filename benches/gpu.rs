@@ -6,12 +6,15 @@
 //! iteration ends with a stream synchronisation: a time covers the work, not its launch.
 //!
 //! Groups (d = h = 768, 64 bits, k = 18, as the PyTorch table):
-//! * `gpu_graph`: the similarity `S = Z Zᵀ/n` with the normalised adjacency of `S + 1`,
+//! * `gpu_graph` (n = 128, 1024): the similarity `S = Z Zᵀ/n` with the normalised adjacency of `S + 1`,
 //!   forward, and forward + backward;
-//! * `gpu_filter`: each filter on a given `Â`, forward, and forward + backward;
+//! * `gpu_filter` (n = 128, 1024): each filter on a given `Â`, forward, and forward + backward;
 //! * `gpu_layer_norm` and `gpu_adam`;
 //! * `gpu_step`: one whole training step (forward, backward, Adam) per filter at
 //!   n = 128, 1024 and 4096;
+//! * `gpu_eigen`: the symmetric eigendecomposition of a batch graph on the host (download,
+//!   LAPACK, upload) and on the device (cuSOLVER `dsyevd` in f64), which decides
+//!   `hagcn_cuda::backend::EigenPolicy`;
 //! * `gpu_hamming_topk`: the 100 nearest of 64-bit codes for 1k queries × 1M codes and
 //!   10k queries × 10M codes (`hagcn_cuda::hamming::HammingIndex`, results copied back).
 //!
@@ -24,7 +27,7 @@ use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use hagcn_autodiff::{AdamConfig, AdamUpdate, Backend, Graph, Var};
-use hagcn_cuda::backend::{CudaBackend, EmulatedDevice, KernelDevice};
+use hagcn_cuda::backend::{CudaBackend, EigenPolicy, EigenSolver, EmulatedDevice, KernelDevice};
 use hagcn_cuda::hamming::HammingIndex;
 use hagcn_data::synthetic::GaussianClusters;
 use hagcn_model::{Filter, Machine, MachineConfig, filters};
@@ -46,8 +49,11 @@ struct Sizes {
 impl Sizes {
     /// The shapes, on a GPU.
     fn gpu(bench_mode: bool) -> Sizes {
+        // Kernels and filters at 128 and 1024; whole steps and the eigensolver also at 4096 (the
+        // host-side spectral work there takes seconds per call, which an 8-minute check affords
+        // once per filter).
         let (batches, step_batches) =
-            if bench_mode { (vec![128, 1024, 4096], vec![128, 1024, 4096]) } else { (vec![128], vec![128]) };
+            if bench_mode { (vec![128, 1024], vec![128, 1024, 4096]) } else { (vec![128], vec![128]) };
         let hamming =
             if bench_mode { vec![(1_000, 1_000_000), (10_000, 10_000_000)] } else { vec![(1_000, 1_000_000)] };
         Sizes {
@@ -248,6 +254,35 @@ fn train_step<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes: &
     group.finish();
 }
 
+fn eigen<D: KernelDevice>(c: &mut Criterion, t: &Target<CudaBackend<D>>, sizes: &Sizes) {
+    let mut group = c.benchmark_group(format!("{}_eigen", t.label));
+    group.sample_size(10);
+    for &n in &sizes.step_batches {
+        // The batch graph of the spectral filters: Â of Z Zᵀ/n + 1.
+        let mut g = Graph::new(t.backend.clone());
+        let z = g.param(t.backend.upload(features(n, sizes.hidden).view()).expect("upload"));
+        let a_hat = graph(&mut g, z, n);
+        let a_hat = g.value(a_hat).expect("Â").clone();
+        for (name, policy, want) in
+            [("host", EigenPolicy::Host, EigenSolver::Host), ("device", EigenPolicy::Device, EigenSolver::Device)]
+        {
+            // A device path that fell back to the host would time the host: check first.
+            let (_, solver) = t.backend.symmetric_eigen_with(policy, &a_hat).expect("eigen");
+            if solver != want {
+                eprintln!("{name} eigendecomposition at n = {n} ran as {solver:?}; not timed");
+                continue;
+            }
+            group.bench_with_input(BenchmarkId::new(name, n), &n, |bench, _| {
+                bench.iter(|| {
+                    black_box(t.backend.symmetric_eigen_with(policy, &a_hat).expect("eigen"));
+                    (t.sync)();
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
 /// 64-bit codes from a SplitMix64 stream (distinct, uniformly spread distances).
 fn random_codes(n: usize, seed: u64) -> Vec<u64> {
     let mut x = seed;
@@ -303,6 +338,7 @@ fn main() {
             };
             let sizes = Sizes::gpu(bench_mode);
             run_all(&mut c, &target, &sizes);
+            eigen(&mut c, &target, &sizes);
             hamming_topk(&mut c, target.backend.device(), target.label, &sizes);
         }
         Err(e) if bench_mode => {
@@ -317,6 +353,7 @@ fn main() {
             };
             let sizes = Sizes::emulated();
             run_all(&mut c, &target, &sizes);
+            eigen(&mut c, &target, &sizes);
             hamming_topk(&mut c, target.backend.device(), target.label, &sizes);
         }
     }

@@ -111,7 +111,7 @@ DATA="$WORK/data/mnist"
 EXPERIMENT=(experiment --dataset "$DATA" --epochs 1 --bits 64 --baselines none --plots false --tie-aware false
             --map-at 200,all --checkpoints false)
 step experiment-cuda 240 "$WORK/bin/hagcn" "${EXPERIMENT[@]}" --device cuda --out "$RESULTS/experiment-cuda"
-step experiment-cpu 240 "$WORK/bin/hagcn" "${EXPERIMENT[@]}" --device cpu --out "$RESULTS/experiment-cpu"
+step experiment-cpu 150 "$WORK/bin/hagcn" "${EXPERIMENT[@]}" --device cpu --out "$RESULTS/experiment-cpu"
 
 export CRITERION_HOME="$RESULTS/criterion"
 step benches 420 "$WORK/bin/bench-gpu" --bench --warm-up-time 0.3 --measurement-time 1 --noplot
