@@ -508,8 +508,10 @@ fn has_avx512() -> bool {
 }
 
 fn test(root: &Path) -> Result<()> {
-    run_checked(cargo().args(["test", "--workspace", "--all-targets"]))?;
-    run_checked(cargo().args(["test", "--workspace", "--doc"]))?;
+    // --all-features: the `cuda` features too (the CUDA backend behind the CLI on the emulated
+    // device, the GPU bench once on the emulated device); none needs CUDA installed.
+    run_checked(cargo().args(["test", "--workspace", "--all-targets", "--all-features"]))?;
+    run_checked(cargo().args(["test", "--workspace", "--doc", "--all-features"]))?;
     // The CUDA kernels without a GPU (about 2 minutes together on 2 cores, measured): NVRTC +
     // ptxas first, while the test build is the plain one; then ThreadSanitizer, which rebuilds
     // hagcn-cuda's emulated kernels instrumented (test profile only: lint is unaffected).
@@ -519,8 +521,12 @@ fn test(root: &Path) -> Result<()> {
 
 fn lint() -> Result<()> {
     run_checked(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run_checked(cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
+    // Without the features as well: the code behind `#[cfg(not(feature = "cuda"))]`.
     run_checked(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
-    run_checked(cargo().args(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"))?;
+    run_checked(
+        cargo().args(["doc", "--workspace", "--no-deps", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
     // Layering: the reusable linear-algebra crate depends on no other workspace crate.
     let out = cargo()
         .args(["tree", "-p", "hagcn-linalg", "-e", "normal", "--prefix", "none"])

@@ -32,6 +32,30 @@ pub fn device_count() -> Result<usize> {
     Ok(usize::try_from(count).unwrap_or(0))
 }
 
+/// Makes the device's stream-ordered memory pool keep what is freed. Its default release
+/// threshold, 0, hands freed memory back at every synchronisation, so each training step would
+/// allocate its tensors afresh from the driver; with the threshold at its maximum, a step's
+/// buffers come from the memory the previous step freed. A device without memory pools keeps
+/// cudarc's synchronous allocations.
+fn keep_freed_memory(ctx: &CudaContext) -> Result<()> {
+    use cudarc::driver::{result, sys};
+    // SAFETY: the device handle is the opened context's; the attribute is a u64, as passed.
+    let set = unsafe {
+        result::device::get_default_mem_pool(ctx.cu_device()).and_then(|pool| {
+            let mut threshold = u64::MAX;
+            result::mem_pool::set_attribute(
+                pool,
+                sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+                (&raw mut threshold).cast(),
+            )
+        })
+    };
+    match set {
+        Err(e) if e.0 != sys::cudaError_enum::CUDA_ERROR_NOT_SUPPORTED => Err(Error::cuda(e)),
+        _ => Ok(()),
+    }
+}
+
 /// An opened CUDA device with its default stream.
 pub struct Device {
     ctx: Arc<CudaContext>,
@@ -62,6 +86,7 @@ impl Device {
             return Err(Error::NoDevice { ordinal, count });
         }
         let ctx = CudaContext::new(ordinal).map_err(Error::cuda)?;
+        keep_freed_memory(&ctx)?;
         let stream = ctx.default_stream();
         Ok(Device { ctx, stream, modules: Mutex::new(HashMap::new()), blas: OnceLock::new(), solver: OnceLock::new() })
     }
