@@ -91,7 +91,7 @@ fn run() -> Result<()> {
     match task.as_str() {
         "experiment" => {
             ensure_openblas(install)?;
-            let bin = build_release_cli()?;
+            let bin = if wants_cuda(rest, &invoked_from) { build_release_cli_cuda()? } else { build_release_cli()? };
             let mut cmd = Command::new(bin);
             cmd.arg("experiment").arg("--datasets-dir").arg(root.join("datasets")).args(rest);
             run_checked(fast_blas_env(&mut cmd))
@@ -210,6 +210,45 @@ fn describe(cmd: &Command) -> String {
 
 fn target_dir() -> PathBuf {
     env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"))
+}
+
+/// Whether `hagcn experiment` arguments ask for a CUDA device (`--device cuda…` on the command
+/// line, or `device = "cuda…"` in the `--config` file): then the CLI is built with its `cuda`
+/// feature.
+fn wants_cuda(args: &[String], invoked_from: &Path) -> bool {
+    let value_of = |flag: &str| {
+        args.iter().enumerate().find_map(|(i, a)| match a.strip_prefix(&format!("{flag}=")) {
+            Some(v) => Some(v.to_string()),
+            None if a == flag => args.get(i + 1).cloned(),
+            None => None,
+        })
+    };
+    if let Some(device) = value_of("--device") {
+        return device.trim().to_ascii_lowercase().starts_with("cuda");
+    }
+    let Some(config) = value_of("--config") else { return false };
+    let text = std::fs::read_to_string(invoked_from.join(config)).unwrap_or_default();
+    text.lines().any(|l| {
+        let l = l.trim();
+        l.starts_with("device") && l.split('=').nth(1).is_some_and(|v| v.trim().trim_matches('"').starts_with("cuda"))
+    })
+}
+
+/// `hagcn` in release mode with the CUDA backends (`--features cuda`).
+fn build_release_cli_cuda() -> Result<PathBuf> {
+    eprintln!("xtask: building hagcn with CUDA (release, --features cuda)");
+    run_checked(cargo().args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "hagcn-cli",
+        "--bin",
+        "hagcn",
+        "--features",
+        "cuda",
+    ]))?;
+    Ok(env::current_dir()?.join(target_dir()).join("release").join("hagcn"))
 }
 
 fn build_release_cli() -> Result<PathBuf> {
@@ -629,4 +668,27 @@ fn doctor() {
     );
     let mnist = workspace_root().join("datasets/mnist/features.npy");
     println!("MNIST-10k:    {}", if mnist.exists() { "prepared" } else { "not yet (fetched on first experiment)" });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn experiments_asking_for_cuda_get_the_cuda_build() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let here = env::temp_dir().join(format!("xtask-wants-cuda-{}", std::process::id()));
+        std::fs::create_dir_all(&here).unwrap();
+        assert!(wants_cuda(&args(&["--epochs", "1", "--device", "cuda:1"]), &here));
+        assert!(wants_cuda(&args(&["--device=CUDA"]), &here));
+        assert!(!wants_cuda(&args(&["--device", "cpu"]), &here));
+        assert!(!wants_cuda(&args(&["--filters", "gcn"]), &here));
+        std::fs::write(here.join("gpu.toml"), "bits = [16]\ndevice = \"cuda\"\n").unwrap();
+        std::fs::write(here.join("cpu.toml"), "bits = [16]\n# device = \"cuda\" some day\n").unwrap();
+        assert!(wants_cuda(&args(&["--config", "gpu.toml"]), &here));
+        assert!(!wants_cuda(&args(&["--config", "cpu.toml"]), &here));
+        // The command line wins over the file.
+        assert!(!wants_cuda(&args(&["--config", "gpu.toml", "--device", "cpu"]), &here));
+        std::fs::remove_dir_all(&here).unwrap();
+    }
 }
