@@ -2,7 +2,10 @@
 //! memory, the emulated kernels, BLAS in place of cuBLAS) against `CpuBackend`: the code that
 //! will drive the GPU, checked without one.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+mod common;
+use common::Recording;
 
 use hagcn_openblas as _;
 
@@ -424,95 +427,6 @@ fn normalized_adjacency_reports_bad_degrees_like_the_host_on<D: KernelDevice>(gp
         let want = cpu.normalized_adjacency(&cpu.upload(a.view()).unwrap()).unwrap_err();
         assert!(matches!(got, hagcn_autodiff::Error::Linalg(_)), "{what}: {got}");
         assert_eq!(got.to_string(), want.to_string(), "{what}");
-    }
-}
-
-/// The emulated device, recording the name of every kernel it launches: shows which fused ops
-/// ran on the device and which fell back to the host.
-#[derive(Debug, Default)]
-struct Recording {
-    launches: Mutex<Vec<&'static str>>,
-}
-
-impl Recording {
-    fn take(&self) -> Vec<&'static str> {
-        std::mem::take(&mut *self.launches.lock().unwrap())
-    }
-}
-
-impl KernelDevice for Recording {
-    type Buffer = <EmulatedDevice as KernelDevice>::Buffer;
-    type IntBuffer = <EmulatedDevice as KernelDevice>::IntBuffer;
-    type U64Buffer = <EmulatedDevice as KernelDevice>::U64Buffer;
-    type U32Buffer = <EmulatedDevice as KernelDevice>::U32Buffer;
-    type F64Buffer = <EmulatedDevice as KernelDevice>::F64Buffer;
-
-    fn describe(&self) -> String {
-        EmulatedDevice.describe()
-    }
-    fn alloc_zeros(&self, len: usize) -> hagcn_cuda::Result<Self::Buffer> {
-        EmulatedDevice.alloc_zeros(len)
-    }
-    fn upload(&self, data: &[f32]) -> hagcn_cuda::Result<Self::Buffer> {
-        EmulatedDevice.upload(data)
-    }
-    fn download(&self, buf: &Self::Buffer) -> hagcn_cuda::Result<Vec<f32>> {
-        EmulatedDevice.download(buf)
-    }
-    fn upload_i32(&self, data: &[i32]) -> hagcn_cuda::Result<Self::IntBuffer> {
-        EmulatedDevice.upload_i32(data)
-    }
-    fn download_i32(&self, buf: &Self::IntBuffer) -> hagcn_cuda::Result<Vec<i32>> {
-        EmulatedDevice.download_i32(buf)
-    }
-    fn upload_u64(&self, data: &[u64]) -> hagcn_cuda::Result<Self::U64Buffer> {
-        EmulatedDevice.upload_u64(data)
-    }
-    fn download_u64(&self, buf: &Self::U64Buffer) -> hagcn_cuda::Result<Vec<u64>> {
-        EmulatedDevice.download_u64(buf)
-    }
-    fn alloc_zeros_u32(&self, len: usize) -> hagcn_cuda::Result<Self::U32Buffer> {
-        EmulatedDevice.alloc_zeros_u32(len)
-    }
-    fn download_u32(&self, buf: &Self::U32Buffer) -> hagcn_cuda::Result<Vec<u32>> {
-        EmulatedDevice.download_u32(buf)
-    }
-    fn duplicate(&self, buf: &Self::Buffer) -> hagcn_cuda::Result<Self::Buffer> {
-        EmulatedDevice.duplicate(buf)
-    }
-    fn alloc_zeros_f64(&self, len: usize) -> hagcn_cuda::Result<Self::F64Buffer> {
-        EmulatedDevice.alloc_zeros_f64(len)
-    }
-    fn upload_f64(&self, data: &[f64]) -> hagcn_cuda::Result<Self::F64Buffer> {
-        EmulatedDevice.upload_f64(data)
-    }
-    fn download_f64(&self, buf: &Self::F64Buffer) -> hagcn_cuda::Result<Vec<f64>> {
-        EmulatedDevice.download_f64(buf)
-    }
-    fn dsyevd(
-        &self,
-        call: hagcn_cuda::backend::Syevd,
-        a: &mut Self::F64Buffer,
-        w: &mut Self::F64Buffer,
-        info: &mut Self::IntBuffer,
-    ) -> hagcn_cuda::Result<()> {
-        EmulatedDevice.dsyevd(call, a, w, info)
-    }
-    unsafe fn launch(
-        &self,
-        file: &'static str,
-        kernel: &'static str,
-        grid: Dim3,
-        block: Dim3,
-        args: &mut [Arg<'_, Self>],
-    ) -> hagcn_cuda::Result<()> {
-        self.launches.lock().unwrap().push(kernel);
-        let mut args: Vec<Arg<'_, EmulatedDevice>> = args.iter_mut().map(Arg::rebind).collect();
-        // SAFETY: forwarded to the caller.
-        unsafe { EmulatedDevice.launch(file, kernel, grid, block, &mut args) }
-    }
-    fn sgemm(&self, gemm: Sgemm, a: &Self::Buffer, b: &Self::Buffer, c: &mut Self::Buffer) -> hagcn_cuda::Result<()> {
-        EmulatedDevice.sgemm(gemm, a, b, c)
     }
 }
 

@@ -8,6 +8,9 @@ use std::time::Instant;
 
 use hagcn_openblas as _;
 
+mod common;
+use common::Recording;
+
 use hagcn_autodiff::{AdamConfig, CpuBackend};
 use hagcn_cuda::backend::{CudaBackend, EmulatedDevice, KernelDevice};
 use hagcn_model::{Filter, Machine, MachineConfig};
@@ -117,5 +120,66 @@ fn every_filter_matches_cpu_backend<D: KernelDevice>(
             flips <= SIGN_FLIPS_ALLOWED,
             "{filter} {shape:?}: {flips} parameters differ by more than {param_atol:e}"
         );
+    }
+}
+
+/// "Only the batch goes in and the loss comes out": on a device that counts what crosses, a
+/// training step (after the first, which uploads nothing more) moves no parameter, gradient or
+/// Adam moment. What does cross, per filter, and why:
+/// * in: the batch (`n × d`) and the initial values of a few `int` buffers that kernels write (the
+///   adjacency's bad-degree flag; the B-spline's non-finite flag and extremes, forward and
+///   backward); cheby's matrix path uploads `I` (`n × n`); lanczos
+///   its start vector (`n`); fourier and spline the host eigensolver's packed `(n + 1) × k`
+///   result and, in the backward pass, its gradient `∂Z` (`n × h`);
+/// * out: the loss terms and a few flags and norms (the adjacency's bad-degree flag, the
+///   B-spline's non-finite flag, lanczos's `‖Â v‖` per step for its breakdown test); fourier and
+///   spline also `Z` (`n × h`) for the host eigensolver and the packed result's gradient.
+///
+/// It also prints the kernel launches and SGEMMs per step: at n = 128 each costs about 3 µs of
+/// launch overhead on a GPU, the floor a fused or graph-captured step would lower.
+#[test]
+fn a_training_step_keeps_the_model_on_the_device() {
+    // h = 32 so that the parameters (about 4h²) outnumber what may cross (linear in h).
+    let (n, d, h, bits, k) = (12, 10, 32, 8, 4);
+    let x = batch(n, d);
+    for filter in Filter::ALL {
+        let device = Arc::new(Recording::default());
+        let mut config = MachineConfig::new(d, bits, filter);
+        config.hidden = h;
+        config.k = k;
+        let mut machine =
+            Machine::new(CudaBackend::new(Arc::clone(&device)), config, AdamConfig::default(), 7).unwrap();
+        let params: usize = machine.state_dict().unwrap().iter().map(|(_, p)| p.len()).sum();
+        machine.train_step(x.view()).unwrap();
+        let _ = (device.take(), device.take_traffic());
+        machine.train_step(x.view()).unwrap();
+        let (launches, traffic) = (device.take(), device.take_traffic());
+        let spectral = matches!(filter, Filter::Fourier | Filter::Spline);
+        let max_in = n * d
+            + 8
+            + if filter == Filter::Cheby { n * n } else { 0 }
+            + if filter == Filter::Lanczos { n } else { 0 }
+            + if spectral { (n + 1) * k + n * h } else { 0 };
+        let max_out =
+            16 + if filter == Filter::Lanczos { k } else { 0 } + if spectral { n * h + (n + 1) * k } else { 0 };
+        eprintln!(
+            "{filter}: {} kernel launches + {} SGEMMs per step; {} values in, {} out ({params} parameters)",
+            launches.len(),
+            traffic.gemms,
+            traffic.uploaded,
+            traffic.downloaded
+        );
+        assert!(
+            traffic.uploaded <= max_in,
+            "{filter}: {} values uploaded, at most {max_in} expected",
+            traffic.uploaded
+        );
+        assert!(
+            traffic.downloaded <= max_out,
+            "{filter}: {} values downloaded, at most {max_out} expected",
+            traffic.downloaded
+        );
+        assert!(params > 2 * (max_in + max_out), "{filter}: the bounds must be far below the {params} parameters");
+        assert!(launches.iter().any(|k| k.starts_with("adam")), "{filter}: Adam ran on the host");
     }
 }
