@@ -298,15 +298,11 @@ fn interop(root: &Path, hagcn: &Path) -> Result<()> {
 }
 
 /// The CUDA wheels of the kernel check: NVRTC and ptxas 13.0 (the GPU machine's driver is CUDA
-/// 13.0; NVRTC 13.5 emits PTX 9.5, which a 13.0 driver rejects). The nvcc wheel holds `ptxas`;
-/// nvvm, crt and runtime are what it and NVRTC load or include.
-const CUDA_WHEELS: [&str; 5] = [
-    "nvidia-cuda-nvrtc==13.0.88",
-    "nvidia-cuda-nvcc==13.0.88",
-    "nvidia-nvvm==13.0.88",
-    "nvidia-cuda-crt==13.0.88",
-    "nvidia-cuda-runtime==13.0.88",
-];
+/// 13.0; NVRTC 13.5 emits PTX 9.5, which a 13.0 driver rejects). The nvcc wheel holds `ptxas`, a
+/// standalone binary; NVRTC carries its own compiler and builtins. They are installed with
+/// `--no-deps`: nvcc's dependencies (nvvm, crt, runtime: 150 MB) serve `nvcc` itself, which
+/// the check does not run.
+const CUDA_WHEELS: [&str; 2] = ["nvidia-cuda-nvrtc==13.0.88", "nvidia-cuda-nvcc==13.0.88"];
 
 /// Static shared memory a kernel may use: the 48 KiB every launch gets without opting in.
 const SMEM_BUDGET_BYTES: u64 = 48 * 1024;
@@ -340,7 +336,7 @@ fn cuda_wheels(root: &Path) -> Result<PathBuf> {
         eprintln!("xtask: installing {} from PyPI", CUDA_WHEELS.join(" "));
         run_checked(
             Command::new(&python)
-                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"])
                 .args(CUDA_WHEELS),
         )
         .context(

@@ -10,7 +10,7 @@ use common::Recording;
 use hagcn_openblas as _;
 
 use hagcn_autodiff::{AdamUpdate, Backend, CpuBackend};
-use hagcn_cuda::backend::{Arg, CudaBackend, EmulatedDevice, KernelDevice, Sgemm};
+use hagcn_cuda::backend::{CudaBackend, EmulatedDevice, KernelDevice};
 use hagcn_cuda::emu::{Dim3, RawArg, launch_by_name};
 use ndarray::Array2;
 use rand::{RngExt, SeedableRng};
