@@ -304,6 +304,12 @@ fn interop(root: &Path, hagcn: &Path) -> Result<()> {
 /// the check does not run.
 const CUDA_WHEELS: [&str; 2] = ["nvidia-cuda-nvrtc==13.0.88", "nvidia-cuda-nvcc==13.0.88"];
 
+/// How the kernel checks select hagcn-cuda's test targets: with the feature set of the workspace
+/// test run (`--test NAME` then builds only that target). `-p hagcn-cuda` alone resolves other
+/// features for shared dependencies (serde's `alloc`), which rebuilt a second copy of them and
+/// everything above them: about 3 minutes of a cold CI run.
+const SAME_FEATURES_AS_TEST: [&str; 2] = ["--workspace", "--all-features"];
+
 /// Static shared memory a kernel may use: the 48 KiB every launch gets without opting in.
 const SMEM_BUDGET_BYTES: u64 = 48 * 1024;
 
@@ -400,7 +406,9 @@ fn cuda_kernels(root: &Path) -> Result<()> {
     eprintln!("xtask: NVRTC 13.0 → PTX (compute_90) with hagcn-cuda's nvrtc module");
     run_checked(
         cargo()
-            .args(["test", "--quiet", "-p", "hagcn-cuda", "--test", "nvrtc_compile"])
+            .args(["test", "--quiet"])
+            .args(SAME_FEATURES_AS_TEST)
+            .args(["--test", "nvrtc_compile"])
             .env("LD_LIBRARY_PATH", &library_path)
             .env("HAGCN_CUDA_REQUIRE_NVRTC", "1")
             .env("HAGCN_CUDA_PTX_DIR", &out),
@@ -485,10 +493,7 @@ fn cuda_kernels_tsan(root: &Path) -> Result<()> {
     };
     eprintln!("xtask: hagcn-cuda kernel tests under ThreadSanitizer (rebuilds hagcn-cuda's emulated kernels)");
     let mut clean = cargo();
-    clean.args([
-        "test",
-        "-p",
-        "hagcn-cuda",
+    clean.arg("test").args(SAME_FEATURES_AS_TEST).args([
         "--test",
         "kernels_on_cpu",
         "--test",
@@ -502,7 +507,7 @@ fn cuda_kernels_tsan(root: &Path) -> Result<()> {
 
     eprintln!("xtask: the racy canary kernel under ThreadSanitizer (must be reported)");
     let mut canary = cargo();
-    canary.args(["test", "-p", "hagcn-cuda", "--test", "emulator", "--", "--exact", "racy_kernel_canary"]);
+    canary.arg("test").args(SAME_FEATURES_AS_TEST).args(["--test", "emulator", "--", "--exact", "racy_kernel_canary"]);
     tsan(&mut canary, "halt_on_error=0 exitcode=66");
     let output = canary.output().context("cannot start cargo test")?;
     let stderr = String::from_utf8_lossy(&output.stderr);
