@@ -71,7 +71,8 @@ pub fn prepare(root: &Path, dir: &Path) -> Result<()> {
     }
 
     std::fs::create_dir_all(dir.join("bin"))?;
-    let mut libs: Vec<PathBuf> = Vec::new();
+    // (the name binaries ask the loader for, the file it resolves to here)
+    let mut libs: Vec<(String, PathBuf)> = Vec::new();
     for (name, path) in &binaries {
         let copy = dir.join("bin").join(name);
         std::fs::copy(path, &copy).with_context(|| format!("copying {}", path.display()))?;
@@ -86,8 +87,9 @@ pub fn prepare(root: &Path, dir: &Path) -> Result<()> {
         }
     }
     std::fs::create_dir_all(dir.join("lib"))?;
-    for lib in &libs {
-        let name = lib.file_name().context("library name")?;
+    for (name, lib) in &libs {
+        // Under the name the binaries link (libopenblas.so.0), not the file's own
+        // (libopenblasp-r0.3.21.so): the loader looks for the former.
         let copy = dir.join("lib").join(name);
         std::fs::copy(lib, &copy).with_context(|| format!("copying {}", lib.display()))?;
         gzip(&copy)?;
@@ -114,7 +116,7 @@ pub fn prepare(root: &Path, dir: &Path) -> Result<()> {
     std::fs::write(&run_sh, RUN_SH)?;
     set_executable(&run_sh)?;
     let names: Vec<&str> = binaries.iter().map(|(n, _)| n.as_str()).collect();
-    let libs: Vec<String> = libs.iter().map(|l| l.display().to_string()).collect();
+    let libs: Vec<String> = libs.iter().map(|(name, l)| format!("{name} ({})", l.display())).collect();
     std::fs::write(
         dir.join(MARKER),
         format!(
@@ -195,8 +197,9 @@ fn json_string(line: &str, key: &str) -> Option<String> {
     None
 }
 
-/// The libraries of [`BUNDLED_LIBS`] that `binary` links, resolved by `ldd`.
-fn linked_libraries(binary: &Path) -> Result<Vec<PathBuf>> {
+/// The libraries of [`BUNDLED_LIBS`] that `binary` links, as `(linked name, file)` resolved by
+/// `ldd`.
+fn linked_libraries(binary: &Path) -> Result<Vec<(String, PathBuf)>> {
     let output = Command::new("ldd").arg(binary).output().context("cannot run ldd")?;
     let mut libs = Vec::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
@@ -204,7 +207,8 @@ fn linked_libraries(binary: &Path) -> Result<Vec<PathBuf>> {
         let (Some(name), Some(path)) = (parts.next(), parts.next()) else { continue };
         if BUNDLED_LIBS.contains(&name.trim()) {
             let path = path.split_whitespace().next().unwrap_or("");
-            libs.push(std::fs::canonicalize(path).with_context(|| format!("{}: {line}", binary.display()))?);
+            let file = std::fs::canonicalize(path).with_context(|| format!("{}: {line}", binary.display()))?;
+            libs.push((name.trim().to_string(), file));
         }
     }
     Ok(libs)
