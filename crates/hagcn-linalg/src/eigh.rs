@@ -95,22 +95,73 @@ pub fn symmetric_eigen<T: Real>(a: ArrayView2<T>) -> Result<SymmetricEigen<T>> {
 /// PyTorch's `eigh` uses). `a` must be symmetric; returns ascending values and the
 /// eigenvectors as columns.
 fn dsyevd(mut a: Array2<f64>) -> std::result::Result<(Array1<f64>, Array2<f64>), String> {
-    use std::os::raw::{c_char, c_int};
     let n = a.nrows();
-    let n_c = c_int::try_from(n).map_err(|_| format!("matrix of order {n} is too large for LAPACK"))?;
-    let (jobz, uplo) = (b'V' as c_char, b'L' as c_char);
     let mut w = Array1::<f64>::zeros(n);
-    let mut info: c_int = 0;
-    let (mut work_size, mut iwork_size): (f64, c_int) = (0.0, 0);
     assert!(a.is_standard_layout(), "dsyevd needs contiguous storage");
-    // SAFETY: workspace query (lwork = liwork = -1): LAPACK writes only the two sizes and info.
+    // A row-major symmetric matrix is its own column-major storage.
+    let info = lapack_dsyevd(
+        true,
+        true,
+        n,
+        a.as_slice_mut().expect("contiguous"),
+        n.max(1),
+        w.as_slice_mut().expect("contiguous"),
+    )?;
+    match info {
+        0 => Ok((w, a.reversed_axes().as_standard_layout().into_owned())), // Fortran columns → our columns
+        i if i > 0 => Err(format!("dsyevd did not converge (info = {i})")),
+        i => Err(format!("dsyevd rejected argument {} (info = {i})", -i)),
+    }
+}
+
+/// LAPACK `dsyevd` on column-major storage, as LAPACK (and cuSOLVER) define it: the
+/// eigenvalues of the symmetric `n × n` matrix held in the `lower` (or upper) triangle of `a`
+/// (leading dimension `lda`) into `w`, ascending, and with `vectors` its eigenvectors over `a`'s
+/// first `n` columns. A workspace query, then the call.
+///
+/// Returns LAPACK's `info`: 0 on success, `i > 0` when the solver did not converge, `-i` when
+/// argument `i` was rejected. Buffers too short for `n` and `lda`, or sizes beyond LAPACK's
+/// `int`, are an `Err` before LAPACK is called.
+///
+/// ```
+/// # extern crate openblas_src;
+/// // [[2, 1], [1, 2]] in column-major storage with lda = 3 (the third row is padding).
+/// let mut a = [2.0, 1.0, 9.0, 1.0, 2.0, 9.0];
+/// let mut w = [0.0; 2];
+/// assert_eq!(hagcn_linalg::eigh::lapack_dsyevd(true, true, 2, &mut a, 3, &mut w), Ok(0));
+/// assert!((w[0] - 1.0).abs() < 1e-12 && (w[1] - 3.0).abs() < 1e-12);
+/// ```
+pub fn lapack_dsyevd(
+    vectors: bool,
+    lower: bool,
+    n: usize,
+    a: &mut [f64],
+    lda: usize,
+    w: &mut [f64],
+) -> std::result::Result<i32, String> {
+    use std::os::raw::{c_char, c_int};
+    let int =
+        |v: usize, what: &str| c_int::try_from(v).map_err(|_| format!("dsyevd: {what} = {v} is too large for LAPACK"));
+    let (n_c, lda_c) = (int(n, "n")?, int(lda, "lda")?);
+    if lda < n.max(1) {
+        return Err(format!("dsyevd: lda = {lda} is less than max(1, n = {n})"));
+    }
+    let a_need = lda.checked_mul(n).ok_or_else(|| "dsyevd: lda × n overflows".to_string())?;
+    if a.len() < a_need || w.len() < n {
+        return Err(format!("dsyevd: buffers of {} and {} entries for A ({lda} × {n}) and w ({n})", a.len(), w.len()));
+    }
+    let jobz = (if vectors { b'V' } else { b'N' }) as c_char;
+    let uplo = (if lower { b'L' } else { b'U' }) as c_char;
+    let (mut work_size, mut iwork_size, mut info): (f64, c_int, c_int) = (0.0, 0, 0);
+    // SAFETY: workspace query (lwork = liwork = -1): LAPACK writes only the two sizes and info;
+    // a and w hold lda × n and n entries (checked).
     unsafe {
         lapack_sys::dsyevd_(
             &jobz,
             &uplo,
             &n_c,
             a.as_mut_ptr(),
-            &n_c,
+            &lda_c,
             w.as_mut_ptr(),
             &mut work_size,
             &-1,
@@ -120,20 +171,21 @@ fn dsyevd(mut a: Array2<f64>) -> std::result::Result<(Array1<f64>, Array2<f64>),
         );
     }
     if info != 0 {
-        return Err(format!("dsyevd workspace query failed (info = {info})"));
+        return Ok(info);
     }
+    // LAPACK returns the sizes as exact integers (an f64 for lwork).
     let lwork = work_size as c_int;
     let mut work = vec![0.0f64; lwork.max(1) as usize];
     let mut iwork = vec![0 as c_int; iwork_size.max(1) as usize];
-    // SAFETY: `a` is a contiguous n × n matrix (row-major equals column-major for a symmetric
-    // matrix), `w` has n entries, and the workspaces have the sizes LAPACK asked for.
+    // SAFETY: a and w hold lda × n and n entries (checked); the workspaces have the sizes LAPACK
+    // asked for.
     unsafe {
         lapack_sys::dsyevd_(
             &jobz,
             &uplo,
             &n_c,
             a.as_mut_ptr(),
-            &n_c,
+            &lda_c,
             w.as_mut_ptr(),
             work.as_mut_ptr(),
             &lwork,
@@ -142,11 +194,7 @@ fn dsyevd(mut a: Array2<f64>) -> std::result::Result<(Array1<f64>, Array2<f64>),
             &mut info,
         );
     }
-    match info {
-        0 => Ok((w, a.reversed_axes().as_standard_layout().into_owned())), // Fortran columns → our columns
-        i if i > 0 => Err(format!("dsyevd did not converge (info = {i})")),
-        i => Err(format!("dsyevd rejected argument {} (info = {i})", -i)),
-    }
+    Ok(info)
 }
 
 /// Flips the sign of each column so that its largest-magnitude entry is positive.
@@ -306,6 +354,38 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let b = Array2::from_shape_fn((n, n), |_| rng.random_range(-1.0..1.0));
         &b + &b.t()
+    }
+
+    /// The raw call: one triangle read, padding rows untouched, values without vectors, and the
+    /// argument checks that keep LAPACK from reading past a buffer.
+    #[test]
+    fn lapack_dsyevd_reads_one_triangle_and_checks_its_buffers() {
+        let n = 5;
+        let sym = random_symmetric(n, 41);
+        let lda = n + 2;
+        // Column-major with two padding rows; the upper triangle holds garbage.
+        let mut a = vec![f64::NAN; lda * n];
+        for j in 0..n {
+            for i in j..n {
+                a[j * lda + i] = sym[[i, j]];
+            }
+        }
+        let mut w = vec![0.0; n];
+        assert_eq!(lapack_dsyevd(true, true, n, &mut a, lda, &mut w), Ok(0));
+        let (want, _) = dsyevd(sym.clone()).unwrap();
+        for (g, e) in w.iter().zip(&want) {
+            assert!((g - e).abs() <= 1e-12 * want.iter().fold(1.0f64, |m, v| m.max(v.abs())), "{g} vs {e}");
+        }
+        for j in 0..n {
+            assert!(a[j * lda + n].is_nan() && a[j * lda + n + 1].is_nan(), "padding of column {j} was written");
+        }
+        let mut values_only: Vec<f64> = sym.t().iter().copied().collect();
+        let mut w2 = vec![0.0; n];
+        assert_eq!(lapack_dsyevd(false, false, n, &mut values_only, n, &mut w2), Ok(0));
+        assert!(w2.iter().zip(&w).all(|(a, b)| (a - b).abs() <= 1e-12 * 8.0));
+        assert!(lapack_dsyevd(true, true, n, &mut vec![0.0; n * n], n - 1, &mut w).unwrap_err().contains("lda"));
+        assert!(lapack_dsyevd(true, true, n, &mut vec![0.0; n * n - 1], n, &mut w).unwrap_err().contains("buffers"));
+        assert!(lapack_dsyevd(true, true, n, &mut vec![0.0; n * n], n, &mut [0.0; 2]).unwrap_err().contains("buffers"));
     }
 
     #[test]

@@ -24,7 +24,7 @@
 //! input through the host path instead, so the device policy never fails where the CPU path
 //! succeeds (PyTorch's GPU `eigh` fails to converge on batch graphs from n = 1024 on).
 
-use std::os::raw::{c_char, c_int};
+use std::os::raw::c_int;
 use std::sync::{Arc, OnceLock};
 
 use cudarc::cusolver::{DnHandle, sys as solver_sys};
@@ -297,55 +297,13 @@ fn check_syevd(call: Syevd, a_len: usize, w_len: usize, info_len: usize) -> Resu
     Ok((n_c, lda_c))
 }
 
-/// The emulated device's eigensolver: LAPACK `dsyevd` on the host, workspace query then call,
-/// `info` written to `info[0]` as cuSOLVER writes its `devInfo`.
+/// The emulated device's eigensolver: LAPACK `dsyevd` on the host
+/// ([`hagcn_linalg::eigh::lapack_dsyevd`]), `info` written to `info[0]` as cuSOLVER writes its
+/// `devInfo`.
 pub(super) fn lapack_dsyevd(call: Syevd, a: &mut [f64], w: &mut [f64], info: &mut [i32]) -> Result<()> {
-    let (n, lda) = check_syevd(call, a.len(), w.len(), info.len())?;
-    let jobz = (if call.vectors { b'V' } else { b'N' }) as c_char;
-    let uplo = (if call.lower { b'L' } else { b'U' }) as c_char;
-    let (mut work_size, mut iwork_size, mut status): (f64, c_int, c_int) = (0.0, 0, 0);
-    // SAFETY: workspace query (lwork = liwork = −1): LAPACK writes only the two sizes and the
-    // status; a and w hold lda × n and n entries (checked).
-    unsafe {
-        lapack_sys::dsyevd_(
-            &jobz,
-            &uplo,
-            &n,
-            a.as_mut_ptr(),
-            &lda,
-            w.as_mut_ptr(),
-            &mut work_size,
-            &-1,
-            &mut iwork_size,
-            &-1,
-            &mut status,
-        );
-    }
-    if status != 0 {
-        return Err(Error::InvalidArgument(format!("dsyevd workspace query failed (info = {status})")));
-    }
-    // LAPACK returns the sizes as exact integers (an f64 for lwork).
-    let lwork = work_size as c_int;
-    let mut work = vec![0.0f64; lwork.max(1) as usize];
-    let mut iwork = vec![0 as c_int; iwork_size.max(1) as usize];
-    // SAFETY: a and w hold lda × n and n entries (checked); the workspaces have the sizes LAPACK
-    // asked for.
-    unsafe {
-        lapack_sys::dsyevd_(
-            &jobz,
-            &uplo,
-            &n,
-            a.as_mut_ptr(),
-            &lda,
-            w.as_mut_ptr(),
-            work.as_mut_ptr(),
-            &lwork,
-            iwork.as_mut_ptr(),
-            &iwork_size,
-            &mut status,
-        );
-    }
-    info[0] = status;
+    check_syevd(call, a.len(), w.len(), info.len())?;
+    info[0] = hagcn_linalg::eigh::lapack_dsyevd(call.vectors, call.lower, call.n, a, call.lda, w)
+        .map_err(Error::InvalidArgument)?;
     Ok(())
 }
 
