@@ -23,16 +23,14 @@
 //! `device_eigen_on_a_gpu_or_a_clear_error` runs these checks on a real GPU when there is one.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hagcn_openblas as _;
 
+mod common;
+use common::{Fault, Recording};
+
 use hagcn_autodiff::{Backend, CpuBackend, Graph};
-use hagcn_cuda::backend::{
-    Arg, CudaBackend, EigenPolicy, EigenSolver, EmuBuffer, EmuF64Buffer, EmuIntBuffer, EmulatedDevice, KernelDevice,
-    Sgemm, Syevd,
-};
-use hagcn_cuda::emu::Dim3;
+use hagcn_cuda::backend::{CudaBackend, EigenPolicy, EigenSolver, EmuF64Buffer, EmulatedDevice, KernelDevice, Syevd};
 use hagcn_cuda::{Device, Error};
 use ndarray::{Array1, Array2, s};
 use rand::{RngExt, SeedableRng};
@@ -284,116 +282,9 @@ fn dsyevd_reads_one_triangle_of_a_column_major_matrix() {
 // ---------------------------------------------------------------------------------------------
 // Fallback and policy, through a device whose eigensolver fails on demand.
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Fault {
-    None,
-    /// The solver reports this `info`.
-    Info(i32),
-    /// An eigenvalue comes back NaN.
-    NanValue,
-    /// An eigenvector entry comes back infinite.
-    InfVector,
-    /// The library call itself fails.
-    Error,
-}
-
-/// The emulated device with an eigensolver that fails as `fault` says, counting its calls.
-#[derive(Debug)]
-struct FaultyEigen {
-    fault: Fault,
-    calls: AtomicUsize,
-}
-
-impl FaultyEigen {
-    fn backend(fault: Fault, policy: EigenPolicy) -> CudaBackend<FaultyEigen> {
-        CudaBackend::new(Arc::new(FaultyEigen { fault, calls: AtomicUsize::new(0) })).with_eigen_policy(policy)
-    }
-}
-
-impl KernelDevice for FaultyEigen {
-    type Buffer = EmuBuffer;
-    type IntBuffer = EmuIntBuffer;
-    type F64Buffer = EmuF64Buffer;
-    type U64Buffer = <EmulatedDevice as KernelDevice>::U64Buffer;
-    type U32Buffer = <EmulatedDevice as KernelDevice>::U32Buffer;
-
-    fn describe(&self) -> String {
-        format!("emulated, eigensolver fault {:?}", self.fault)
-    }
-    fn alloc_zeros(&self, len: usize) -> hagcn_cuda::Result<EmuBuffer> {
-        EmulatedDevice.alloc_zeros(len)
-    }
-    fn upload(&self, data: &[f32]) -> hagcn_cuda::Result<EmuBuffer> {
-        EmulatedDevice.upload(data)
-    }
-    fn download(&self, buf: &EmuBuffer) -> hagcn_cuda::Result<Vec<f32>> {
-        EmulatedDevice.download(buf)
-    }
-    fn upload_i32(&self, data: &[i32]) -> hagcn_cuda::Result<EmuIntBuffer> {
-        EmulatedDevice.upload_i32(data)
-    }
-    fn download_i32(&self, buf: &EmuIntBuffer) -> hagcn_cuda::Result<Vec<i32>> {
-        EmulatedDevice.download_i32(buf)
-    }
-    fn duplicate(&self, buf: &EmuBuffer) -> hagcn_cuda::Result<EmuBuffer> {
-        EmulatedDevice.duplicate(buf)
-    }
-    unsafe fn launch(
-        &self,
-        file: &'static str,
-        kernel: &'static str,
-        grid: Dim3,
-        block: Dim3,
-        args: &mut [Arg<'_, Self>],
-    ) -> hagcn_cuda::Result<()> {
-        let mut args: Vec<Arg<'_, EmulatedDevice>> = args.iter_mut().map(Arg::rebind).collect();
-        // SAFETY: forwarded to the caller.
-        unsafe { EmulatedDevice.launch(file, kernel, grid, block, &mut args) }
-    }
-    fn upload_u64(&self, data: &[u64]) -> hagcn_cuda::Result<Self::U64Buffer> {
-        EmulatedDevice.upload_u64(data)
-    }
-    fn download_u64(&self, buf: &Self::U64Buffer) -> hagcn_cuda::Result<Vec<u64>> {
-        EmulatedDevice.download_u64(buf)
-    }
-    fn alloc_zeros_u32(&self, len: usize) -> hagcn_cuda::Result<Self::U32Buffer> {
-        EmulatedDevice.alloc_zeros_u32(len)
-    }
-    fn download_u32(&self, buf: &Self::U32Buffer) -> hagcn_cuda::Result<Vec<u32>> {
-        EmulatedDevice.download_u32(buf)
-    }
-    fn sgemm(&self, gemm: Sgemm, a: &EmuBuffer, b: &EmuBuffer, c: &mut EmuBuffer) -> hagcn_cuda::Result<()> {
-        EmulatedDevice.sgemm(gemm, a, b, c)
-    }
-    fn alloc_zeros_f64(&self, len: usize) -> hagcn_cuda::Result<EmuF64Buffer> {
-        EmulatedDevice.alloc_zeros_f64(len)
-    }
-    fn upload_f64(&self, data: &[f64]) -> hagcn_cuda::Result<EmuF64Buffer> {
-        EmulatedDevice.upload_f64(data)
-    }
-    fn download_f64(&self, buf: &EmuF64Buffer) -> hagcn_cuda::Result<Vec<f64>> {
-        EmulatedDevice.download_f64(buf)
-    }
-    fn dsyevd(
-        &self,
-        call: Syevd,
-        a: &mut EmuF64Buffer,
-        w: &mut EmuF64Buffer,
-        info: &mut EmuIntBuffer,
-    ) -> hagcn_cuda::Result<()> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.fault == Fault::Error {
-            return Err(Error::Cuda("injected: CUSOLVER_STATUS_INTERNAL_ERROR".into()));
-        }
-        EmulatedDevice.dsyevd(call, a, w, info)?;
-        match self.fault {
-            Fault::Info(i) => info.0[0] = i,
-            Fault::NanValue => w.0[call.n / 2] = f64::NAN,
-            Fault::InfVector => a.0[call.lda * (call.n - 1)] = f64::INFINITY,
-            Fault::None | Fault::Error => {}
-        }
-        Ok(())
-    }
+/// The shared test device with its eigensolver failing as `fault` says.
+fn faulty_backend(fault: Fault, policy: EigenPolicy) -> CudaBackend<Recording> {
+    CudaBackend::new(Arc::new(Recording::with_eigen_fault(fault))).with_eigen_policy(policy)
 }
 
 #[test]
@@ -407,7 +298,7 @@ fn a_failing_device_solver_falls_back_to_the_host() {
         (Fault::InfVector, "NaN or an infinity"),
         (Fault::Error, "injected: CUSOLVER_STATUS_INTERNAL_ERROR"),
     ] {
-        let be = FaultyEigen::backend(fault, EigenPolicy::Device);
+        let be = faulty_backend(fault, EigenPolicy::Device);
         let t = be.upload(a.view()).unwrap();
         let (packed, solver) = be.symmetric_eigen_with(EigenPolicy::Device, &t).unwrap();
         match &solver {
@@ -417,7 +308,7 @@ fn a_failing_device_solver_falls_back_to_the_host() {
         assert_eq!(be.download(&packed).unwrap(), want, "{fault:?}");
         // Through the trait, as training calls it: the CPU's result, not an error.
         assert_eq!(be.download(&be.symmetric_eigen(&t).unwrap()).unwrap(), want, "{fault:?}");
-        assert_eq!(be.device().calls.load(Ordering::SeqCst), 2, "{fault:?}");
+        assert_eq!(be.device().eigen_calls(), 2, "{fault:?}");
     }
 }
 
@@ -430,23 +321,23 @@ fn the_policy_decides_which_path_runs() {
         (EigenPolicy::Device, true, true),
         (EigenPolicy::Auto { min_device_n: 10 }, false, true),
     ] {
-        let be = FaultyEigen::backend(Fault::None, policy);
+        let be = faulty_backend(Fault::None, policy);
         assert_eq!(be.eigen_policy().unwrap(), policy);
         for (a, device) in [(&small, small_on_device), (&large, large_on_device)] {
-            let before = be.device().calls.load(Ordering::SeqCst);
+            let before = be.device().eigen_calls();
             let t = be.upload(a.view()).unwrap();
             assert_eq!(be.download(&be.symmetric_eigen(&t).unwrap()).unwrap(), on_cpu(a));
-            assert_eq!(be.device().calls.load(Ordering::SeqCst) - before, usize::from(device), "{policy}");
+            assert_eq!(be.device().eigen_calls() - before, usize::from(device), "{policy}");
             let (_, solver) = be.symmetric_eigen_with(policy, &t).unwrap();
             assert_eq!(solver, if device { EigenSolver::Device } else { EigenSolver::Host }, "{policy}");
         }
     }
     // A NaN input never reaches the solver: the conversion kernel flags it first.
-    let be = FaultyEigen::backend(Fault::None, EigenPolicy::Device);
+    let be = faulty_backend(Fault::None, EigenPolicy::Device);
     let mut nan = large.clone();
     nan[[0, 11]] = f32::INFINITY;
     assert!(be.symmetric_eigen(&be.upload(nan.view()).unwrap()).is_err());
-    assert_eq!(be.device().calls.load(Ordering::SeqCst), 0);
+    assert_eq!(be.device().eigen_calls(), 0);
     // Without an explicit policy: HAGCN_CUDA_EIGEN, else the default (host).
     let unset = CudaBackend::new(Arc::new(EmulatedDevice));
     assert_eq!(unset.eigen_policy().unwrap(), EigenPolicy::from_env().unwrap().unwrap_or(EigenPolicy::DEFAULT));

@@ -1,17 +1,41 @@
 //! Test devices shared by the test files.
 
-use std::sync::Mutex;
+// Each test binary compiles this module and uses a part of it.
+#![allow(dead_code)]
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use hagcn_cuda::Error;
 use hagcn_cuda::backend::{Arg, EmulatedDevice, KernelDevice, Sgemm};
 use hagcn_cuda::emu::Dim3;
 
+/// How the test device's eigensolver (`dsyevd`) fails.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Fault {
+    /// It does not.
+    #[default]
+    None,
+    /// The solver reports this `info`.
+    Info(i32),
+    /// An eigenvalue comes back NaN.
+    NanValue,
+    /// An eigenvector entry comes back infinite.
+    InfVector,
+    /// The library call itself fails.
+    Error,
+}
+
 /// The emulated device, recording the name of every kernel it launches and counting the values
-/// that cross between host and device: shows which fused ops ran on the device, which fell back
-/// to the host, and what a training step moves.
+/// that cross between host and device and its eigensolver calls: shows which fused ops ran on
+/// the device, which fell back to the host, and what a training step moves. Its eigensolver can
+/// be made to fail ([`Recording::with_eigen_fault`]).
 #[derive(Debug, Default)]
 pub struct Recording {
     launches: Mutex<Vec<&'static str>>,
     traffic: Mutex<Traffic>,
+    fault: Fault,
+    eigen_calls: AtomicUsize,
 }
 
 /// Values copied each way, and SGEMM calls.
@@ -25,8 +49,17 @@ pub struct Traffic {
     pub gemms: usize,
 }
 
-#[allow(dead_code)] // each test file uses a part
 impl Recording {
+    /// A device whose eigensolver fails as `fault` says.
+    pub fn with_eigen_fault(fault: Fault) -> Recording {
+        Recording { fault, ..Recording::default() }
+    }
+
+    /// How many times `dsyevd` was called.
+    pub fn eigen_calls(&self) -> usize {
+        self.eigen_calls.load(Ordering::SeqCst)
+    }
+
     /// The kernels launched since the last call, in order.
     pub fn take(&self) -> Vec<&'static str> {
         std::mem::take(&mut *self.launches.lock().unwrap())
@@ -116,7 +149,18 @@ impl KernelDevice for Recording {
         w: &mut Self::F64Buffer,
         info: &mut Self::IntBuffer,
     ) -> hagcn_cuda::Result<()> {
-        EmulatedDevice.dsyevd(call, a, w, info)
+        self.eigen_calls.fetch_add(1, Ordering::SeqCst);
+        if self.fault == Fault::Error {
+            return Err(Error::Cuda("injected: CUSOLVER_STATUS_INTERNAL_ERROR".into()));
+        }
+        EmulatedDevice.dsyevd(call, a, w, info)?;
+        match self.fault {
+            Fault::Info(i) => info.0[0] = i,
+            Fault::NanValue => w.0[call.n / 2] = f64::NAN,
+            Fault::InfVector => a.0[call.lda * (call.n - 1)] = f64::INFINITY,
+            Fault::None | Fault::Error => {}
+        }
+        Ok(())
     }
     unsafe fn launch(
         &self,
