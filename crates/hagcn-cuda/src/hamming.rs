@@ -24,22 +24,13 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use hagcn_cuda::{backend::EmulatedDevice, hamming::{HammingIndex, words_per_code}};
+//! use hagcn_cuda::{backend::EmulatedDevice, hamming::{HammingIndex, code_words}};
 //! use hagcn_eval::{PackedCodes, TopK, hamming_topk};
 //! use ndarray::array;
 //!
-//! /// `PackedCodes` as words: each code's bytes, eight at a time, little-endian.
+//! /// `PackedCodes` as words.
 //! fn words(codes: &PackedCodes) -> Vec<u64> {
-//!     let n_words = words_per_code(codes.n_bits());
-//!     let mut out = Vec::with_capacity(codes.n_codes() * n_words);
-//!     for code_idx in 0..codes.n_codes() {
-//!         for chunk in codes.code(code_idx).chunks(8) {
-//!             let mut bytes = [0u8; 8];
-//!             bytes[..chunk.len()].copy_from_slice(chunk);
-//!             out.push(u64::from_le_bytes(bytes));
-//!         }
-//!     }
-//!     out
+//!     code_words(codes.bytes().as_slice().expect("contiguous codes"), codes.n_codes(), codes.n_bits()).unwrap()
 //! }
 //!
 //! let db = PackedCodes::from_bits(array![[true, true], [false, true], [true, false]].view());
@@ -80,6 +71,33 @@ const MAX_WARPS: usize = 8;
 /// The `u64` words of one `n_bits`-bit code, `⌈n_bits / 64⌉`.
 pub fn words_per_code(n_bits: usize) -> usize {
     n_bits.div_ceil(64)
+}
+
+/// `n_codes` codes of `n_bits` bits stored as faiss / `hagcn_eval::PackedCodes` bytes
+/// (`⌈n_bits/8⌉` bytes per code, bit `b` in byte `b / 8` at position `b % 8`) as the index's
+/// words: each code's bytes read eight at a time as a little-endian `u64`, the last word
+/// zero-padded.
+///
+/// # Errors
+///
+/// [`Error::InvalidArgument`] when `bytes` does not hold exactly `n_codes × ⌈n_bits/8⌉` bytes.
+pub fn code_words(bytes: &[u8], n_codes: usize, n_bits: usize) -> Result<Vec<u64>> {
+    let per_code = n_bits.div_ceil(8);
+    if n_codes.checked_mul(per_code) != Some(bytes.len()) {
+        return Err(Error::InvalidArgument(format!(
+            "{} bytes for {n_codes} codes of {n_bits} bits ({per_code} bytes each)",
+            bytes.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(n_codes * words_per_code(n_bits));
+    for code in bytes.chunks(per_code.max(1)).take(n_codes) {
+        for chunk in code.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            out.push(u64::from_le_bytes(word));
+        }
+    }
+    Ok(out)
 }
 
 /// A database of binary codes resident on a [`KernelDevice`], ranked against queries by
@@ -249,5 +267,18 @@ mod tests {
         assert!(src.contains(&format!("#define HAGCN_TOPK_MAX_BITS {MAX_BITS}\n")));
         assert!(src.contains(&format!("#define HAGCN_TOPK_MAX_WARPS {MAX_WARPS}\n")));
         assert_eq!([words_per_code(1), words_per_code(64), words_per_code(65), words_per_code(512)], [1, 1, 2, 8]);
+    }
+
+    #[test]
+    fn code_bytes_become_little_endian_words() {
+        // Two codes of 72 bits (9 bytes, 2 words each).
+        let bytes: Vec<u8> = (1..=18).collect();
+        let words = code_words(&bytes, 2, 72).unwrap();
+        assert_eq!(words, [0x0807_0605_0403_0201, 0x09, 0x1110_0f0e_0d0c_0b0a, 0x12]);
+        assert_eq!(code_words(&[0xff], 1, 3).unwrap(), [0xff]);
+        for (bytes, n_codes, n_bits) in [(&bytes[..17], 2, 72), (&bytes[..], 3, 56)] {
+            let err = code_words(bytes, n_codes, n_bits).unwrap_err().to_string();
+            assert!(err.contains(&format!("{} bytes for {n_codes} codes of {n_bits} bits", bytes.len())), "{err}");
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use hagcn_cuda::Error;
 use hagcn_cuda::backend::{EmulatedDevice, KernelDevice};
-use hagcn_cuda::hamming::{HammingIndex, MAX_BITS, MAX_CODES, words_per_code};
+use hagcn_cuda::hamming::{HammingIndex, MAX_BITS, MAX_CODES, code_words};
 use hagcn_eval::{PackedCodes, TopK, hamming_topk};
 use ndarray::Array2;
 use rand::{RngExt, SeedableRng};
@@ -28,20 +28,9 @@ fn codes(n: usize, n_bits: usize, distinct: usize, seed: u64) -> PackedCodes {
     PackedCodes::from_bits(bits.view())
 }
 
-/// `PackedCodes` as the index takes them: each code's faiss bytes read eight at a time as a
-/// little-endian `u64`, the last word zero-padded.
+/// `PackedCodes` as the index takes them.
 fn words(codes: &PackedCodes) -> Vec<u64> {
-    let n_words = words_per_code(codes.n_bits());
-    let mut out = Vec::with_capacity(codes.n_codes() * n_words);
-    for code_idx in 0..codes.n_codes() {
-        for chunk in codes.code(code_idx).chunks(8) {
-            let mut bytes = [0u8; 8];
-            bytes[..chunk.len()].copy_from_slice(chunk);
-            out.push(u64::from_le_bytes(bytes));
-        }
-    }
-    assert_eq!(out.len(), codes.n_codes() * n_words);
-    out
+    code_words(codes.bytes().as_slice().expect("contiguous codes"), codes.n_codes(), codes.n_bits()).unwrap()
 }
 
 fn index(db: &PackedCodes) -> HammingIndex<EmulatedDevice> {

@@ -20,7 +20,7 @@ use hagcn_autodiff::{AdamUpdate, Backend, CpuBackend, CpuTensor, Graph};
 use hagcn_cuda::emu::{Dim3, kernels as k};
 use hagcn_eval::{PackedCodes, TopK, hamming_topk};
 use hagcn_linalg::{LanczosOptions, bspline_basis, bspline_basis_backward, chebyshev_apply, lanczos};
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -1131,16 +1131,13 @@ fn codes(n: usize, n_bits: usize, distinct: usize, seed: u64) -> PackedCodes {
     PackedCodes::from_bits(bits.view())
 }
 
-/// The codes as little-endian u64 words, `words` per code.
+/// The codes as the kernels take them (`hagcn_cuda::hamming::code_words`), and the words per
+/// code.
 fn words(codes: &PackedCodes) -> (Vec<u64>, usize) {
-    let n_words = codes.n_bytes().div_ceil(8);
-    let mut out = vec![0u64; codes.n_codes() * n_words];
-    for (i, row) in codes.bytes().axis_iter(Axis(0)).enumerate() {
-        for (b, &byte) in row.iter().enumerate() {
-            out[i * n_words + b / 8] |= u64::from(byte) << (8 * (b % 8));
-        }
-    }
-    (out, n_words)
+    let bytes = codes.bytes();
+    let words =
+        hagcn_cuda::hamming::code_words(bytes.as_slice().expect("contiguous codes"), codes.n_codes(), codes.n_bits());
+    (words.unwrap(), hagcn_cuda::hamming::words_per_code(codes.n_bits()))
 }
 
 #[test]
