@@ -23,7 +23,7 @@ use serde_json::json;
 
 pub use crate::config::ExperimentArgs;
 use crate::config::{Baseline, ExperimentConfig};
-use crate::device::{Opened, with_backend};
+use crate::device::with_backend;
 use crate::output::{write_npy, write_text};
 use crate::results::{At, CellKey, CellResult, Diagnostics, EpochRecord, PrCurve, Results};
 use crate::training::{EpochEnd, TrainingOptions};
@@ -129,7 +129,9 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
             }
             let bar = bars.insert_before(&total, ProgressBar::new(0));
             let result = match work {
-                Work::Model(model) => fold.train_and_evaluate(&backend, &key, &model.0, &model.1, &bar, args.resume),
+                Work::Model(model) => with_backend!(&backend, |b| {
+                    fold.train_and_evaluate(b.clone(), &key, &model.0, &model.1, &bar, args.resume)
+                }),
                 Work::Baseline(baseline) => fold.evaluate_baseline(*baseline, &key, &bar),
             }
             .with_context(|| format!("cell {key}"))?;
@@ -459,19 +461,7 @@ impl<'a> Fold<'a> {
         Ok((q, db))
     }
 
-    fn train_and_evaluate(
-        &self,
-        backend: &Opened,
-        key: &CellKey,
-        mc: &MachineConfig,
-        training: &TrainingOptions,
-        bar: &ProgressBar,
-        resume: bool,
-    ) -> Result<CellResult> {
-        with_backend!(backend, |b| self.train_and_evaluate_on(b.clone(), key, mc, training, bar, resume))
-    }
-
-    fn train_and_evaluate_on<B: Backend<Elem = f32>>(
+    fn train_and_evaluate<B: Backend<Elem = f32>>(
         &self,
         backend: B,
         key: &CellKey,
