@@ -105,6 +105,13 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// `x · wᵀ + b` for `x` as `n × in`, `w` as `out × in` and the `1 × out` row `b`
     /// broadcast over rows (a fully connected layer, as `torch.nn.Linear`).
     fn linear(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+    /// [`Backend::linear`] with every output summed in `f64` in one fixed order (see
+    /// [`crate::reproducible`]): the same bits on every device, BLAS and thread count, so that
+    /// a checkpoint encodes to the same codes everywhere. Slower than a GEMM.
+    fn linear_reproducible(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor> {
+        let (x, w, b) = (self.download(x)?, self.download(w)?, self.download(b)?);
+        self.upload(crate::reproducible::linear(x.view(), w.view(), b.view()).view())
+    }
     /// Elementwise `a + b`.
     fn add(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
     /// `acc ← acc + b` (gradient accumulation); in place where the backend can.

@@ -146,6 +146,10 @@ impl<E: Element> Backend for CpuBackend<E> {
         Ok(t(c))
     }
 
+    fn linear_reproducible(&self, x: &CpuTensor<E>, w: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        Ok(t(crate::reproducible::linear(x.view(), w.view(), b.view())))
+    }
+
     fn add(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
         Ok(t(map2(&a.0, &b.0, |x, y| x + y)))
     }

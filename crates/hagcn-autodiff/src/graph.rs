@@ -113,16 +113,35 @@ pub(crate) struct Node<T> {
     pub(crate) requires_grad: bool,
 }
 
+/// How a graph computes its fully connected layers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Arithmetic {
+    /// The backend's GEMM ([`Backend::linear`]): fastest; the last bits may depend on the
+    /// device, the BLAS and the thread count. For training.
+    #[default]
+    Fast,
+    /// [`Backend::linear_reproducible`]: the same bits everywhere. For encoding, so that a
+    /// checkpoint gives the same codes on every machine.
+    Reproducible,
+}
+
 /// A computation graph on backend `B`.
 pub struct Graph<B: Backend> {
     pub(crate) backend: B,
     pub(crate) nodes: Vec<Node<B::Tensor>>,
+    arithmetic: Arithmetic,
 }
 
 impl<B: Backend> Graph<B> {
-    /// An empty graph on `backend`.
+    /// An empty graph on `backend` with [`Arithmetic::Fast`].
     pub fn new(backend: B) -> Self {
-        Graph { backend, nodes: Vec::new() }
+        Self::with_arithmetic(backend, Arithmetic::Fast)
+    }
+
+    /// An empty graph on `backend` whose [`Graph::linear`] layers compute with `arithmetic`
+    /// (gradients are the same either way).
+    pub fn with_arithmetic(backend: B, arithmetic: Arithmetic) -> Self {
+        Graph { backend, nodes: Vec::new(), arithmetic }
     }
 
     /// The backend the graph computes on.
@@ -268,7 +287,7 @@ impl<B: Backend> Graph<B> {
     }
 
     /// `x · weightᵀ + bias` with `weight` as `out × in` and `bias` as `1 × out`
-    /// (PyTorch: `torch.nn.Linear`).
+    /// (PyTorch: `torch.nn.Linear`), by the graph's [`Arithmetic`].
     pub fn linear(&mut self, x: Var, weight: Var, bias: Var) -> Result<Var> {
         let (sx, sw, sb) = (self.shape(x)?, self.shape(weight)?, self.shape(bias)?);
         if sx.1 != sw.1 {
@@ -277,7 +296,11 @@ impl<B: Backend> Graph<B> {
         if sb != (1, sw.0) {
             return Err(Error::Shape { op: "linear (bias)", left: sw, right: sb });
         }
-        let value = self.backend.linear(self.value(x)?, self.value(weight)?, self.value(bias)?)?;
+        let (xv, wv, bv) = (self.value(x)?, self.value(weight)?, self.value(bias)?);
+        let value = match self.arithmetic {
+            Arithmetic::Fast => self.backend.linear(xv, wv, bv)?,
+            Arithmetic::Reproducible => self.backend.linear_reproducible(xv, wv, bv)?,
+        };
         Ok(self.push(value, Op::Linear { x, w: weight, b: bias }, &[x, weight, bias]))
     }
 

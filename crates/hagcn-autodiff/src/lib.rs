@@ -37,6 +37,7 @@ mod gram_eigen;
 mod graph;
 mod host;
 mod optim;
+pub mod reproducible;
 pub mod test_utils;
 
 pub use backend::{AdamUpdate, Backend, LayerNormGrads, LayerNormOutput};
@@ -44,7 +45,7 @@ pub use backward::Gradients;
 pub use cpu::{CpuBackend, CpuTensor};
 pub use element::Element;
 pub use error::{Error, Result};
-pub use graph::{Graph, Var};
+pub use graph::{Arithmetic, Graph, Var};
 pub use optim::{Adam, AdamConfig};
 
 #[cfg(test)]
