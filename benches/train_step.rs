@@ -52,7 +52,7 @@ fn train_step(c: &mut Criterion) {
             .generate()
             .expect("synthetic data");
         let batch = data.features.slice(s![..n, ..]).to_owned();
-        for filter in Filter::ALL {
+        for &filter in Filter::ALL {
             let mut config = MachineConfig::new(d, bits, filter);
             config.hidden = h;
             config.k = k;

@@ -226,12 +226,12 @@ fn code_diagnostics(codes: &PackedCodes, graph_offset: f64) -> Diagnostics {
 /// `gcn-knn` for the knn objective, with each ablated part appended (`gcn-knn.cosine-target`).
 pub fn method_name(mc: &MachineConfig) -> String {
     match mc.objective {
-        Objective::Hagcn => mc.filter.name().to_string(),
+        Objective::Hagcn => mc.filter.to_string(),
         Objective::Knn => {
             let mut name = format!("{}-knn", mc.filter);
             for a in &mc.ablate {
                 name.push('.');
-                name.push_str(a.name());
+                name.push_str(&a.to_string());
             }
             name
         }

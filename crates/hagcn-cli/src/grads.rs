@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use hagcn_autodiff::{Backend, CpuBackend, Element, Graph};
-use hagcn_model::{Filter, load_checkpoint, params::param_specs, record_loss};
+use hagcn_model::{BatchGraph, Filter, load_checkpoint, params::param_specs, record_loss};
 use ndarray::{Array0, Array2, Ix1, Ix2};
 use ndarray_npy::NpzWriter;
 
@@ -90,15 +90,21 @@ fn compute<E: Element + ndarray_npy::WritableElement>(
 ) -> Result<()> {
     let be = CpuBackend::<E>::new();
     let mut g = Graph::new(be.clone());
+    let specs = param_specs(&ck.config);
+    // As the model sees the batch: centred by the stored training mean when it centres.
+    let x = match specs.iter().position(|s| s.name == "input_mean") {
+        Some(at) if ck.config.centres_inputs() => x - &ck.params[at].row(0),
+        _ => x.clone(),
+    };
+    let graph = BatchGraph::new(&ck.config, x.view())?;
     let xv = g.constant(be.upload(x.mapv(E::of).view())?);
     let params = ck.params.iter().map(|p| Ok(g.param(be.upload(p.mapv(E::of).view())?))).collect::<Result<Vec<_>>>()?;
     let start = match start {
         Some(v) => Some(g.constant(be.upload(v.mapv(E::of).view())?)),
         None => None,
     };
-    let parts = record_loss(&ck.config, &mut g, xv, &params, start)?;
+    let parts = record_loss(&ck.config, &mut g, xv, &params, &graph, start)?;
     let grads = g.backward(parts.loss)?;
-    let specs = param_specs(&ck.config);
     let scalar = |v| -> Result<Array0<E>> { Ok(Array0::from_elem((), g.scalar(v)?)) };
     let (loss, recon, hash) = (scalar(parts.loss)?, scalar(parts.reconstruction)?, scalar(parts.hash)?);
     let mut tensors = Vec::new();

@@ -8,7 +8,9 @@ use std::path::Path;
 use std::process::Command;
 
 use hagcn_autodiff::{AdamConfig, Backend, CpuBackend, Graph, Var};
-use hagcn_model::{Filter, Machine, MachineConfig, load_checkpoint, params::param_specs, record_loss, save_checkpoint};
+use hagcn_model::{
+    BatchGraph, Filter, Machine, MachineConfig, load_checkpoint, params::param_specs, record_loss, save_checkpoint,
+};
 use hagcn_openblas as _;
 use ndarray::{Array2, s};
 use ndarray_npy::{NpzReader, read_npy, write_npy};
@@ -52,7 +54,7 @@ fn tool_gradients_are_the_library_gradients_on_real_batches() {
         let mut g = Graph::new(be.clone());
         let xv = g.constant(be.upload(x.mapv(f64::from).view()).unwrap());
         let vars: Vec<Var> = ck.params.iter().map(|p| g.param(be.upload(p.view()).unwrap())).collect();
-        let parts = record_loss(&ck.config, &mut g, xv, &vars, None).unwrap();
+        let parts = record_loss(&ck.config, &mut g, xv, &vars, &BatchGraph::Similarity, None).unwrap();
         let grads = g.backward(parts.loss).unwrap();
         let mut npz = NpzReader::new(std::fs::File::open(&out).unwrap()).unwrap();
         for (spec, &v) in param_specs(&ck.config).iter().zip(&vars) {

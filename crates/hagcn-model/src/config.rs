@@ -1,15 +1,17 @@
-//! Model hyper-parameters and the choice of graph filter.
-
-use std::fmt;
-use std::str::FromStr;
+//! Model hyper-parameters: the graph filter, the training objective, the parts of the kNN
+//! objective an ablation switches off, and [`MachineConfig`].
+//!
+//! The settings enums take their names from their serde attributes alone: `Display` and
+//! `FromStr` are derived from them (serde_plain), the list of variants from strum, so a name
+//! is written once.
 
 use serde::{Deserialize, Serialize};
+use strum::VariantArray;
 
-use crate::objective::{Ablation, Objective};
 use crate::{Error, Result};
 
-/// The graph filter applied to the mini-batch similarity graph (spec §2 step 5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The graph filter applied to the mini-batch graph (spec §2 step 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, VariantArray)]
 #[serde(rename_all = "lowercase")]
 pub enum Filter {
     /// `LayerNorm((Â Z) Wᵀ + b)`.
@@ -23,37 +25,67 @@ pub enum Filter {
     /// `V T Vᵀ Z` from `k` Lanczos steps on `Â`.
     Lanczos,
 }
+serde_plain::derive_display_from_serialize!(Filter);
+serde_plain::derive_fromstr_from_deserialize!(Filter);
 
 impl Filter {
     /// All five filters, in the order of the paper's tables.
-    pub const ALL: [Filter; 5] = [Filter::Gcn, Filter::Fourier, Filter::Spline, Filter::Cheby, Filter::Lanczos];
+    pub const ALL: &[Filter] = Filter::VARIANTS;
 
-    /// The name used on the command line and in files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Filter::Gcn => "gcn",
-            Filter::Fourier => "fourier",
-            Filter::Spline => "spline",
-            Filter::Cheby => "cheby",
-            Filter::Lanczos => "lanczos",
-        }
+    /// Whether the filter keeps the `k` smallest eigenpairs of the batch graph.
+    pub fn is_spectral(self) -> bool {
+        matches!(self, Filter::Fourier | Filter::Spline)
+    }
+
+    /// Whether the filter has an order `k` (every filter but gcn).
+    pub fn has_order(self) -> bool {
+        self != Filter::Gcn
     }
 }
 
-impl fmt::Display for Filter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
+/// Which loss a model trains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, VariantArray)]
+#[serde(rename_all = "lowercase")]
+pub enum Objective {
+    /// The method as the spec writes it (§2–§3): dense graph `S + 1`, codes from the input,
+    /// `mse(R, X) + γ mse(C Cᵀ, b S)`.
+    #[default]
+    Hagcn,
+    /// The kNN-graph variant (`docs/KNN_OBJECTIVE.md`, [`crate::batch_graph`]).
+    Knn,
+}
+serde_plain::derive_display_from_serialize!(Objective);
+serde_plain::derive_fromstr_from_deserialize!(Objective);
+
+/// One part of the kNN objective switched off, for an ablation study.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, VariantArray)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ablation {
+    /// The graph filter is replaced by the identity, `F = Z`.
+    IdentityFilter,
+    /// The filter's graph is the constant `J/n` instead of the kNN graph.
+    ConstantGraph,
+    /// The hash target is the cosine similarity of the centred inputs instead of the graph.
+    CosineTarget,
+    /// Codes are a linear map of the (centred) input, as in the faithful method.
+    InputHash,
+    /// Inputs are not centred.
+    NoCentring,
+    /// No bit-balance or decorrelation terms (`λ = 0`).
+    NoRegularizers,
+    /// No hash loss at all (`γ = 0`): the model is trained by reconstruction alone.
+    NoHashLoss,
+}
+serde_plain::derive_display_from_serialize!(Ablation);
+serde_plain::derive_fromstr_from_deserialize!(Ablation);
+
+impl Ablation {
+    /// Every ablation.
+    pub const ALL: &[Ablation] = Ablation::VARIANTS;
 }
 
-impl FromStr for Filter {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Filter::ALL.into_iter().find(|f| f.name() == s.trim().to_ascii_lowercase()).ok_or_else(|| {
-            Error::Config(format!("unknown filter {s:?}; expected one of gcn, fourier, spline, cheby, lanczos"))
-        })
-    }
-}
+/// The filter order of the reference (`k = 18`), and the default everywhere.
+pub const DEFAULT_K: usize = 18;
 
 /// Hyper-parameters of a [`crate::Machine`] (spec §2–§3), before validation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -96,15 +128,16 @@ fn default_regularization() -> f64 {
 }
 
 impl MachineConfig {
-    /// The spec's defaults for input size `in_size`, `bits` and `filter`: `h = 768`, `k = 18`,
-    /// `γ = 1e-4`.
+    /// The spec's defaults for input size `in_size`, `bits` and `filter`: `h = 768`,
+    /// `k = 18`, `γ = 1e-4`, the faithful objective (and, for the knn objective, 5
+    /// neighbours and `λ = 0.1`).
     pub fn new(in_size: usize, bits: usize, filter: Filter) -> Self {
         MachineConfig {
             in_size,
             hidden: 768,
             bits,
             filter,
-            k: 18,
+            k: DEFAULT_K,
             gamma: 1e-4,
             layer_norm_eps: 1e-5,
             objective: Objective::Hagcn,
@@ -126,7 +159,7 @@ impl MachineConfig {
         if self.bits == 0 {
             return bad("bits must be at least 1".into());
         }
-        if self.filter != Filter::Gcn && self.k == 0 {
+        if self.filter.has_order() && self.k == 0 {
             return bad(format!("k must be at least 1 for the {} filter", self.filter));
         }
         if !(self.gamma.is_finite() && self.gamma >= 0.0) {
@@ -148,5 +181,57 @@ impl MachineConfig {
             return bad(format!("the spline filter needs k ≥ 4 (cubic B-splines), got {}", self.k));
         }
         Ok(())
+    }
+
+    /// Whether `ablation` is switched on (always false for the faithful objective).
+    pub fn ablates(&self, ablation: Ablation) -> bool {
+        self.objective == Objective::Knn && self.ablate.contains(&ablation)
+    }
+
+    /// Whether inputs are centred by the stored training mean.
+    pub fn centres_inputs(&self) -> bool {
+        self.objective == Objective::Knn && !self.ablates(Ablation::NoCentring)
+    }
+
+    /// Whether the codes are computed from the hidden features `Z` (else from the input).
+    pub fn hashes_hidden(&self) -> bool {
+        self.objective == Objective::Knn && !self.ablates(Ablation::InputHash)
+    }
+
+    /// The fewest rows a training batch may have: `k` for fourier and spline (they keep `k`
+    /// eigenpairs), `knn + 1` for the kNN objective (each row needs `knn` other rows).
+    pub fn min_batch_rows(&self) -> usize {
+        let spectral = if self.filter.is_spectral() { self.k } else { 1 };
+        let knn = if self.objective == Objective::Knn { self.knn + 1 } else { 1 };
+        spectral.max(knn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_serde_names_and_round_trip() {
+        let names: Vec<String> = Filter::ALL.iter().map(Filter::to_string).collect();
+        assert_eq!(names, ["gcn", "fourier", "spline", "cheby", "lanczos"]);
+        for &f in Filter::ALL {
+            assert_eq!(f.to_string().parse::<Filter>().unwrap(), f);
+            assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{f}\""));
+        }
+        for &a in Ablation::ALL {
+            assert_eq!(a.to_string().parse::<Ablation>().unwrap(), a);
+        }
+        assert_eq!(Ablation::NoHashLoss.to_string(), "no-hash-loss");
+        for &o in Objective::VARIANTS {
+            assert_eq!(o.to_string().parse::<Objective>().unwrap(), o);
+        }
+    }
+
+    #[test]
+    fn unknown_names_list_the_known_ones() {
+        let err = "gnc".parse::<Filter>().unwrap_err().to_string();
+        assert!(err.contains("gnc") && err.contains("gcn") && err.contains("lanczos"), "{err}");
+        assert!("graph".parse::<Ablation>().unwrap_err().to_string().contains("identity-filter"));
     }
 }

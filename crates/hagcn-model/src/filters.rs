@@ -11,34 +11,39 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::Result;
+use crate::params::Params;
 
-/// The gcn filter `F = LayerNorm((Â Z) Wᵀ + b)`; `p` looks up `w.*` and `layer_norm.*` by
-/// name.
-pub fn gcn<B: Backend>(g: &mut Graph<B>, a_hat: Var, z: Var, p: &dyn Fn(&str) -> Var, eps: f64) -> Result<Var> {
+/// The gcn filter `F = LayerNorm((Â Z) Wᵀ + b)`, with `w.*` and `layer_norm.*` from `p`.
+pub fn gcn<B: Backend>(g: &mut Graph<B>, a_hat: Var, z: Var, p: &Params, eps: f64) -> Result<Var> {
     let az = g.matmul(a_hat, false, z, false)?;
-    let lin = g.linear(az, p("w.weight"), p("w.bias"))?;
-    Ok(g.layer_norm(lin, p("layer_norm.weight"), p("layer_norm.bias"), eps)?)
+    let lin = g.linear(az, p.get("w.weight"), p.get("w.bias"))?;
+    Ok(g.layer_norm(lin, p.get("layer_norm.weight"), p.get("layer_norm.bias"), eps)?)
 }
 
-/// The spectral filters on the `k` smallest eigenpairs `(λ_k, U_k)` of the batch graph
-/// `Â = D^-1/2 (Z Zᵀ/n + 1) D^-1/2`: fourier `F = ((U_k Wᵀ + b) U_kᵀ) Z`, spline
+/// The spectral filters on the `k` smallest eigenpairs of the batch graph, `λ_k` (`1 × k`)
+/// and `U_k` (`n × k`): fourier `F = ((U_k Wᵀ + b) U_kᵀ) Z`, spline
 /// `F = (((U_k B) Wᵀ + b) U_kᵀ) Z` with `B = bspline(λ_k; k cubic basis functions)` (`k × k`).
 /// `w` is `k × k`, `b` is `1 × k`.
 ///
-/// `Â` and its eigenpairs are computed from `Z` in `f64` by
-/// [`Graph::gram_graph_smallest_eigen`] (a subset eigensolver, and the exact gradient of
-/// spec §5.1 with no gap cut-off coarser than rounding level): on real batches the `k`
-/// smallest eigenvalues sit near `1e-5` with gaps near `1e-7`, below what `f32` resolves in
-/// `Â`. The eigenvectors follow the sign convention of [`hagcn_linalg::symmetric_eigen`]
+/// The eigenpairs come from the caller ([`crate::forward`]): for the faithful objective from
+/// [`Graph::gram_graph_smallest_eigen`], which forms `Â = D^-1/2 (Z Zᵀ/n + 1) D^-1/2` from `Z`
+/// in `f64` with a subset eigensolver and the exact gradient of spec §5.1 (on real batches
+/// the `k` smallest eigenvalues sit near `1e-5` with gaps near `1e-7`, below what `f32`
+/// resolves in `Â`); for a constant graph from the host eigensolver, as constants. The
+/// eigenvectors follow the sign convention of [`hagcn_linalg::symmetric_eigen`]
 /// (largest-magnitude component positive), so the output is deterministic. `F` is evaluated
 /// as `(U_k Wᵀ + b)(U_kᵀ Z)`, `O(n k h)` instead of the `O(n² h)` of forming the `n × n`
 /// response first.
-pub fn spectral<B: Backend>(g: &mut Graph<B>, z: Var, w: Var, b: Var, k: usize, spline: bool) -> Result<Var> {
-    let n = g.shape(z)?.0;
-    if k > n {
-        return Err(crate::Error::KTooLarge { k, rows: n });
-    }
-    let (lambda_k, u_k) = g.gram_graph_smallest_eigen(z, 1.0 / n as f64, 1.0, k)?;
+pub fn spectral<B: Backend>(
+    g: &mut Graph<B>,
+    lambda_k: Var,
+    u_k: Var,
+    z: Var,
+    w: Var,
+    b: Var,
+    spline: bool,
+) -> Result<Var> {
+    let k = g.shape(u_k)?.1;
     let features = if spline {
         let basis = g.bspline_basis(lambda_k, k, 3)?;
         g.matmul(u_k, false, basis, false)?

@@ -20,21 +20,29 @@
 //!
 //! The model talks to its device only through [`hagcn_autodiff::Backend`], so it runs
 //! unchanged on any backend; checkpoints use the reference's PyTorch `state_dict` names.
+//!
+//! Where things are: [`config`] (settings), [`params`] (parameters), [`batch_graph`] (the
+//! graph each objective gives a batch), [`forward`] (the one forward pass), [`filters`],
+//! [`loss`] (the objectives' losses), [`Machine`] (training and encoding), [`training`] (the
+//! training loop and its options), checkpoints.
 #![warn(missing_docs)]
 
+pub mod batch_graph;
 mod checkpoint;
-mod config;
+pub mod config;
 mod error;
 pub mod filters;
+pub mod forward;
+pub mod loss;
 mod machine;
-pub mod objective;
 pub mod params;
 
+pub use batch_graph::{BatchGraph, KnnBatch};
 pub use checkpoint::{Checkpoint, load_checkpoint, save_checkpoint};
-pub use config::{Filter, MachineConfig};
+pub use config::{Ablation, DEFAULT_K, Filter, MachineConfig, Objective};
 pub use error::{Error, Result};
-pub use machine::{LossParts, Machine, StateDict, record_knn, record_loss};
-pub use objective::{Ablation, KnnBatch, Objective};
+pub use loss::{LossParts, record_loss};
+pub use machine::{Machine, StateDict};
 
 #[cfg(test)]
 mod tests;

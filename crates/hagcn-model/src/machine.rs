@@ -1,135 +1,15 @@
-//! The HAGCN model ("Machine", spec §2) and its loss (spec §3).
+//! The HAGCN model ("Machine", spec §2): its parameters on a backend, its Adam state, a
+//! training step, and encoding.
 
-use hagcn_autodiff::{Adam, AdamConfig, Backend, Graph, Var};
+use hagcn_autodiff::{Adam, AdamConfig, Arithmetic, Backend, Graph, Var};
 use hagcn_linalg::Real;
 use ndarray::{Array2, ArrayView2, Axis, s};
 
-use crate::objective::{KnnBatch, Objective};
-use crate::params::{ParamSpec, init_params, param_specs};
+use crate::batch_graph::BatchGraph;
+use crate::forward::{encoder, record_encoding};
+use crate::loss::{LossParts, record_loss};
+use crate::params::{ParamSpec, Params, init_params, param_specs};
 use crate::{Error, Filter, MachineConfig, Result};
-
-/// The scalar parts of the loss of one batch.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LossParts<T> {
-    /// `reconstruction + γ · hash`.
-    pub loss: T,
-    /// `mean((R − X)²)`.
-    pub reconstruction: T,
-    /// The hash term: `mean((C Cᵀ − b·S)²)` (faithful) or `mean((C Cᵀ/b − T)²)` (`knn`).
-    pub hash: T,
-    /// Bit balance plus decorrelation, before its weight λ (`knn` objective; 0 otherwise).
-    pub regularization: T,
-}
-
-/// Records the forward pass and loss of one batch on `g` (spec §2 steps 1–6, §3) and returns
-/// the three loss variables.
-///
-/// `params` are the graph variables of the parameters in [`param_specs`] order and `x` the
-/// `n × d` batch; `lanczos_start` is the unit start vector (`n × 1`) the lanczos filter
-/// needs (see [`crate::filters::lanczos_start`]) and is ignored by the other filters. This is the whole differentiable computation, exposed so that it can be
-/// gradient-checked and reused; [`Machine::train_step`] is the usual entry point.
-pub fn record_loss<B: Backend>(
-    config: &MachineConfig,
-    g: &mut Graph<B>,
-    x: Var,
-    params: &[Var],
-    lanczos_start: Option<Var>,
-) -> Result<LossParts<Var>> {
-    if config.objective != Objective::Hagcn {
-        return Err(Error::Config(format!(
-            "record_loss records the hagcn objective; use record_knn for {}",
-            config.objective
-        )));
-    }
-    let specs = param_specs(config);
-    assert_eq!(specs.len(), params.len(), "record_loss: one variable per parameter");
-    let p = |name: &str| params[specs.iter().position(|s| s.name == name).expect("parameter of this filter")];
-    let n = g.shape(x)?.0;
-
-    // 1. Z = GELU(X W1ᵀ + b1)
-    let lin1 = g.linear(x, p("w1.weight"), p("w1.bias"))?;
-    let z = g.gelu(lin1)?;
-    // 2. S = Z Zᵀ / n
-    let sim = g.gram(z, 1.0 / n as f64)?;
-    // 3. H = sigmoid(X W2ᵀ + b2)
-    let logits = g.linear(x, p("w2.weight"), p("w2.bias"))?;
-    let h = g.sigmoid(logits)?;
-    // 4. Â = D^-1/2 (S + 1) D^-1/2, and 5. the filter. fourier and spline build Â and its k
-    //    smallest eigenpairs from Z themselves, in f64 (see filters::spectral).
-    let f = match config.filter {
-        Filter::Gcn => {
-            let a_hat = batch_graph(g, sim)?;
-            crate::filters::gcn(g, a_hat, z, &p, config.layer_norm_eps)?
-        }
-        Filter::Fourier | Filter::Spline => {
-            let spline = config.filter == Filter::Spline;
-            crate::filters::spectral(g, z, p("w.weight"), p("w.bias"), config.k, spline)?
-        }
-        Filter::Cheby => {
-            let a_hat = batch_graph(g, sim)?;
-            crate::filters::chebyshev(g, a_hat, z, config.k)?
-        }
-        Filter::Lanczos => {
-            let start = lanczos_start.ok_or_else(|| Error::Config("the lanczos filter needs a start vector".into()))?;
-            let a_hat = batch_graph(g, sim)?;
-            crate::filters::lanczos(g, a_hat, z, start, config.k)?
-        }
-    };
-    // 6. decoder
-    let r = decoder(g, f, &p)?;
-
-    // loss = mean((R − X)²) + γ · mean((C Cᵀ − b·S)²), C = 2H − 1
-    let reconstruction = g.mse(r, x)?;
-    let c = g.affine(h, 2.0, -1.0)?;
-    let cc = g.gram(c, 1.0)?;
-    let bs = g.scale(sim, config.bits as f64)?;
-    let hash = g.mse(cc, bs)?;
-    let weighted = g.scale(hash, config.gamma)?;
-    let loss = g.add(reconstruction, weighted)?;
-    let regularization = g.constant(g.backend().full(1, 1, B::Elem::of(0.0))?);
-    Ok(LossParts { loss, reconstruction, hash, regularization })
-}
-
-/// Records the `knn` objective of one batch (see [`crate::objective`]) and returns its loss
-/// variables.
-///
-/// `x` is the batch already centred by the stored input mean (`n × d`), `params` the graph
-/// variables of [`param_specs`] (`input_mean` included but unused), `batch` the graph and
-/// target computed on the host from that centred batch ([`KnnBatch::new`]), and
-/// `lanczos_start` as for [`record_loss`].
-pub fn record_knn<B: Backend>(
-    config: &MachineConfig,
-    g: &mut Graph<B>,
-    x: Var,
-    params: &[Var],
-    batch: &KnnBatch,
-    lanczos_start: Option<Var>,
-) -> Result<LossParts<Var>> {
-    if config.objective != Objective::Knn {
-        return Err(Error::Config(format!("record_knn records the knn objective, not {}", config.objective)));
-    }
-    let specs = param_specs(config);
-    assert_eq!(specs.len(), params.len(), "record_knn: one variable per parameter");
-    let p = |name: &str| params[specs.iter().position(|s| s.name == name).expect("parameter of this filter")];
-    let l = crate::objective::record_knn_loss(config, g, x, &p, batch, lanczos_start)?;
-    Ok(LossParts { loss: l.loss, reconstruction: l.reconstruction, hash: l.hash, regularization: l.regularization })
-}
-
-/// The decoder (spec §2 step 6): `Y = GELU(F W4ᵀ + b4)`, `R = GELU(Y W5aᵀ + b5a) W5bᵀ + b5b`;
-/// `p` looks up a parameter's variable by name.
-pub(crate) fn decoder<B: Backend>(g: &mut Graph<B>, f: Var, p: &dyn Fn(&str) -> Var) -> Result<Var> {
-    let lin4 = g.linear(f, p("w4.weight"), p("w4.bias"))?;
-    let y = g.gelu(lin4)?;
-    let lin5a = g.linear(y, p("w5.0.weight"), p("w5.0.bias"))?;
-    let y2 = g.gelu(lin5a)?;
-    Ok(g.linear(y2, p("w5.2.weight"), p("w5.2.bias"))?)
-}
-
-/// `Â = D^-1/2 (S + 1) D^-1/2` from the similarity `S` (spec §2 step 4).
-fn batch_graph<B: Backend>(g: &mut Graph<B>, sim: Var) -> Result<Var> {
-    let adj = g.add_scalar(sim, 1.0)?;
-    Ok(g.normalized_adjacency(adj)?)
-}
 
 /// Parameter names and host copies of their values, in `state_dict` order.
 pub type StateDict<E> = Vec<(&'static str, Array2<E>)>;
@@ -282,8 +162,9 @@ impl<B: Backend> Machine<B> {
         Ok(())
     }
 
-    /// Records the batch `x` and the chosen objective on `g`, with the parameters as trainable
-    /// variables (`train`) or constants. Returns the parameter variables and the losses.
+    /// Records the batch `x` and the model's objective on `g`, with the parameters as
+    /// trainable variables (`train`) or constants. Returns the parameter variables and the
+    /// losses.
     fn record(&self, g: &mut Graph<B>, x: ArrayView2<B::Elem>, train: bool) -> Result<(Vec<Var>, LossParts<Var>)> {
         self.check_batch(x)?;
         let pv: Vec<Var> = self
@@ -293,18 +174,11 @@ impl<B: Backend> Machine<B> {
             .map(|(s, t)| if train && s.trainable { g.param(t.clone()) } else { g.constant(t.clone()) })
             .collect();
         let start = self.lanczos_start(g, x.nrows())?;
-        let parts = match self.config.objective {
-            Objective::Hagcn => {
-                let xv = g.constant(self.backend.upload(x)?);
-                record_loss(&self.config, g, xv, &pv, start)?
-            }
-            Objective::Knn => {
-                let centred = self.centred(x)?;
-                let batch = KnnBatch::new(&self.config, centred.view())?;
-                let xv = g.constant(self.backend.upload(centred.mapv(B::Elem::of).view())?);
-                record_knn(&self.config, g, xv, &pv, &batch, start)?
-            }
-        };
+        let centred = self.centred(x)?; // x itself (as f64) when the model does not centre
+        let graph = BatchGraph::new(&self.config, centred.view())?;
+        let rows = if self.config.centres_inputs() { centred.mapv(B::Elem::of) } else { x.to_owned() };
+        let xv = g.constant(self.backend.upload(rows.view())?);
+        let parts = record_loss(&self.config, g, xv, &pv, &graph, start)?;
         Ok((pv, parts))
     }
 
@@ -323,13 +197,14 @@ impl<B: Backend> Machine<B> {
     pub fn batch_graph(&self, x: ArrayView2<f32>) -> Result<Array2<f64>> {
         let x = x.mapv(|v| B::Elem::of(v as f64));
         self.check_batch(x.view())?;
-        match self.config.objective {
-            Objective::Knn => Ok(KnnBatch::new(&self.config, self.centred(x.view())?.view())?.a_hat),
-            Objective::Hagcn => {
-                let param = |name: &str| &self.params[self.specs.iter().position(|s| s.name == name).expect("w1")];
-                let lin1 =
-                    self.backend.linear(&self.backend.upload(x.view())?, param("w1.weight"), param("w1.bias"))?;
-                let z = self.backend.download(&self.backend.gelu(&lin1)?)?.mapv(|v| v.as_f64());
+        match BatchGraph::new(&self.config, self.centred(x.view())?.view())? {
+            BatchGraph::Knn(batch) => Ok(batch.a_hat),
+            BatchGraph::Similarity => {
+                let mut g = Graph::new(self.backend.clone());
+                let pv: Vec<Var> = self.params.iter().map(|t| g.constant(t.clone())).collect();
+                let xv = g.constant(self.backend.upload(x.view())?);
+                let z = encoder(&mut g, xv, &Params::new(&self.specs, &pv))?;
+                let z = self.backend.download(g.value(z)?)?.mapv(|v| v.as_f64());
                 let n = z.nrows() as f64;
                 let a = z.dot(&z.t()).mapv(|v| v / n + 1.0);
                 Ok(hagcn_linalg::normalized_adjacency(a.view())?.0)
@@ -425,19 +300,15 @@ impl<B: Backend> Machine<B> {
     /// [`Machine::HASH_CHUNK`] rows, so a streaming encoder that calls it on the same chunks
     /// gets bit-identical codes. The caller checks the width and that the values are finite.
     pub fn hash_logits_block(&self, x: ArrayView2<B::Elem>) -> Result<Array2<B::Elem>> {
-        let param = |name: &str| &self.params[self.specs.iter().position(|s| s.name == name).expect("parameter")];
+        let mut g = Graph::with_arithmetic(self.backend.clone(), Arithmetic::Fast);
         let input = if self.config.centres_inputs() {
             self.backend.upload(self.centred(x)?.mapv(B::Elem::of).view())?
         } else {
             self.backend.upload(x)?
         };
-        let input = if self.config.hashes_hidden() {
-            let lin1 = self.backend.linear(&input, param("w1.weight"), param("w1.bias"))?;
-            self.backend.gelu(&lin1)?
-        } else {
-            input
-        };
-        let logits = self.backend.linear(&input, param("w2.weight"), param("w2.bias"))?;
-        Ok(self.backend.download(&logits)?)
+        let xv = g.constant(input);
+        let pv: Vec<Var> = self.params.iter().map(|t| g.constant(t.clone())).collect();
+        let logits = record_encoding(&self.config, &mut g, xv, &Params::new(&self.specs, &pv))?;
+        Ok(self.backend.download(g.value(logits)?)?)
     }
 }

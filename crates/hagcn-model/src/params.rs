@@ -1,5 +1,6 @@
 //! The parameters of a model, named as in the reference's PyTorch `state_dict`.
 
+use hagcn_autodiff::Var;
 use ndarray::Array2;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -95,6 +96,35 @@ pub fn param_specs(c: &MachineConfig) -> Vec<ParamSpec> {
         });
     }
     specs
+}
+
+/// The graph variables of a model's parameters, looked up by their `state_dict` name.
+#[derive(Clone, Copy)]
+pub struct Params<'a> {
+    specs: &'a [ParamSpec],
+    vars: &'a [Var],
+}
+
+impl<'a> Params<'a> {
+    /// Pairs `vars` (one per spec, in [`param_specs`] order) with their specifications.
+    ///
+    /// # Panics
+    ///
+    /// When the counts differ: callers build both from the same configuration.
+    pub fn new(specs: &'a [ParamSpec], vars: &'a [Var]) -> Self {
+        assert_eq!(specs.len(), vars.len(), "one variable per parameter");
+        Params { specs, vars }
+    }
+
+    /// The variable of the parameter `name`.
+    ///
+    /// # Panics
+    ///
+    /// When the configuration has no such parameter (a bug: each filter asks only for its own).
+    pub fn get(&self, name: &str) -> Var {
+        let at = self.specs.iter().position(|s| s.name == name);
+        self.vars[at.unwrap_or_else(|| panic!("no parameter {name} in this configuration"))]
+    }
 }
 
 /// Draws every parameter in `specs` order from a ChaCha8 generator seeded with `seed`.

@@ -6,7 +6,7 @@ use hagcn_openblas as _;
 use ndarray::Array2;
 
 use crate::params::{init_params, param_specs};
-use crate::{Error, Filter, Machine, MachineConfig, load_checkpoint, record_loss, save_checkpoint};
+use crate::{BatchGraph, Error, Filter, Machine, MachineConfig, load_checkpoint, record_loss, save_checkpoint};
 
 fn small_config() -> MachineConfig {
     let mut c = MachineConfig::new(5, 3, Filter::Gcn);
@@ -17,7 +17,7 @@ fn small_config() -> MachineConfig {
 
 #[test]
 fn whole_loss_gradcheck_f64_for_every_filter() {
-    for filter in Filter::ALL {
+    for &filter in Filter::ALL {
         let mut config = small_config();
         config.filter = filter;
         config.k = 4;
@@ -33,10 +33,11 @@ fn whole_loss_gradcheck_f64_for_every_filter() {
         assert_gradcheck(
             |g, v| {
                 let start = (filter == Filter::Lanczos).then_some(v[n_params + 1]);
-                let parts = record_loss(&config, g, v[n_params], &v[..n_params], start).map_err(|e| match e {
-                    Error::Autodiff(e) => e,
-                    other => panic!("{other}"),
-                })?;
+                let parts = record_loss(&config, g, v[n_params], &v[..n_params], &BatchGraph::Similarity, start)
+                    .map_err(|e| match e {
+                        Error::Autodiff(e) => e,
+                        other => panic!("{other}"),
+                    })?;
                 Ok(parts.loss)
             },
             &inputs,
@@ -47,7 +48,7 @@ fn whole_loss_gradcheck_f64_for_every_filter() {
 
 #[test]
 fn every_implemented_filter_trains() {
-    for filter in Filter::ALL {
+    for &filter in Filter::ALL {
         let mut config = MachineConfig::new(16, 8, filter);
         config.hidden = 32;
         config.k = 4;
@@ -137,15 +138,17 @@ fn bad_configs_are_clear_errors() {
     let mut c = small_config();
     c.bits = 0;
     assert!(matches!(Machine::new(CpuBackend::<f32>::new(), c, AdamConfig::default(), 1), Err(Error::Config(_))));
-    assert!("GCN".parse::<Filter>().is_ok());
-    assert!("gnc".parse::<Filter>().is_err());
+    assert_eq!("gcn".parse::<Filter>().unwrap(), Filter::Gcn);
+    // names are exact, as in config files: a wrong one lists the right ones
+    let err = "GCN".parse::<Filter>().unwrap_err().to_string();
+    assert!(err.contains("`gcn`, `fourier`, `spline`, `cheby`, `lanczos`"), "{err}");
 }
 
 #[test]
 fn every_filter_round_trips_through_a_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let x = synthetic_batch(6, 5, 4);
-    for filter in Filter::ALL {
+    for &filter in Filter::ALL {
         let mut config = small_config();
         config.filter = filter;
         config.k = 4;
@@ -229,7 +232,7 @@ fn knn_config(filter: Filter) -> MachineConfig {
 #[test]
 fn knn_objective_gradcheck_f64_for_every_filter_and_ablation() {
     let mut cases: Vec<MachineConfig> = Filter::ALL.iter().map(|&f| knn_config(f)).collect();
-    for a in crate::Ablation::ALL {
+    for &a in crate::Ablation::ALL {
         let mut c = knn_config(Filter::Gcn);
         c.ablate = vec![a];
         cases.push(c);
@@ -242,14 +245,14 @@ fn knn_objective_gradcheck_f64_for_every_filter_and_ablation() {
         }
         let n_params = inputs.len();
         let x = random_matrix(7, config.in_size, -1.0, 1.0, 8);
-        let batch = crate::KnnBatch::new(&config, x.view()).unwrap();
+        let batch = BatchGraph::new(&config, x.view()).unwrap();
         inputs.push(x);
         inputs.push(crate::filters::lanczos_start(7, 1, 0));
         assert_gradcheck(
             |g, v| {
                 let start = (config.filter == Filter::Lanczos).then_some(v[n_params + 1]);
                 let parts =
-                    crate::record_knn(&config, g, v[n_params], &v[..n_params], &batch, start).map_err(|e| match e {
+                    record_loss(&config, g, v[n_params], &v[..n_params], &batch, start).map_err(|e| match e {
                         Error::Autodiff(e) => e,
                         other => panic!("{other}"),
                     })?;
@@ -268,11 +271,12 @@ fn knn_loss_terms_match_a_direct_computation() {
     let specs = param_specs(&config);
     let values = init_params(&specs, 3);
     let x = random_matrix(7, config.in_size, -1.0, 1.0, 4);
-    let batch = crate::KnnBatch::new(&config, x.view()).unwrap();
+    let batch = BatchGraph::new(&config, x.view()).unwrap();
     let mut g = hagcn_autodiff::Graph::new(CpuBackend::<f64>::new());
     let vars: Vec<_> = values.iter().map(|v| g.constant(g.backend().upload(v.view()).unwrap())).collect();
     let xv = g.constant(g.backend().upload(x.view()).unwrap());
-    let parts = crate::record_knn(&config, &mut g, xv, &vars, &batch, None).unwrap();
+    let parts = record_loss(&config, &mut g, xv, &vars, &batch, None).unwrap();
+    let BatchGraph::Knn(batch) = batch else { panic!("a knn batch graph") };
     let get = |name: &str| &values[specs.iter().position(|s| s.name == name).unwrap()];
     let gelu = |v: f64| 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2));
     let z = (x.dot(&get("w1.weight").t()) + get("w1.bias")).mapv(gelu);

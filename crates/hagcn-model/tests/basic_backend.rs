@@ -103,7 +103,7 @@ impl Backend for BasicKernelsOnly {
 fn fused_ops_fall_back_to_the_host_and_train_every_filter() {
     let x = Array2::from_shape_fn((24, 16), |(i, j)| (((i * 31 + j * 17) % 23) as f64 / 23.0) - 0.3);
     let adam = AdamConfig { lr: 1e-3, ..AdamConfig::default() };
-    for filter in Filter::ALL {
+    for &filter in Filter::ALL {
         let mut config = MachineConfig::new(16, 8, filter);
         config.hidden = 32;
         config.k = 5;

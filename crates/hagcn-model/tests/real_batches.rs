@@ -10,7 +10,7 @@ use std::path::Path;
 
 use hagcn_autodiff::{AdamConfig, Backend, CpuBackend, Graph, Var};
 use hagcn_model::params::{init_params, param_specs};
-use hagcn_model::{Filter, Machine, MachineConfig, record_loss};
+use hagcn_model::{BatchGraph, Filter, Machine, MachineConfig, record_loss};
 use hagcn_openblas as _;
 use ndarray::{Array2, s};
 use ndarray_npy::read_npy;
@@ -58,7 +58,7 @@ fn evaluate(
         .collect();
     let start = (config.filter == Filter::Lanczos)
         .then(|| g.constant(be.upload(hagcn_model::filters::lanczos_start(x.nrows(), 3, 0).view()).unwrap()));
-    let parts = record_loss(config, &mut g, xv, &vars, start).unwrap();
+    let parts = record_loss(config, &mut g, xv, &vars, &BatchGraph::Similarity, start).unwrap();
     let grads = if with_grads {
         let grads = g.backward(parts.loss).unwrap();
         vars.iter().map(|&v| be.download(grads.get(v).unwrap()).unwrap()).collect()
@@ -165,7 +165,7 @@ fn f32_training_gradients_follow_the_f64_ones() {
         let mut g = Graph::new(be.clone());
         let xv = g.constant(be.upload(x32.slice(s![..128, ..])).unwrap());
         let vars: Vec<Var> = params.iter().map(|p| g.param(be.upload(p.mapv(|v| v as f32).view()).unwrap())).collect();
-        let parts = record_loss(&config, &mut g, xv, &vars, None).unwrap();
+        let parts = record_loss(&config, &mut g, xv, &vars, &BatchGraph::Similarity, None).unwrap();
         let grads = g.backward(parts.loss).unwrap();
         for ((spec, &v), want) in param_specs(&config).iter().zip(&vars).zip(&truth) {
             let got = be.download(grads.get(v).unwrap()).unwrap().mapv(f64::from);
