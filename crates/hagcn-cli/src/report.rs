@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
+use hagcn_model::Objective;
 
 use crate::config::ExperimentConfig;
 use crate::output::write_text;
@@ -268,6 +269,7 @@ fn markdown(config: &ExperimentConfig, groups: &[Group], figures: &[(String, Str
     let folds = groups.iter().map(|g| g.cells.len()).max().unwrap_or(0);
     let spread = if folds > 1 { format!("mean ± std over {folds} folds") } else { "one split".to_string() };
     let head = config.headline_map.to_string();
+    let t = &config.training;
     let mut md = String::new();
     let title = if config.name.is_empty() { "Results".to_string() } else { format!("Results: {}", config.name) };
     writeln!(md, "# {title}\n").unwrap();
@@ -277,18 +279,18 @@ fn markdown(config: &ExperimentConfig, groups: &[Group], figures: &[(String, Str
          Hamming ranking are broken by database index (spec §4). Every number is also in `metrics.csv` (per fold) \
          and `summary.csv` (mean, std).\n",
         config.dataset,
-        config.objective,
-        if config.objective == "knn" {
-            format!(" (knn = {}, λ = {})", config.knn, config.regularization)
+        t.objective,
+        if t.objective == Objective::Knn {
+            format!(" (knn = {}, λ = {})", t.knn, t.regularization)
         } else {
             String::new()
         },
-        config.epochs,
-        config.batch_size,
-        config.hidden,
-        config.lr,
-        config.gamma,
-        config.seed,
+        t.epochs,
+        t.batch_size,
+        t.hidden,
+        t.lr,
+        t.gamma,
+        t.seed,
         spread
     )
     .unwrap();

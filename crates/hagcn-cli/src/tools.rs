@@ -7,12 +7,12 @@ use clap::Args;
 use hagcn_autodiff::Backend;
 use hagcn_data::Dataset;
 use hagcn_eval::{TopK, mean_average_precision};
-use hagcn_model::{Filter, MachineConfig, save_checkpoint};
+use hagcn_model::{Ablation, DEFAULT_K, Filter, MachineConfig, TrainingOptions, save_checkpoint};
 
 use crate::codes_file::read_codes;
-use crate::device::with_backend;
+use crate::device::{Device, EigenSolver, with_backend};
+use crate::flags::{TrainingFlags, names};
 use crate::output::refuse_existing;
-use crate::training::TrainingOptions;
 
 /// Reads labels (any integer `.npy` of length N) as class indices.
 fn read_labels(path: &Path) -> Result<Vec<usize>> {
@@ -37,15 +37,27 @@ pub struct TrainArgs {
     /// Where to write the checkpoint (.npz)
     #[arg(long)]
     pub out: PathBuf,
-    /// Graph filter (gcn, fourier, spline, cheby, lanczos)
-    #[arg(long, default_value = "gcn")]
-    pub filter: String,
+    /// Graph filter
+    #[arg(long, default_value = "gcn", value_parser = names::<Filter>())]
+    pub filter: Filter,
     /// Code length in bits
     #[arg(long, default_value_t = 32)]
     pub bits: usize,
-    /// Training hyper-parameters
+    /// Filter order k (fourier, spline, cheby, lanczos)
+    #[arg(long, default_value_t = DEFAULT_K)]
+    pub k: usize,
+    /// Parts of the knn objective to switch off, comma-separated (an ablation)
+    #[arg(long, value_delimiter = ',', value_parser = names::<Ablation>())]
+    pub ablate: Vec<Ablation>,
+    /// Training options
     #[command(flatten)]
-    pub training: TrainingOptions,
+    pub training: TrainingFlags,
+    /// Where to train: cpu, cuda, cuda:N or cuda-emulated (CUDA needs a build with --features cuda)
+    #[arg(long, default_value_t)]
+    pub device: Device,
+    /// Where a CUDA backend solves eigenproblems: host, device or auto:N
+    #[arg(long, default_value_t)]
+    pub eigen_solver: EigenSolver,
     /// Replace an existing checkpoint
     #[arg(long)]
     pub force: bool,
@@ -54,30 +66,32 @@ pub struct TrainArgs {
 /// Runs `hagcn train`.
 pub fn train(args: TrainArgs) -> Result<()> {
     refuse_existing(&args.out, args.force)?;
-    let filter: Filter = args.filter.parse()?;
     let data = Dataset::load(&args.dataset).with_context(|| format!("loading {}", args.dataset.display()))?;
-    let opts = &args.training;
-    opts.validate(&[filter], data.n_samples())?;
-    let config = opts.machine_config(data.dim(), args.bits, filter);
-    let backend = crate::device::open(opts.device)?;
-    with_backend!(&backend, |b| train_on(b.clone(), &args, &data, config, filter))
+    let mut opts = TrainingOptions::default();
+    args.training.apply_to(&mut opts);
+    let config = opts.machine_config(data.dim(), args.bits, args.filter, args.k, &args.ablate);
+    opts.validate(&config, data.n_samples())?;
+    for warning in opts.warnings(&config) {
+        eprintln!("warning: {warning}");
+    }
+    let backend = crate::device::open(args.device, args.eigen_solver)?;
+    with_backend!(&backend, |b| train_on(b.clone(), &args, &opts, &data, config))
 }
 
 fn train_on<B: Backend<Elem = f32>>(
     backend: B,
     args: &TrainArgs,
+    opts: &TrainingOptions,
     data: &Dataset,
     config: MachineConfig,
-    filter: Filter,
 ) -> Result<()> {
-    let opts = &args.training;
     let mut machine = opts.new_machine(backend, config)?;
     let bar = indicatif::ProgressBar::new(opts.epochs as u64);
     opts.train(
         &mut machine,
         data.features.view(),
         |_, _| {},
-        |end, _| {
+        |end, _| -> Result<()> {
             bar.set_message(format!("loss {:.5}", end.mean.loss));
             bar.inc(1);
             Ok(())
@@ -85,7 +99,7 @@ fn train_on<B: Backend<Elem = f32>>(
     )?;
     bar.finish_and_clear();
     save_checkpoint(&machine, &args.out, args.force)?;
-    eprintln!("wrote {} ({filter}, {} bits, {} steps)", args.out.display(), args.bits, machine.steps());
+    eprintln!("wrote {} ({}, {} bits, {} steps)", args.out.display(), args.filter, args.bits, machine.steps());
     Ok(())
 }
 

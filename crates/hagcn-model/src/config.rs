@@ -128,9 +128,10 @@ fn default_regularization() -> f64 {
 }
 
 impl MachineConfig {
-    /// The spec's defaults for input size `in_size`, `bits` and `filter`: `h = 768`,
-    /// `k = 18`, `γ = 1e-4`, the faithful objective (and, for the knn objective, 5
-    /// neighbours and `λ = 0.1`).
+    /// The defaults of every model hyper-parameter, here and nowhere else: the spec's
+    /// `h = 768`, `k = 18`, `γ = 1e-4`, the faithful objective, and for the knn objective 5
+    /// neighbours and `λ = 0.1`; for input size `in_size`, `bits` and `filter`.
+    /// [`crate::TrainingOptions::default`] takes its model settings from here.
     pub fn new(in_size: usize, bits: usize, filter: Filter) -> Self {
         MachineConfig {
             in_size,

@@ -14,6 +14,9 @@ pub enum Error {
     /// A linear-algebra failure (the eigensolver of a spectral filter).
     #[error(transparent)]
     Linalg(#[from] hagcn_linalg::Error),
+    /// A data-handling failure (the batch schedule).
+    #[error(transparent)]
+    Data(#[from] hagcn_data::Error),
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
     Config(String),

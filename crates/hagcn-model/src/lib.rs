@@ -36,6 +36,7 @@ pub mod forward;
 pub mod loss;
 mod machine;
 pub mod params;
+pub mod training;
 
 pub use batch_graph::{BatchGraph, KnnBatch};
 pub use checkpoint::{Checkpoint, load_checkpoint, save_checkpoint};
@@ -43,6 +44,7 @@ pub use config::{Ablation, DEFAULT_K, Filter, MachineConfig, Objective};
 pub use error::{Error, Result};
 pub use loss::{LossParts, record_loss};
 pub use machine::{Machine, StateDict};
+pub use training::{EpochEnd, TrainingOptions};
 
 #[cfg(test)]
 mod tests;
