@@ -22,9 +22,13 @@ use ndarray::{Array2, ArrayView2};
 
 use num_traits::Zero;
 
-use crate::ops::adam::host::AdamUpdate;
-use crate::ops::layer_norm::host::{LayerNormGrads, LayerNormOutput};
-use crate::ops::{adam, adjacency, bspline, eigen, layer_norm, linear, tridiagonal};
+use crate::ops::adam::host::{self as adam, AdamUpdate};
+use crate::ops::adjacency::host as adjacency;
+use crate::ops::bspline::host as bspline;
+use crate::ops::eigen::host as eigen;
+use crate::ops::layer_norm::host::{self as layer_norm, LayerNormGrads, LayerNormOutput};
+use crate::ops::linear::reproducible;
+use crate::ops::tridiagonal::host as tridiagonal;
 use crate::{Element, Result};
 
 /// A device that stores matrices and runs the kernels the autodiff ops are made of.
@@ -95,7 +99,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// a checkpoint encodes to the same codes everywhere. Slower than a GEMM.
     fn linear_reproducible(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor> {
         let (x, w, b) = (self.download(x)?, self.download(w)?, self.download(b)?);
-        self.upload(linear::reproducible::linear(x.view(), w.view(), b.view()).view())
+        self.upload(reproducible::linear(x.view(), w.view(), b.view()).view())
     }
 
     // ops::elementwise
@@ -157,11 +161,11 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// The symmetric tridiagonal `m × m` matrix with diagonal `alpha` (`1 × m`) and
     /// off-diagonals `beta` (`1 × (m − 1)`).
     fn tridiagonal(&self, alpha: &Self::Tensor, beta: &Self::Tensor) -> Result<Self::Tensor> {
-        self.upload(tridiagonal::host::tridiagonal(self.download(alpha)?.view(), self.download(beta)?.view()).view())
+        self.upload(tridiagonal::tridiagonal(self.download(alpha)?.view(), self.download(beta)?.view()).view())
     }
     /// Gradients of [`Backend::tridiagonal`]: `(diag(G), G_(i,i+1) + G_(i+1,i))`.
     fn tridiagonal_backward(&self, g: &Self::Tensor) -> Result<(Self::Tensor, Self::Tensor)> {
-        let (alpha, beta) = tridiagonal::host::tridiagonal_backward(self.download(g)?.view());
+        let (alpha, beta) = tridiagonal::tridiagonal_backward(self.download(g)?.view());
         Ok((self.upload(alpha.view())?, self.upload(beta.view())?))
     }
 
@@ -172,7 +176,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// ascending, with the sign convention of [`hagcn_linalg::symmetric_eigen`] (each
     /// eigenvector's largest-magnitude component is positive).
     fn symmetric_eigen(&self, a: &Self::Tensor) -> Result<Self::Tensor> {
-        self.upload(eigen::host::symmetric_eigen(self.download(a)?.view())?.view())
+        self.upload(eigen::symmetric_eigen(self.download(a)?.view())?.view())
     }
     /// Gradient with respect to `a` of [`Backend::symmetric_eigen`] given its packed output and
     /// the packed gradient `g` (spec §5.1):
@@ -181,7 +185,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// rounding level contribute no term.
     fn symmetric_eigen_backward(&self, packed: &Self::Tensor, g: &Self::Tensor) -> Result<Self::Tensor> {
         let (packed, g) = (self.download(packed)?, self.download(g)?);
-        self.upload(eigen::host::symmetric_eigen_backward(packed.view(), g.view())?.view())
+        self.upload(eigen::symmetric_eigen_backward(packed.view(), g.view())?.view())
     }
 
     // ops::bspline
@@ -189,7 +193,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// The cubic (or `degree`) B-spline basis at the points of the row `x` (`1 × m`): an
     /// `m × n_basis` tensor (see [`hagcn_linalg::bspline_basis`]).
     fn bspline_basis(&self, x: &Self::Tensor, n_basis: usize, degree: usize) -> Result<Self::Tensor> {
-        self.upload(bspline::host::bspline_basis(self.download(x)?.view(), n_basis, degree)?.view())
+        self.upload(bspline::bspline_basis(self.download(x)?.view(), n_basis, degree)?.view())
     }
     /// Gradient with respect to the points `x` (`1 × m`), through the ratios and the knots.
     fn bspline_basis_backward(
@@ -200,7 +204,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
         g: &Self::Tensor,
     ) -> Result<Self::Tensor> {
         let (x, g) = (self.download(x)?, self.download(g)?);
-        self.upload(bspline::host::bspline_basis_backward(x.view(), n_basis, degree, g.view())?.view())
+        self.upload(bspline::bspline_basis_backward(x.view(), n_basis, degree, g.view())?.view())
     }
 
     // ops::layer_norm
@@ -214,7 +218,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
         eps: Self::Elem,
     ) -> Result<LayerNormOutput<Self::Tensor>> {
         let (x, weight, bias) = (self.download(x)?, self.download(weight)?, self.download(bias)?);
-        layer_norm::host::layer_norm(x.view(), weight.view(), bias.view(), eps).try_map(|t| self.upload(t.view()))
+        layer_norm::layer_norm(x.view(), weight.view(), bias.view(), eps).try_map(|t| self.upload(t.view()))
     }
     /// Gradients of [`Backend::layer_norm`] given the saved forward values.
     fn layer_norm_backward(
@@ -226,7 +230,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     ) -> Result<LayerNormGrads<Self::Tensor>> {
         let (x, weight, g) = (self.download(x)?, self.download(weight)?, self.download(g)?);
         let (mean, rstd) = (self.download(&saved.mean)?, self.download(&saved.rstd)?);
-        layer_norm::host::layer_norm_backward(x.view(), weight.view(), mean.view(), rstd.view(), g.view())
+        layer_norm::layer_norm_backward(x.view(), weight.view(), mean.view(), rstd.view(), g.view())
             .try_map(|t| self.upload(t.view()))
     }
 
@@ -235,7 +239,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// `(Â, d)` with `Â = D^-1/2 A D^-1/2`, `d` as `n × 1` (see
     /// [`hagcn_linalg::normalized_adjacency`]).
     fn normalized_adjacency(&self, a: &Self::Tensor) -> Result<(Self::Tensor, Self::Tensor)> {
-        let (a_hat, d) = adjacency::host::normalized_adjacency(self.download(a)?.view())?;
+        let (a_hat, d) = adjacency::normalized_adjacency(self.download(a)?.view())?;
         Ok((self.upload(a_hat.view())?, self.upload(d.view())?))
     }
     /// Gradient with respect to `A` given `Â`, `d` and the gradient `g` with respect to `Â`.
@@ -246,7 +250,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
         g: &Self::Tensor,
     ) -> Result<Self::Tensor> {
         let (a_hat, d, g) = (self.download(a_hat)?, self.download(d)?, self.download(g)?);
-        self.upload(adjacency::host::normalized_adjacency_backward(a_hat.view(), d.view(), g.view())?.view())
+        self.upload(adjacency::normalized_adjacency_backward(a_hat.view(), d.view(), g.view())?.view())
     }
 
     // ops::adam
@@ -265,7 +269,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     ) -> Result<()> {
         let (mut p, mut m_host, mut v_host) = (self.download(param)?, self.download(m)?, self.download(v)?);
         let g = self.download(grad)?;
-        adam::host::adam_update(p.view_mut(), g.view(), m_host.view_mut(), v_host.view_mut(), update);
+        adam::adam_update(p.view_mut(), g.view(), m_host.view_mut(), v_host.view_mut(), update);
         *param = self.upload(p.view())?;
         *m = self.upload(m_host.view())?;
         *v = self.upload(v_host.view())?;

@@ -10,11 +10,18 @@ use std::sync::Arc;
 use ndarray::{Array2, ArrayView2};
 
 use crate::backend::Backend;
-use crate::ops::adam::host::AdamUpdate;
-use crate::ops::layer_norm::host::{LayerNormGrads, LayerNormOutput};
-use crate::ops::{
-    activations, adam, adjacency, bspline, eigen, elementwise, layer_norm, linear, matmul, slicing, tridiagonal,
-};
+use crate::ops::activations::host as activations;
+use crate::ops::adam::host::{self as adam, AdamUpdate};
+use crate::ops::adjacency::host as adjacency;
+use crate::ops::bspline::host as bspline;
+use crate::ops::eigen::host as eigen;
+use crate::ops::elementwise::host as elementwise;
+use crate::ops::layer_norm::host::{self as layer_norm, LayerNormGrads, LayerNormOutput};
+use crate::ops::linear::host as linear;
+use crate::ops::linear::reproducible;
+use crate::ops::matmul::host as matmul;
+use crate::ops::slicing::host as slicing;
+use crate::ops::tridiagonal::host as tridiagonal;
 use crate::{Element, Result};
 
 /// A reference-counted host matrix: cloning shares the buffer.
@@ -98,148 +105,148 @@ impl<E: Element> Backend for CpuBackend<E> {
     // ops::matmul
 
     fn matmul(&self, a: &CpuTensor<E>, ta: bool, b: &CpuTensor<E>, tb: bool) -> Result<CpuTensor<E>> {
-        Ok(t(matmul::host::matmul(a.view(), ta, b.view(), tb)))
+        Ok(t(matmul::matmul(a.view(), ta, b.view(), tb)))
     }
 
     fn gram(&self, a: &CpuTensor<E>, scale: E) -> Result<CpuTensor<E>> {
-        Ok(t(matmul::host::gram(&a.0, scale)))
+        Ok(t(matmul::gram(&a.0, scale)))
     }
 
     fn gram_backward(&self, a: &CpuTensor<E>, g: &CpuTensor<E>, scale: E) -> Result<CpuTensor<E>> {
-        Ok(t(matmul::host::gram_backward(a.view(), g.view(), scale)))
+        Ok(t(matmul::gram_backward(a.view(), g.view(), scale)))
     }
 
     fn matmul_acc(&self, acc: &mut CpuTensor<E>, a: &CpuTensor<E>, ta: bool, b: &CpuTensor<E>, tb: bool) -> Result<()> {
-        matmul::host::matmul_acc(acc.make_mut().view_mut(), a.view(), ta, b.view(), tb);
+        matmul::matmul_acc(acc.make_mut().view_mut(), a.view(), ta, b.view(), tb);
         Ok(())
     }
 
     // ops::linear
 
     fn linear(&self, x: &CpuTensor<E>, w: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(linear::host::linear(x.view(), w.view(), b.view())))
+        Ok(t(linear::linear(x.view(), w.view(), b.view())))
     }
 
     fn linear_reproducible(&self, x: &CpuTensor<E>, w: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(linear::reproducible::linear(x.view(), w.view(), b.view())))
+        Ok(t(reproducible::linear(x.view(), w.view(), b.view())))
     }
 
     // ops::elementwise
 
     fn add(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(elementwise::host::add(a.view(), b.view())))
+        Ok(t(elementwise::add(a.view(), b.view())))
     }
 
     fn add_assign(&self, acc: &mut CpuTensor<E>, b: &CpuTensor<E>) -> Result<()> {
-        elementwise::host::add_assign(acc.make_mut().view_mut(), b.view());
+        elementwise::add_assign(acc.make_mut().view_mut(), b.view());
         Ok(())
     }
 
     fn sub(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(elementwise::host::sub(a.view(), b.view())))
+        Ok(t(elementwise::sub(a.view(), b.view())))
     }
 
     fn mul(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(elementwise::host::mul(a.view(), b.view())))
+        Ok(t(elementwise::mul(a.view(), b.view())))
     }
 
     fn affine(&self, a: &CpuTensor<E>, scale: E, shift: E) -> Result<CpuTensor<E>> {
-        Ok(t(elementwise::host::affine(a.view(), scale, shift)))
+        Ok(t(elementwise::affine(a.view(), scale, shift)))
     }
 
     fn add_row(&self, a: &CpuTensor<E>, row: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(elementwise::host::add_row(a.view(), row.view())))
+        Ok(t(elementwise::add_row(a.view(), row.view())))
     }
 
     fn sum_rows(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(elementwise::host::sum_rows(a.view())))
+        Ok(t(elementwise::sum_rows(a.view())))
     }
 
     fn sum(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(elementwise::host::sum(a.view())))
+        Ok(t(elementwise::sum(a.view())))
     }
 
     fn broadcast_scalar(&self, s: &CpuTensor<E>, rows: usize, cols: usize, scale: E) -> Result<CpuTensor<E>> {
-        Ok(t(elementwise::host::broadcast_scalar(s.view(), rows, cols, scale)))
+        Ok(t(elementwise::broadcast_scalar(s.view(), rows, cols, scale)))
     }
 
     fn scale_by(&self, a: &CpuTensor<E>, s: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(elementwise::host::scale_by(a.view(), s.view())))
+        Ok(t(elementwise::scale_by(a.view(), s.view())))
     }
 
     fn sqrt(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(elementwise::host::sqrt(a.view())))
+        Ok(t(elementwise::sqrt(a.view())))
     }
 
     fn recip(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(elementwise::host::recip(a.view())))
+        Ok(t(elementwise::recip(a.view())))
     }
 
     // ops::slicing
 
     fn slice_cols(&self, a: &CpuTensor<E>, start: usize, len: usize) -> Result<CpuTensor<E>> {
-        Ok(t(slicing::host::slice_cols(a.view(), start, len)))
+        Ok(t(slicing::slice_cols(a.view(), start, len)))
     }
 
     fn embed_cols(&self, a: &CpuTensor<E>, total: usize, start: usize) -> Result<CpuTensor<E>> {
-        Ok(t(slicing::host::embed_cols(a.view(), total, start)))
+        Ok(t(slicing::embed_cols(a.view(), total, start)))
     }
 
     fn concat_cols(&self, parts: &[&CpuTensor<E>]) -> Result<CpuTensor<E>> {
-        Ok(t(slicing::host::concat_cols(&views(parts))))
+        Ok(t(slicing::concat_cols(&views(parts))))
     }
 
     fn slice_rows(&self, a: &CpuTensor<E>, start: usize, len: usize) -> Result<CpuTensor<E>> {
-        Ok(t(slicing::host::slice_rows(a.view(), start, len)))
+        Ok(t(slicing::slice_rows(a.view(), start, len)))
     }
 
     fn concat_rows(&self, parts: &[&CpuTensor<E>]) -> Result<CpuTensor<E>> {
-        Ok(t(slicing::host::concat_rows(&views(parts))))
+        Ok(t(slicing::concat_rows(&views(parts))))
     }
 
     // ops::activations
 
     fn gelu(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(activations::host::gelu(x.view())))
+        Ok(t(activations::gelu(x.view())))
     }
 
     fn gelu_backward(&self, x: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(activations::host::gelu_backward(x.view(), g.view())))
+        Ok(t(activations::gelu_backward(x.view(), g.view())))
     }
 
     fn sigmoid(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(activations::host::sigmoid(x.view())))
+        Ok(t(activations::sigmoid(x.view())))
     }
 
     fn sigmoid_backward(&self, y: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(activations::host::sigmoid_backward(y.view(), g.view())))
+        Ok(t(activations::sigmoid_backward(y.view(), g.view())))
     }
 
     // ops::tridiagonal
 
     fn tridiagonal(&self, alpha: &CpuTensor<E>, beta: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(tridiagonal::host::tridiagonal(alpha.view(), beta.view())))
+        Ok(t(tridiagonal::tridiagonal(alpha.view(), beta.view())))
     }
 
     fn tridiagonal_backward(&self, g: &CpuTensor<E>) -> Result<(CpuTensor<E>, CpuTensor<E>)> {
-        let (alpha, beta) = tridiagonal::host::tridiagonal_backward(g.view());
+        let (alpha, beta) = tridiagonal::tridiagonal_backward(g.view());
         Ok((t(alpha), t(beta)))
     }
 
     // ops::eigen
 
     fn symmetric_eigen(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(eigen::host::symmetric_eigen(a.view())?))
+        Ok(t(eigen::symmetric_eigen(a.view())?))
     }
 
     fn symmetric_eigen_backward(&self, packed: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(eigen::host::symmetric_eigen_backward(packed.view(), g.view())?))
+        Ok(t(eigen::symmetric_eigen_backward(packed.view(), g.view())?))
     }
 
     // ops::bspline
 
     fn bspline_basis(&self, x: &CpuTensor<E>, n_basis: usize, degree: usize) -> Result<CpuTensor<E>> {
-        Ok(t(bspline::host::bspline_basis(x.view(), n_basis, degree)?))
+        Ok(t(bspline::bspline_basis(x.view(), n_basis, degree)?))
     }
 
     fn bspline_basis_backward(
@@ -249,7 +256,7 @@ impl<E: Element> Backend for CpuBackend<E> {
         degree: usize,
         g: &CpuTensor<E>,
     ) -> Result<CpuTensor<E>> {
-        Ok(t(bspline::host::bspline_basis_backward(x.view(), n_basis, degree, g.view())?))
+        Ok(t(bspline::bspline_basis_backward(x.view(), n_basis, degree, g.view())?))
     }
 
     // ops::layer_norm
@@ -261,7 +268,7 @@ impl<E: Element> Backend for CpuBackend<E> {
         bias: &CpuTensor<E>,
         eps: E,
     ) -> Result<LayerNormOutput<CpuTensor<E>>> {
-        layer_norm::host::layer_norm(x.view(), weight.view(), bias.view(), eps).try_map(|a| Ok(t(a)))
+        layer_norm::layer_norm(x.view(), weight.view(), bias.view(), eps).try_map(|a| Ok(t(a)))
     }
 
     fn layer_norm_backward(
@@ -272,13 +279,13 @@ impl<E: Element> Backend for CpuBackend<E> {
         g: &CpuTensor<E>,
     ) -> Result<LayerNormGrads<CpuTensor<E>>> {
         let (mean, rstd) = (saved.mean.view(), saved.rstd.view());
-        layer_norm::host::layer_norm_backward(x.view(), weight.view(), mean, rstd, g.view()).try_map(|a| Ok(t(a)))
+        layer_norm::layer_norm_backward(x.view(), weight.view(), mean, rstd, g.view()).try_map(|a| Ok(t(a)))
     }
 
     // ops::adjacency
 
     fn normalized_adjacency(&self, a: &CpuTensor<E>) -> Result<(CpuTensor<E>, CpuTensor<E>)> {
-        let (a_hat, d) = adjacency::host::normalized_adjacency(a.view())?;
+        let (a_hat, d) = adjacency::normalized_adjacency(a.view())?;
         Ok((t(a_hat), t(d)))
     }
 
@@ -288,7 +295,7 @@ impl<E: Element> Backend for CpuBackend<E> {
         d: &CpuTensor<E>,
         g: &CpuTensor<E>,
     ) -> Result<CpuTensor<E>> {
-        Ok(t(adjacency::host::normalized_adjacency_backward(a_hat.view(), d.view(), g.view())?))
+        Ok(t(adjacency::normalized_adjacency_backward(a_hat.view(), d.view(), g.view())?))
     }
 
     // ops::adam
@@ -301,7 +308,7 @@ impl<E: Element> Backend for CpuBackend<E> {
         v: &mut CpuTensor<E>,
         u: &AdamUpdate<E>,
     ) -> Result<()> {
-        adam::host::adam_update(
+        adam::adam_update(
             param.make_mut().view_mut(),
             grad.view(),
             m.make_mut().view_mut(),

@@ -4,7 +4,8 @@
 //! ```text
 //! knots: p copies of lo = min x, K − p + 1 evenly spaced values lo..hi, p copies of hi = max x
 //! N_(i,0)(x) = 1 if t_i ≤ x < t_(i+1) else 0
-//! N_(i,d)(x) = (x − t_i)/(t_(i+d) − t_i + ε) N_(i,d−1)(x) + (t_(i+d+1) − x)/(t_(i+d+1) − t_(i+1) + ε) N_(i+1,d−1)(x)
+//! N_(i,d)(x) = (x − t_i)/(t_(i+d) − t_i + ε) N_(i,d−1)(x)
+//!            + (t_(i+d+1) − x)/(t_(i+d+1) − t_(i+1) + ε) N_(i+1,d−1)(x),   ε = 1e-10
 //! ```
 //!
 //! with entry `(j, i) = N_(i,p)(x_j)` and the last point's last entry set to 1 (details in
@@ -66,8 +67,8 @@ mod tests {
         // Bernstein basis C(3,i) u^i (1 − u)^(3−i) of u = (x − lo)/(hi − lo); the last point's
         // row is [0, 0, 0, 1]. L = B_1(x_1) = 3u(1 − u)² (a mask W picks it):
         // ∂x_1 = dB_1/du = 3(1 − u)² − 6u(1 − u) = −3/4 at u = ½, and through the knots
-        // (lo = x_0, hi = x_2): ∂u/∂lo = (x − hi)/(hi − lo)² = −½, ∂u/∂hi = −(x − lo)/(hi − lo)² = −½,
-        // so ∂x_0 = ∂x_2 = 3/8. (ε = 1e-10 in the denominators perturbs these by about 1e-10.)
+        // (lo = x_0, hi = x_2): ∂u/∂lo = (x − hi)/(hi − lo)² = −½ and ∂u/∂hi = −(x − lo)/(hi − lo)²
+        // = −½, so ∂x_0 = ∂x_2 = 3/8. (ε = 1e-10 in the denominators perturbs these by about 1e-10.)
         let mask = array![[0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]];
         let (basis, g) = grads_of(&[array![[0.0, 0.5, 1.0]]], |g, v| {
             let basis = g.bspline_basis(v[0], 4, 3)?;

@@ -6,7 +6,7 @@
 //! positive), then two row slices of it. The backward pass is spec §5.1, exactly:
 //!
 //! ```text
-//! A = U Λ Uᵀ:   ∂A = U (M_s ⊘ E + diag(gλ)) Uᵀ,   M = Uᵀ gU,   M_s = (M − Mᵀ)/2,   E_ij = λ_j − λ_i
+//! A = U Λ Uᵀ:  ∂A = U (M_s ⊘ E + diag(gλ)) Uᵀ,  M = Uᵀ gU,  M_s = (M − Mᵀ)/2,  E_ij = λ_j − λ_i
 //! ```
 //!
 //! where only pairs whose gap is at rounding level ([`hagcn_linalg::eigen_gap_tolerance`])
