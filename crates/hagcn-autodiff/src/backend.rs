@@ -12,55 +12,24 @@
 //! * **Fused ops** (provided): the Gram matrix, gradient accumulation, the tridiagonal
 //!   assembly, the eigendecomposition, the B-spline basis, layer norm, the normalised
 //!   adjacency and Adam. Their default implementations either combine basic kernels or run
-//!   the one host implementation between a download and an upload, so a new backend trains
-//!   end to end as soon as its basic kernels exist, and can replace fused ops by kernels of its
-//!   own one at a time.
+//!   the op's one host implementation (`ops/<op>/host.rs`) between a download and an upload,
+//!   so a new backend trains end to end as soon as its basic kernels exist, and can replace
+//!   fused ops by kernels of its own one at a time (candle's `CustomOp` pattern).
+//!
+//! The methods are grouped by the op module under `ops/` that documents them.
 
 use ndarray::{Array2, ArrayView2};
 
 use num_traits::Zero;
 
-use crate::{Element, Result, host};
-
-/// Saved outputs of a layer norm forward pass, reused by the backward pass.
-#[derive(Clone, Debug)]
-pub struct LayerNormOutput<T> {
-    /// The normalised, scaled and shifted output, `rows × cols`.
-    pub y: T,
-    /// Per-row mean, `rows × 1`.
-    pub mean: T,
-    /// Per-row reciprocal standard deviation `1/√(var + eps)`, `rows × 1`.
-    pub rstd: T,
-}
-
-/// Gradients of a layer norm with respect to its input, weight and bias.
-#[derive(Clone, Debug)]
-pub struct LayerNormGrads<T> {
-    /// With respect to the input, `rows × cols`.
-    pub x: T,
-    /// With respect to the weight (γ), `1 × cols`.
-    pub weight: T,
-    /// With respect to the bias (β), `1 × cols`.
-    pub bias: T,
-}
-
-/// Hyper-parameters of one Adam update, with the step count already folded into the
-/// bias corrections.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdamUpdate<E> {
-    /// Learning rate.
-    pub lr: E,
-    /// First-moment decay β₁.
-    pub beta1: E,
-    /// Second-moment decay β₂.
-    pub beta2: E,
-    /// Denominator guard ε.
-    pub eps: E,
-    /// `1 − β₁ᵗ`.
-    pub bias_correction1: E,
-    /// `1 − β₂ᵗ`.
-    pub bias_correction2: E,
-}
+use crate::ops::adam::host::{self as adam, AdamUpdate};
+use crate::ops::adjacency::host as adjacency;
+use crate::ops::bspline::host as bspline;
+use crate::ops::eigen::host as eigen;
+use crate::ops::layer_norm::host::{self as layer_norm, LayerNormGrads, LayerNormOutput};
+use crate::ops::linear::reproducible;
+use crate::ops::tridiagonal::host as tridiagonal;
+use crate::{Element, Result};
 
 /// A device that stores matrices and runs the kernels the autodiff ops are made of.
 ///
@@ -72,6 +41,8 @@ pub trait Backend: Clone + Send + Sync + 'static {
     type Elem: Element;
     /// A `rows × cols` matrix on the device.
     type Tensor: Clone + Send + Sync;
+
+    // Transfers and storage.
 
     /// A short human-readable description (for example `cpu (OpenBLAS SkylakeX)`).
     fn name(&self) -> String;
@@ -88,6 +59,8 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// A `rows × cols` tensor filled with `value`.
     fn full(&self, rows: usize, cols: usize, value: Self::Elem) -> Result<Self::Tensor>;
 
+    // ops::matmul
+
     /// `op(a) · op(b)` where `op` transposes when the flag is set (a GEMM).
     fn matmul(&self, a: &Self::Tensor, transpose_a: bool, b: &Self::Tensor, transpose_b: bool) -> Result<Self::Tensor>;
     /// `scale · a aᵀ` (`n × n`, symmetric) for `a` as `n × k`: a Gram matrix (a backend may
@@ -102,23 +75,6 @@ pub trait Backend: Clone + Send + Sync + 'static {
         self.matmul_acc(&mut product, g, true, a, false)?;
         self.affine(&product, scale, Self::Elem::zero())
     }
-    /// `x · wᵀ + b` for `x` as `n × in`, `w` as `out × in` and the `1 × out` row `b`
-    /// broadcast over rows (a fully connected layer, as `torch.nn.Linear`).
-    fn linear(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
-    /// [`Backend::linear`] with every output summed in `f64` in one fixed order (see
-    /// [`crate::reproducible`]): the same bits on every device, BLAS and thread count, so that
-    /// a checkpoint encodes to the same codes everywhere. Slower than a GEMM.
-    fn linear_reproducible(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor> {
-        let (x, w, b) = (self.download(x)?, self.download(w)?, self.download(b)?);
-        self.upload(crate::reproducible::linear(x.view(), w.view(), b.view()).view())
-    }
-    /// Elementwise `a + b`.
-    fn add(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
-    /// `acc ← acc + b` (gradient accumulation); in place where the backend can.
-    fn add_assign(&self, acc: &mut Self::Tensor, b: &Self::Tensor) -> Result<()> {
-        *acc = self.add(acc, b)?;
-        Ok(())
-    }
     /// `acc ← acc + op(a) · op(b)` (gradient accumulation of a product); a GEMM with β = 1
     /// where the backend can.
     fn matmul_acc(
@@ -131,6 +87,29 @@ pub trait Backend: Clone + Send + Sync + 'static {
     ) -> Result<()> {
         let product = self.matmul(a, transpose_a, b, transpose_b)?;
         self.add_assign(acc, &product)
+    }
+
+    // ops::linear
+
+    /// `x · wᵀ + b` for `x` as `n × in`, `w` as `out × in` and the `1 × out` row `b`
+    /// broadcast over rows (a fully connected layer, as `torch.nn.Linear`).
+    fn linear(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+    /// [`Backend::linear`] with every output summed in `f64` in one fixed order (see
+    /// [`crate::reproducible`]): the same bits on every device, BLAS and thread count, so that
+    /// a checkpoint encodes to the same codes everywhere. Slower than a GEMM.
+    fn linear_reproducible(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor> {
+        let (x, w, b) = (self.download(x)?, self.download(w)?, self.download(b)?);
+        self.upload(reproducible::linear(x.view(), w.view(), b.view()).view())
+    }
+
+    // ops::elementwise
+
+    /// Elementwise `a + b`.
+    fn add(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `acc ← acc + b` (gradient accumulation); in place where the backend can.
+    fn add_assign(&self, acc: &mut Self::Tensor, b: &Self::Tensor) -> Result<()> {
+        *acc = self.add(acc, b)?;
+        Ok(())
     }
     /// Elementwise `a − b`.
     fn sub(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
@@ -146,66 +125,27 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn sum(&self, a: &Self::Tensor) -> Result<Self::Tensor>;
     /// A `rows × cols` tensor every entry of which is `scale · s` for the `1 × 1` tensor `s`.
     fn broadcast_scalar(&self, s: &Self::Tensor, rows: usize, cols: usize, scale: Self::Elem) -> Result<Self::Tensor>;
-
     /// `s · a` for the `1 × 1` tensor `s` (a scalar that lives on the device).
     fn scale_by(&self, a: &Self::Tensor, s: &Self::Tensor) -> Result<Self::Tensor>;
     /// Elementwise `√a`.
     fn sqrt(&self, a: &Self::Tensor) -> Result<Self::Tensor>;
     /// Elementwise `1 / a`.
     fn recip(&self, a: &Self::Tensor) -> Result<Self::Tensor>;
+
+    // ops::slicing
+
     /// Columns `start .. start + len` of `a`.
     fn slice_cols(&self, a: &Self::Tensor, start: usize, len: usize) -> Result<Self::Tensor>;
     /// A `rows × total` tensor of zeros with `a` written into columns `start ..`.
     fn embed_cols(&self, a: &Self::Tensor, total: usize, start: usize) -> Result<Self::Tensor>;
     /// The tensors side by side (same number of rows).
     fn concat_cols(&self, parts: &[&Self::Tensor]) -> Result<Self::Tensor>;
-    /// The symmetric tridiagonal `m × m` matrix with diagonal `alpha` (`1 × m`) and
-    /// off-diagonals `beta` (`1 × (m − 1)`).
-    fn tridiagonal(&self, alpha: &Self::Tensor, beta: &Self::Tensor) -> Result<Self::Tensor> {
-        self.upload(host::tridiagonal(self.download(alpha)?.view(), self.download(beta)?.view()).view())
-    }
-    /// Gradients of [`Backend::tridiagonal`]: `(diag(G), G_(i,i+1) + G_(i+1,i))`.
-    fn tridiagonal_backward(&self, g: &Self::Tensor) -> Result<(Self::Tensor, Self::Tensor)> {
-        let (alpha, beta) = host::tridiagonal_backward(self.download(g)?.view());
-        Ok((self.upload(alpha.view())?, self.upload(beta.view())?))
-    }
-
     /// Rows `start .. start + len` of `a`.
     fn slice_rows(&self, a: &Self::Tensor, start: usize, len: usize) -> Result<Self::Tensor>;
     /// The tensors stacked vertically (same number of columns).
     fn concat_rows(&self, parts: &[&Self::Tensor]) -> Result<Self::Tensor>;
 
-    /// Eigendecomposition of the symmetric `n × n` matrix `a`, packed as an `(n + 1) × n`
-    /// tensor: rows `0..n` hold the eigenvectors as columns, row `n` the eigenvalues,
-    /// ascending, with the sign convention of [`hagcn_linalg::symmetric_eigen`] (each
-    /// eigenvector's largest-magnitude component is positive).
-    fn symmetric_eigen(&self, a: &Self::Tensor) -> Result<Self::Tensor> {
-        self.upload(host::symmetric_eigen(self.download(a)?.view())?.view())
-    }
-    /// Gradient with respect to `a` of [`Backend::symmetric_eigen`] given its packed output and
-    /// the packed gradient `g` (spec §5.1):
-    /// `∂A = U (M_s ⊘ E + diag(gλ)) Uᵀ`, `M = Uᵀ gU`, `M_s = (M − Mᵀ)/2`, `E_ij = λ_j − λ_i`,
-    /// as [`hagcn_linalg::symmetric_eigen_backward`] computes it: only pairs whose gap is at
-    /// rounding level contribute no term.
-    fn symmetric_eigen_backward(&self, packed: &Self::Tensor, g: &Self::Tensor) -> Result<Self::Tensor> {
-        self.upload(host::symmetric_eigen_backward(self.download(packed)?.view(), self.download(g)?.view())?.view())
-    }
-    /// The cubic (or `degree`) B-spline basis at the points of the row `x` (`1 × m`): an
-    /// `m × n_basis` tensor (see [`hagcn_linalg::bspline_basis`]).
-    fn bspline_basis(&self, x: &Self::Tensor, n_basis: usize, degree: usize) -> Result<Self::Tensor> {
-        self.upload(host::bspline_basis(self.download(x)?.view(), n_basis, degree)?.view())
-    }
-    /// Gradient with respect to the points `x` (`1 × m`), through the ratios and the knots.
-    fn bspline_basis_backward(
-        &self,
-        x: &Self::Tensor,
-        n_basis: usize,
-        degree: usize,
-        g: &Self::Tensor,
-    ) -> Result<Self::Tensor> {
-        let gx = host::bspline_basis_backward(self.download(x)?.view(), n_basis, degree, self.download(g)?.view())?;
-        self.upload(gx.view())
-    }
+    // ops::activations
 
     /// GELU, exact form `x · Φ(x) = x/2 · (1 + erf(x/√2))`.
     fn gelu(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
@@ -216,6 +156,59 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// `g ⊙ y(1 − y)` where `y` is the sigmoid's output.
     fn sigmoid_backward(&self, y: &Self::Tensor, g: &Self::Tensor) -> Result<Self::Tensor>;
 
+    // ops::tridiagonal
+
+    /// The symmetric tridiagonal `m × m` matrix with diagonal `alpha` (`1 × m`) and
+    /// off-diagonals `beta` (`1 × (m − 1)`).
+    fn tridiagonal(&self, alpha: &Self::Tensor, beta: &Self::Tensor) -> Result<Self::Tensor> {
+        self.upload(tridiagonal::tridiagonal(self.download(alpha)?.view(), self.download(beta)?.view()).view())
+    }
+    /// Gradients of [`Backend::tridiagonal`]: `(diag(G), G_(i,i+1) + G_(i+1,i))`.
+    fn tridiagonal_backward(&self, g: &Self::Tensor) -> Result<(Self::Tensor, Self::Tensor)> {
+        let (alpha, beta) = tridiagonal::tridiagonal_backward(self.download(g)?.view());
+        Ok((self.upload(alpha.view())?, self.upload(beta.view())?))
+    }
+
+    // ops::eigen
+
+    /// Eigendecomposition of the symmetric `n × n` matrix `a`, packed as an `(n + 1) × n`
+    /// tensor: rows `0..n` hold the eigenvectors as columns, row `n` the eigenvalues,
+    /// ascending, with the sign convention of [`hagcn_linalg::symmetric_eigen`] (each
+    /// eigenvector's largest-magnitude component is positive).
+    fn symmetric_eigen(&self, a: &Self::Tensor) -> Result<Self::Tensor> {
+        self.upload(eigen::symmetric_eigen(self.download(a)?.view())?.view())
+    }
+    /// Gradient with respect to `a` of [`Backend::symmetric_eigen`] given its packed output and
+    /// the packed gradient `g` (spec §5.1):
+    /// `∂A = U (M_s ⊘ E + diag(gλ)) Uᵀ`, `M = Uᵀ gU`, `M_s = (M − Mᵀ)/2`, `E_ij = λ_j − λ_i`,
+    /// as [`hagcn_linalg::symmetric_eigen_backward`] computes it: only pairs whose gap is at
+    /// rounding level contribute no term.
+    fn symmetric_eigen_backward(&self, packed: &Self::Tensor, g: &Self::Tensor) -> Result<Self::Tensor> {
+        let (packed, g) = (self.download(packed)?, self.download(g)?);
+        self.upload(eigen::symmetric_eigen_backward(packed.view(), g.view())?.view())
+    }
+
+    // ops::bspline
+
+    /// The cubic (or `degree`) B-spline basis at the points of the row `x` (`1 × m`): an
+    /// `m × n_basis` tensor (see [`hagcn_linalg::bspline_basis`]).
+    fn bspline_basis(&self, x: &Self::Tensor, n_basis: usize, degree: usize) -> Result<Self::Tensor> {
+        self.upload(bspline::bspline_basis(self.download(x)?.view(), n_basis, degree)?.view())
+    }
+    /// Gradient with respect to the points `x` (`1 × m`), through the ratios and the knots.
+    fn bspline_basis_backward(
+        &self,
+        x: &Self::Tensor,
+        n_basis: usize,
+        degree: usize,
+        g: &Self::Tensor,
+    ) -> Result<Self::Tensor> {
+        let (x, g) = (self.download(x)?, self.download(g)?);
+        self.upload(bspline::bspline_basis_backward(x.view(), n_basis, degree, g.view())?.view())
+    }
+
+    // ops::layer_norm
+
     /// Layer norm over each row (biased variance, as PyTorch), then `· weight + bias`.
     fn layer_norm(
         &self,
@@ -225,12 +218,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
         eps: Self::Elem,
     ) -> Result<LayerNormOutput<Self::Tensor>> {
         let (x, weight, bias) = (self.download(x)?, self.download(weight)?, self.download(bias)?);
-        let out = host::layer_norm(x.view(), weight.view(), bias.view(), eps);
-        Ok(LayerNormOutput {
-            y: self.upload(out.y.view())?,
-            mean: self.upload(out.mean.view())?,
-            rstd: self.upload(out.rstd.view())?,
-        })
+        layer_norm::layer_norm(x.view(), weight.view(), bias.view(), eps).try_map(|t| self.upload(t.view()))
     }
     /// Gradients of [`Backend::layer_norm`] given the saved forward values.
     fn layer_norm_backward(
@@ -242,18 +230,16 @@ pub trait Backend: Clone + Send + Sync + 'static {
     ) -> Result<LayerNormGrads<Self::Tensor>> {
         let (x, weight, g) = (self.download(x)?, self.download(weight)?, self.download(g)?);
         let (mean, rstd) = (self.download(&saved.mean)?, self.download(&saved.rstd)?);
-        let out = host::layer_norm_backward(x.view(), weight.view(), mean.view(), rstd.view(), g.view());
-        Ok(LayerNormGrads {
-            x: self.upload(out.x.view())?,
-            weight: self.upload(out.weight.view())?,
-            bias: self.upload(out.bias.view())?,
-        })
+        layer_norm::layer_norm_backward(x.view(), weight.view(), mean.view(), rstd.view(), g.view())
+            .try_map(|t| self.upload(t.view()))
     }
+
+    // ops::adjacency
 
     /// `(Â, d)` with `Â = D^-1/2 A D^-1/2`, `d` as `n × 1` (see
     /// [`hagcn_linalg::normalized_adjacency`]).
     fn normalized_adjacency(&self, a: &Self::Tensor) -> Result<(Self::Tensor, Self::Tensor)> {
-        let (a_hat, d) = host::normalized_adjacency(self.download(a)?.view())?;
+        let (a_hat, d) = adjacency::normalized_adjacency(self.download(a)?.view())?;
         Ok((self.upload(a_hat.view())?, self.upload(d.view())?))
     }
     /// Gradient with respect to `A` given `Â`, `d` and the gradient `g` with respect to `Â`.
@@ -264,8 +250,10 @@ pub trait Backend: Clone + Send + Sync + 'static {
         g: &Self::Tensor,
     ) -> Result<Self::Tensor> {
         let (a_hat, d, g) = (self.download(a_hat)?, self.download(d)?, self.download(g)?);
-        self.upload(host::normalized_adjacency_backward(a_hat.view(), d.view(), g.view())?.view())
+        self.upload(adjacency::normalized_adjacency_backward(a_hat.view(), d.view(), g.view())?.view())
     }
+
+    // ops::adam
 
     /// One Adam update of `param` with gradient `grad` and moments `m`, `v` (PyTorch's
     /// `torch.optim.Adam`, no weight decay):
@@ -281,7 +269,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     ) -> Result<()> {
         let (mut p, mut m_host, mut v_host) = (self.download(param)?, self.download(m)?, self.download(v)?);
         let g = self.download(grad)?;
-        host::adam_update(p.view_mut(), g.view(), m_host.view_mut(), v_host.view_mut(), update);
+        adam::adam_update(p.view_mut(), g.view(), m_host.view_mut(), v_host.view_mut(), update);
         *param = self.upload(p.view())?;
         *m = self.upload(m_host.view())?;
         *v = self.upload(v_host.view())?;

@@ -1,15 +1,28 @@
 //! The CPU backend: ndarray, with matrix products through BLAS.
 //!
 //! Which BLAS is linked is the final binary's choice (OpenBLAS in this workspace through
-//! `hagcn-openblas`). Elementwise kernels are plain loops over contiguous memory.
+//! `hagcn-openblas`). Every method is a call into the op's host math (`ops/<op>/host.rs`),
+//! on the tensors' buffers in place of a download and an upload.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use ndarray::{Array2, ArrayView2, Axis, Zip, linalg::general_mat_mul};
+use ndarray::{Array2, ArrayView2};
 
-use crate::backend::{AdamUpdate, Backend, LayerNormGrads, LayerNormOutput};
-use crate::{Element, Result, host};
+use crate::backend::Backend;
+use crate::ops::activations::host as activations;
+use crate::ops::adam::host::{self as adam, AdamUpdate};
+use crate::ops::adjacency::host as adjacency;
+use crate::ops::bspline::host as bspline;
+use crate::ops::eigen::host as eigen;
+use crate::ops::elementwise::host as elementwise;
+use crate::ops::layer_norm::host::{self as layer_norm, LayerNormGrads, LayerNormOutput};
+use crate::ops::linear::host as linear;
+use crate::ops::linear::reproducible;
+use crate::ops::matmul::host as matmul;
+use crate::ops::slicing::host as slicing;
+use crate::ops::tridiagonal::host as tridiagonal;
+use crate::{Element, Result};
 
 /// A reference-counted host matrix: cloning shares the buffer.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,21 +73,9 @@ fn t<E>(a: Array2<E>) -> CpuTensor<E> {
     CpuTensor::new(a)
 }
 
-/// Elementwise kernels on at least this many entries run on the rayon thread pool. The
-/// kernels vectorise and are memory-bound, so only very large matrices gain from threads
-/// (and below this size the pool would compete with OpenBLAS's own threads).
-const PAR_MIN_LEN: usize = 1 << 21;
-
-/// `f` applied to every entry of `a`, in parallel for large arrays.
-fn map1<E: Element>(a: &Array2<E>, f: impl Fn(E) -> E + Sync + Send) -> Array2<E> {
-    let zip = Zip::from(a);
-    if a.len() >= PAR_MIN_LEN { zip.par_map_collect(|&x| f(x)) } else { zip.map_collect(|&x| f(x)) }
-}
-
-/// `f` applied to every pair of entries of `a` and `b`, in parallel for large arrays.
-fn map2<E: Element>(a: &Array2<E>, b: &Array2<E>, f: impl Fn(E, E) -> E + Sync + Send) -> Array2<E> {
-    let zip = Zip::from(a).and(b);
-    if a.len() >= PAR_MIN_LEN { zip.par_map_collect(|&x, &y| f(x, y)) } else { zip.map_collect(|&x, &y| f(x, y)) }
+/// Views of the parts of a concatenation.
+fn views<'a, E>(parts: &[&'a CpuTensor<E>]) -> Vec<ArrayView2<'a, E>> {
+    parts.iter().map(|&p| p.view()).collect()
 }
 
 impl<E: Element> Backend for CpuBackend<E> {
@@ -101,145 +102,151 @@ impl<E: Element> Backend for CpuBackend<E> {
         Ok(t(Array2::from_elem((rows, cols), value)))
     }
 
+    // ops::matmul
+
     fn matmul(&self, a: &CpuTensor<E>, ta: bool, b: &CpuTensor<E>, tb: bool) -> Result<CpuTensor<E>> {
-        let a = if ta { a.0.t() } else { a.0.view() };
-        let b = if tb { b.0.t() } else { b.0.view() };
-        let mut c = Array2::zeros((a.nrows(), b.ncols()));
-        // beta = 1 on a zeroed C: OpenBLAS skips its own zeroing pass (it runs one for beta = 0).
-        general_mat_mul(E::one(), &a, &b, E::one(), &mut c);
-        Ok(t(c))
-    }
-
-    fn add_assign(&self, acc: &mut CpuTensor<E>, b: &CpuTensor<E>) -> Result<()> {
-        let a = acc.make_mut();
-        let zip = Zip::from(a).and(b.0.as_ref());
-        if b.0.len() >= PAR_MIN_LEN {
-            zip.par_for_each(|x, &y| *x = *x + y);
-        } else {
-            zip.for_each(|x, &y| *x = *x + y);
-        }
-        Ok(())
-    }
-
-    fn matmul_acc(&self, acc: &mut CpuTensor<E>, a: &CpuTensor<E>, ta: bool, b: &CpuTensor<E>, tb: bool) -> Result<()> {
-        let a = if ta { a.0.t() } else { a.0.view() };
-        let b = if tb { b.0.t() } else { b.0.view() };
-        general_mat_mul(E::one(), &a, &b, E::one(), acc.make_mut());
-        Ok(())
+        Ok(t(matmul::matmul(a.view(), ta, b.view(), tb)))
     }
 
     fn gram(&self, a: &CpuTensor<E>, scale: E) -> Result<CpuTensor<E>> {
-        Ok(t(E::gram(scale, &a.0)))
+        Ok(t(matmul::gram(&a.0, scale)))
     }
 
     fn gram_backward(&self, a: &CpuTensor<E>, g: &CpuTensor<E>, scale: E) -> Result<CpuTensor<E>> {
-        let sym = map2(&g.0, &g.0.t().to_owned(), |x, y| x + y);
-        let mut out = Array2::zeros(a.0.dim());
-        general_mat_mul(scale, &sym.view(), &a.0.view(), E::one(), &mut out);
-        Ok(t(out))
+        Ok(t(matmul::gram_backward(a.view(), g.view(), scale)))
     }
 
+    fn matmul_acc(&self, acc: &mut CpuTensor<E>, a: &CpuTensor<E>, ta: bool, b: &CpuTensor<E>, tb: bool) -> Result<()> {
+        matmul::matmul_acc(acc.make_mut().view_mut(), a.view(), ta, b.view(), tb);
+        Ok(())
+    }
+
+    // ops::linear
+
     fn linear(&self, x: &CpuTensor<E>, w: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        // C = 1 (broadcast bias), then C = x wᵀ + 1·C: one GEMM, no separate bias pass.
-        let mut c = b.0.broadcast((x.0.nrows(), w.0.nrows())).expect("the graph checked the shapes").to_owned();
-        general_mat_mul(E::one(), &x.0.view(), &w.0.t(), E::one(), &mut c);
-        Ok(t(c))
+        Ok(t(linear::linear(x.view(), w.view(), b.view())))
     }
 
     fn linear_reproducible(&self, x: &CpuTensor<E>, w: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(crate::reproducible::linear(x.view(), w.view(), b.view())))
+        Ok(t(reproducible::linear(x.view(), w.view(), b.view())))
     }
 
+    // ops::elementwise
+
     fn add(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(map2(&a.0, &b.0, |x, y| x + y)))
+        Ok(t(elementwise::add(a.view(), b.view())))
+    }
+
+    fn add_assign(&self, acc: &mut CpuTensor<E>, b: &CpuTensor<E>) -> Result<()> {
+        elementwise::add_assign(acc.make_mut().view_mut(), b.view());
+        Ok(())
     }
 
     fn sub(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(map2(&a.0, &b.0, |x, y| x - y)))
+        Ok(t(elementwise::sub(a.view(), b.view())))
     }
 
     fn mul(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(map2(&a.0, &b.0, |x, y| x * y)))
+        Ok(t(elementwise::mul(a.view(), b.view())))
     }
 
     fn affine(&self, a: &CpuTensor<E>, scale: E, shift: E) -> Result<CpuTensor<E>> {
-        Ok(t(map1(&a.0, |x| x * scale + shift)))
+        Ok(t(elementwise::affine(a.view(), scale, shift)))
     }
 
     fn add_row(&self, a: &CpuTensor<E>, row: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        let row = row.0.broadcast(a.0.dim()).expect("the graph checked the shapes");
-        Ok(t(Zip::from(&*a.0).and(&row).map_collect(|&x, &b| x + b)))
+        Ok(t(elementwise::add_row(a.view(), row.view())))
     }
 
     fn sum_rows(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(a.0.sum_axis(Axis(0)).insert_axis(Axis(0))))
+        Ok(t(elementwise::sum_rows(a.view())))
     }
 
     fn sum(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(Array2::from_elem((1, 1), a.0.sum())))
+        Ok(t(elementwise::sum(a.view())))
     }
 
     fn broadcast_scalar(&self, s: &CpuTensor<E>, rows: usize, cols: usize, scale: E) -> Result<CpuTensor<E>> {
-        Ok(t(Array2::from_elem((rows, cols), s.0[[0, 0]] * scale)))
+        Ok(t(elementwise::broadcast_scalar(s.view(), rows, cols, scale)))
     }
 
     fn scale_by(&self, a: &CpuTensor<E>, s: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        let s = s.0[[0, 0]];
-        Ok(t(map1(&a.0, |x| x * s)))
+        Ok(t(elementwise::scale_by(a.view(), s.view())))
     }
 
     fn sqrt(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(map1(&a.0, |x| x.sqrt())))
+        Ok(t(elementwise::sqrt(a.view())))
     }
 
     fn recip(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(map1(&a.0, |x| x.recip())))
+        Ok(t(elementwise::recip(a.view())))
     }
 
+    // ops::slicing
+
     fn slice_cols(&self, a: &CpuTensor<E>, start: usize, len: usize) -> Result<CpuTensor<E>> {
-        Ok(t(a.0.slice(ndarray::s![.., start..start + len]).to_owned()))
+        Ok(t(slicing::slice_cols(a.view(), start, len)))
     }
 
     fn embed_cols(&self, a: &CpuTensor<E>, total: usize, start: usize) -> Result<CpuTensor<E>> {
-        let (rows, cols) = a.0.dim();
-        let mut out = Array2::zeros((rows, total));
-        out.slice_mut(ndarray::s![.., start..start + cols]).assign(&*a.0);
-        Ok(t(out))
+        Ok(t(slicing::embed_cols(a.view(), total, start)))
     }
 
     fn concat_cols(&self, parts: &[&CpuTensor<E>]) -> Result<CpuTensor<E>> {
-        let views: Vec<_> = parts.iter().map(|p| p.0.view()).collect();
-        Ok(t(ndarray::concatenate(Axis(1), &views).expect("the graph checked the shapes")))
-    }
-
-    fn tridiagonal(&self, alpha: &CpuTensor<E>, beta: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(host::tridiagonal(alpha.view(), beta.view())))
-    }
-
-    fn tridiagonal_backward(&self, g: &CpuTensor<E>) -> Result<(CpuTensor<E>, CpuTensor<E>)> {
-        let (alpha, beta) = host::tridiagonal_backward(g.view());
-        Ok((t(alpha), t(beta)))
+        Ok(t(slicing::concat_cols(&views(parts))))
     }
 
     fn slice_rows(&self, a: &CpuTensor<E>, start: usize, len: usize) -> Result<CpuTensor<E>> {
-        Ok(t(a.0.slice(ndarray::s![start..start + len, ..]).to_owned()))
+        Ok(t(slicing::slice_rows(a.view(), start, len)))
     }
 
     fn concat_rows(&self, parts: &[&CpuTensor<E>]) -> Result<CpuTensor<E>> {
-        let views: Vec<_> = parts.iter().map(|p| p.0.view()).collect();
-        Ok(t(ndarray::concatenate(Axis(0), &views).expect("the graph checked the shapes")))
+        Ok(t(slicing::concat_rows(&views(parts))))
     }
 
+    // ops::activations
+
+    fn gelu(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        Ok(t(activations::gelu(x.view())))
+    }
+
+    fn gelu_backward(&self, x: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        Ok(t(activations::gelu_backward(x.view(), g.view())))
+    }
+
+    fn sigmoid(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        Ok(t(activations::sigmoid(x.view())))
+    }
+
+    fn sigmoid_backward(&self, y: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        Ok(t(activations::sigmoid_backward(y.view(), g.view())))
+    }
+
+    // ops::tridiagonal
+
+    fn tridiagonal(&self, alpha: &CpuTensor<E>, beta: &CpuTensor<E>) -> Result<CpuTensor<E>> {
+        Ok(t(tridiagonal::tridiagonal(alpha.view(), beta.view())))
+    }
+
+    fn tridiagonal_backward(&self, g: &CpuTensor<E>) -> Result<(CpuTensor<E>, CpuTensor<E>)> {
+        let (alpha, beta) = tridiagonal::tridiagonal_backward(g.view());
+        Ok((t(alpha), t(beta)))
+    }
+
+    // ops::eigen
+
     fn symmetric_eigen(&self, a: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(host::symmetric_eigen(a.view())?))
+        Ok(t(eigen::symmetric_eigen(a.view())?))
     }
 
     fn symmetric_eigen_backward(&self, packed: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(host::symmetric_eigen_backward(packed.view(), g.view())?))
+        Ok(t(eigen::symmetric_eigen_backward(packed.view(), g.view())?))
     }
 
+    // ops::bspline
+
     fn bspline_basis(&self, x: &CpuTensor<E>, n_basis: usize, degree: usize) -> Result<CpuTensor<E>> {
-        Ok(t(host::bspline_basis(x.view(), n_basis, degree)?))
+        Ok(t(bspline::bspline_basis(x.view(), n_basis, degree)?))
     }
 
     fn bspline_basis_backward(
@@ -249,24 +256,10 @@ impl<E: Element> Backend for CpuBackend<E> {
         degree: usize,
         g: &CpuTensor<E>,
     ) -> Result<CpuTensor<E>> {
-        Ok(t(host::bspline_basis_backward(x.view(), n_basis, degree, g.view())?))
+        Ok(t(bspline::bspline_basis_backward(x.view(), n_basis, degree, g.view())?))
     }
 
-    fn gelu(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(map1(&x.0, E::gelu)))
-    }
-
-    fn gelu_backward(&self, x: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(map2(&x.0, &g.0, |v, g| g * v.gelu_grad())))
-    }
-
-    fn sigmoid(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(map1(&x.0, |v| E::one() / (E::one() + (-v).exp()))))
-    }
-
-    fn sigmoid_backward(&self, y: &CpuTensor<E>, g: &CpuTensor<E>) -> Result<CpuTensor<E>> {
-        Ok(t(map2(&y.0, &g.0, |y, g| g * y * (E::one() - y))))
-    }
+    // ops::layer_norm
 
     fn layer_norm(
         &self,
@@ -275,8 +268,7 @@ impl<E: Element> Backend for CpuBackend<E> {
         bias: &CpuTensor<E>,
         eps: E,
     ) -> Result<LayerNormOutput<CpuTensor<E>>> {
-        let out = host::layer_norm(x.view(), weight.view(), bias.view(), eps);
-        Ok(LayerNormOutput { y: t(out.y), mean: t(out.mean), rstd: t(out.rstd) })
+        layer_norm::layer_norm(x.view(), weight.view(), bias.view(), eps).try_map(|a| Ok(t(a)))
     }
 
     fn layer_norm_backward(
@@ -286,12 +278,14 @@ impl<E: Element> Backend for CpuBackend<E> {
         saved: &LayerNormOutput<CpuTensor<E>>,
         g: &CpuTensor<E>,
     ) -> Result<LayerNormGrads<CpuTensor<E>>> {
-        let out = host::layer_norm_backward(x.view(), weight.view(), saved.mean.view(), saved.rstd.view(), g.view());
-        Ok(LayerNormGrads { x: t(out.x), weight: t(out.weight), bias: t(out.bias) })
+        let (mean, rstd) = (saved.mean.view(), saved.rstd.view());
+        layer_norm::layer_norm_backward(x.view(), weight.view(), mean, rstd, g.view()).try_map(|a| Ok(t(a)))
     }
 
+    // ops::adjacency
+
     fn normalized_adjacency(&self, a: &CpuTensor<E>) -> Result<(CpuTensor<E>, CpuTensor<E>)> {
-        let (a_hat, d) = host::normalized_adjacency(a.view())?;
+        let (a_hat, d) = adjacency::normalized_adjacency(a.view())?;
         Ok((t(a_hat), t(d)))
     }
 
@@ -301,8 +295,10 @@ impl<E: Element> Backend for CpuBackend<E> {
         d: &CpuTensor<E>,
         g: &CpuTensor<E>,
     ) -> Result<CpuTensor<E>> {
-        Ok(t(host::normalized_adjacency_backward(a_hat.view(), d.view(), g.view())?))
+        Ok(t(adjacency::normalized_adjacency_backward(a_hat.view(), d.view(), g.view())?))
     }
+
+    // ops::adam
 
     fn adam_update(
         &self,
@@ -312,7 +308,7 @@ impl<E: Element> Backend for CpuBackend<E> {
         v: &mut CpuTensor<E>,
         u: &AdamUpdate<E>,
     ) -> Result<()> {
-        host::adam_update(
+        adam::adam_update(
             param.make_mut().view_mut(),
             grad.view(),
             m.make_mut().view_mut(),

@@ -26,6 +26,11 @@
 //! [`CpuBackend`] (ndarray + BLAS, `f32` or `f64`) and on a GPU backend. Each op's backward
 //! rule is checked against finite differences in `f64` with [`test_utils::gradcheck`],
 //! which other crates use for their own ops too.
+//!
+//! Each op lives in one place: `src/ops/<op>/` holds the [`Graph`] method that records it, its
+//! backward rule, its host math (what [`CpuBackend`] runs and what the [`Backend`] trait's
+//! fused-op defaults run between a download and an upload) and its tests, and its docs name
+//! the CUDA side (`crates/hagcn-cuda`).
 #![warn(missing_docs)]
 
 mod backend;
@@ -33,20 +38,21 @@ mod backward;
 mod cpu;
 mod element;
 mod error;
-mod gram_eigen;
+mod gradients;
 mod graph;
-mod host;
-mod optim;
-pub mod reproducible;
+mod ops;
 pub mod test_utils;
 
-pub use backend::{AdamUpdate, Backend, LayerNormGrads, LayerNormOutput};
-pub use backward::Gradients;
+pub use backend::Backend;
 pub use cpu::{CpuBackend, CpuTensor};
 pub use element::Element;
 pub use error::{Error, Result};
+pub use gradients::Gradients;
 pub use graph::{Arithmetic, Graph, Var};
-pub use optim::{Adam, AdamConfig};
+pub use ops::adam::host::AdamUpdate;
+pub use ops::adam::{Adam, AdamConfig};
+pub use ops::layer_norm::host::{LayerNormGrads, LayerNormOutput};
+pub use ops::linear::reproducible;
 
 #[cfg(test)]
-mod tests;
+use hagcn_openblas as _;

@@ -136,3 +136,28 @@ pub fn random_matrix(rows: usize, cols: usize, lo: f64, hi: f64, seed: u64) -> A
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     Array2::from_shape_fn((rows, cols), |_| rng.random_range(lo..hi))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gradcheck_catches_a_wrong_rule() {
+        // The output is 3x, but it is recorded as 0·x plus a constant computed from x, so the
+        // recorded backward rule gives 0 where finite differences give 3: the check must fail.
+        let report = gradcheck(
+            |g, v| {
+                let three_x = g.backend().affine(g.value(v[0])?, 3.0, 0.0)?;
+                let c = g.constant(three_x);
+                let zero = g.scale(v[0], 0.0)?;
+                g.add(zero, c)
+            },
+            &[random_matrix(2, 2, -1.0, 1.0, 17)],
+            Tolerance::default(),
+        )
+        .unwrap();
+        assert!(!report.passed);
+        assert_eq!(report.analytic, 0.0);
+        assert!(report.numeric.abs() > 1e-3, "{report:?}");
+    }
+}

@@ -1,4 +1,4 @@
-//! The fused host op behind [`Graph::gram_graph_smallest_eigen`]: the `k` smallest eigenpairs
+//! The fused host op behind [`crate::Graph::gram_graph_smallest_eigen`]: the `k` smallest eigenpairs
 //! of the normalised adjacency of a Gram graph, computed in `f64` whatever the backend's
 //! element type.
 //!
@@ -45,7 +45,7 @@ pub(crate) fn forward<E: Real>(
 ) -> Result<(Array2<E>, Arc<GramEigenState>)> {
     let z = z.mapv(|v| v.as_f64());
     let n = z.nrows();
-    let mut a = <f64 as crate::Element>::gram(scale, &z);
+    let mut a = crate::ops::matmul::syrk::gram_f64(scale, &z);
     a.mapv_inplace(|v| v + shift);
     let (a_hat, d) = hagcn_linalg::normalized_adjacency(a.view())?;
     let eig = hagcn_linalg::smallest_eigen(a_hat.view(), k)?;
