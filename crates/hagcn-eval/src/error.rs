@@ -5,6 +5,8 @@
 
 use thiserror::Error;
 
+use crate::topk::TopK;
+
 /// Result alias for this crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -144,6 +146,6 @@ pub enum Error {
     #[error("legacy mAP@{top_k} is undefined: no query has a relevant item in its top {top_k}")]
     LegacyNoHits {
         /// The cut-off.
-        top_k: crate::rank::TopK,
+        top_k: TopK,
     },
 }

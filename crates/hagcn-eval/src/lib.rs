@@ -39,6 +39,7 @@ pub mod metrics;
 pub mod rank;
 pub mod spectral_hashing;
 pub mod streaming;
+mod topk;
 
 pub use baselines::{Hasher, Itq, Lsh, Pcah};
 pub use codes::{PackedCodes, hamming_distance};
