@@ -729,3 +729,378 @@ impl Hasher for AghItq {
         Ok(PackedCodes::from_bits(yr.mapv(|v| v >= 0.0).view()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use hagcn_openblas as _;
+    use ndarray::array;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Distribution, StandardNormal};
+
+    use super::*;
+    use crate::TopK;
+    use crate::map::mean_average_precision;
+
+    /// `n_classes` centres `N(0, spread² I_d)`, `per_class` points each at `centre + noise`,
+    /// interleaved by class. Returns `(points, labels)`.
+    fn clusters(seed: u64, n_classes: usize, per_class: usize, d: usize, spread: f64) -> (Array2<f32>, Vec<usize>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let centres: Array2<f64> = Array2::from_shape_fn((n_classes, d), |_| {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            spread * z
+        });
+        let n = n_classes * per_class;
+        let labels: Vec<usize> = (0..n).map(|i| i % n_classes).collect();
+        let x = Array2::from_shape_fn((n, d), |(i, j)| {
+            let noise: f64 = StandardNormal.sample(&mut rng);
+            (centres[[labels[i], j]] + noise) as f32
+        });
+        (x, labels)
+    }
+
+    fn options(n_anchors: usize) -> AghOptions {
+        AghOptions { n_anchors, ..AghOptions::default() }
+    }
+
+    #[test]
+    fn defaults_are_the_papers() {
+        let o = AghOptions::default();
+        assert_eq!((o.n_anchors, o.nearest_anchors, o.kmeans_iterations), (300, 3, 100));
+    }
+
+    #[test]
+    fn shapes_and_bit_counts() {
+        let (x, _) = clusters(1, 5, 40, 8, 2.0);
+        let q = x.slice(s![..13, ..]);
+        for (layers, bits, r) in
+            [(AghLayers::One, 1, 1), (AghLayers::One, 12, 12), (AghLayers::Two, 2, 1), (AghLayers::Two, 18, 9)]
+        {
+            let agh = Agh::fit(x.view(), bits, layers, &options(30), 3).unwrap();
+            assert_eq!(agh.n_bits(), bits);
+            assert_eq!(agh.layers(), layers);
+            assert_eq!(agh.anchors().dim(), (30, 8));
+            assert_eq!(agh.projection().dim(), (30, r));
+            assert_eq!(agh.eigenvalues().len(), r);
+            assert_eq!(agh.thresholds().map(|t| t.dim()), (layers == AghLayers::Two).then_some((2, r)));
+            assert_eq!(agh.embedding(q).unwrap().dim(), (13, r));
+            let z = agh.anchor_similarities(q).unwrap();
+            assert_eq!(z.dim(), (13, 30));
+            for row in z.rows() {
+                assert_eq!(row.iter().filter(|&&v| v > 0.0).count(), 3);
+                assert!((row.sum() - 1.0).abs() < 1e-12);
+            }
+            let codes = agh.encode(q).unwrap();
+            assert_eq!((codes.n_codes(), codes.n_bits(), codes.n_bytes()), (13, bits, bits.div_ceil(8)));
+        }
+        let itq = AghItq::fit(x.view(), 10, &options(30), 20, 3).unwrap();
+        assert_eq!((itq.n_bits(), itq.rotation().dim(), itq.quantization_history().len()), (10, (10, 10), 21));
+        assert_eq!(itq.encode(q).unwrap().n_bits(), 10);
+    }
+
+    #[test]
+    fn eigenvalues_and_embedding_follow_the_definitions() {
+        let (x, _) = clusters(2, 6, 50, 10, 1.5);
+        let agh = Agh::fit(x.view(), 8, AghLayers::One, &options(40), 5).unwrap();
+        let n = x.nrows() as f64;
+        let z = agh.anchor_similarities(x.view()).unwrap();
+        let lambda = z.sum_axis(Axis(0));
+        // Λ^{-1/2} ZᵀZ Λ^{-1/2} v = σ v with v = Λ^{1/2} W Σ^{1/2} / √n.
+        let m = z.t().dot(&z) / lambda.mapv(f64::sqrt).insert_axis(Axis(1)) / lambda.mapv(f64::sqrt);
+        let e = agh.eigenvalues();
+        assert!(e.windows(2).into_iter().all(|p| p[0] >= p[1]) && e.iter().all(|&v| v > 0.0 && v < 1.0 - 1e-3));
+        let v =
+            agh.projection().to_owned() * lambda.mapv(f64::sqrt).insert_axis(Axis(1)) * e.mapv(f64::sqrt) / n.sqrt();
+        let mv = m.dot(&v);
+        for k in 0..8 {
+            for j in 0..40 {
+                assert!((mv[[j, k]] - e[k] * v[[j, k]]).abs() < 1e-10, "M v = σ v at ({j}, {k})");
+            }
+            assert!((v.column(k).dot(&v.column(k)) - 1.0).abs() < 1e-10);
+            let pivot = v.column(k).iter().copied().fold(0.0f64, |b, t| if t.abs() > b.abs() { t } else { b });
+            assert!(pivot > 0.0, "sign convention, column {k}");
+        }
+        // The training embedding is centred and white: 1ᵀY = 0, YᵀY = n I.
+        let y = agh.embedding(x.view()).unwrap();
+        assert!(y.sum_axis(Axis(0)).iter().all(|s| s.abs() < 1e-9 * n), "{:?}", y.sum_axis(Axis(0)));
+        let gram = y.t().dot(&y) / n;
+        for ((i, j), &g) in gram.indexed_iter() {
+            assert!((g - if i == j { 1.0 } else { 0.0 }).abs() < 1e-9, "YᵀY/n [{i}, {j}] = {g}");
+        }
+        // The bandwidth is the mean distance to the third nearest anchor.
+        let d = squared_distances(x.mapv(f64::from).view(), agh.anchors());
+        let third: f64 = d
+            .rows()
+            .into_iter()
+            .map(|row| {
+                let mut r = row.to_vec();
+                r.sort_by(f64::total_cmp);
+                r[2].sqrt()
+            })
+            .sum::<f64>()
+            / n;
+        assert!((agh.bandwidth() - third).abs() < 1e-12 * third);
+        // Z's weights are the normalised kernel on the three nearest anchors.
+        for (i, row) in z.rows().into_iter().enumerate().take(20) {
+            let total: f64 = (0..40).filter(|&j| row[j] > 0.0).map(|j| (-d[[i, j]] / third.powi(2)).exp()).sum();
+            for j in (0..40).filter(|&j| row[j] > 0.0) {
+                assert!((row[j] - (-d[[i, j]] / third.powi(2)).exp() / total).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn codes_are_the_thresholded_embedding() {
+        let (x, _) = clusters(3, 4, 40, 6, 2.0);
+        let (train, test) = (x.slice(s![..120, ..]), x.slice(s![120.., ..]));
+        let one = Agh::fit(train, 6, AghLayers::One, &options(20), 1).unwrap();
+        let two = Agh::fit(train, 12, AghLayers::Two, &options(20), 1).unwrap();
+        // Same anchors and graph: two layers' first half is one layer's code.
+        assert_eq!(one.anchors(), two.anchors());
+        assert_eq!(one.projection(), two.projection());
+        let t = two.thresholds().unwrap();
+        for x in [train, test] {
+            let y = one.embedding(x).unwrap();
+            let (c1, c2) = (one.encode(x).unwrap(), two.encode(x).unwrap());
+            for i in 0..x.nrows() {
+                for k in 0..6 {
+                    let v = y[[i, k]];
+                    assert_eq!(c1.bit(i, k), v > 0.0);
+                    assert_eq!(c2.bit(i, k), v > 0.0);
+                    let second = if v > 0.0 { v > t[[0, k]] } else { v < t[[1, k]] };
+                    assert_eq!(c2.bit(i, 6 + k), second, "point {i}, eigenvector {k}");
+                }
+            }
+        }
+        let itq = AghItq::fit(train, 6, &options(20), 30, 1).unwrap();
+        assert_eq!(itq.agh().projection(), one.projection());
+        let yr = one.embedding(test).unwrap().dot(&itq.rotation());
+        assert_eq!(itq.encode(test).unwrap(), PackedCodes::from_bits(yr.mapv(|v| v >= 0.0).view()));
+        assert!((itq.quantization_loss(train).unwrap() - itq.quantization_history()[30]).abs() < 1e-9);
+    }
+
+    #[test]
+    fn two_layer_thresholds_match_a_dense_reference() {
+        // The thresholds with A = Z Λ⁻¹ Zᵀ built densely, from the formulas in the module docs.
+        let (x, _) = clusters(4, 3, 30, 5, 1.5);
+        let agh = Agh::fit(x.view(), 6, AghLayers::Two, &options(12), 2).unwrap();
+        let z = agh.anchor_similarities(x.view()).unwrap();
+        let lambda = z.sum_axis(Axis(0));
+        let a = (&z / &lambda).dot(&z.t());
+        let y = agh.embedding(x.view()).unwrap();
+        let n = x.nrows() as f64;
+        for k in 0..3 {
+            let col = y.column(k);
+            let plus = col.mapv(|v| if v > 0.0 { 1.0 } else { 0.0 });
+            let n_plus = plus.sum();
+            let s1 = plus.dot(&a.dot(&col.mapv(f64::abs)));
+            let s2 = n_plus - plus.dot(&a.dot(&plus));
+            let s3 = plus.dot(&col);
+            let b_plus = (2.0 * s3 + (n - n_plus) * (s3 - s1) / s2) / n;
+            let b_minus = (n_plus * (s3 - s1) / s2 - 2.0 * s3) / n;
+            let t = agh.thresholds().unwrap();
+            assert!((t[[0, k]] - b_plus).abs() < 1e-10, "b⁺ {k}: {} vs {b_plus}", t[[0, k]]);
+            assert!((t[[1, k]] - b_minus).abs() < 1e-10, "b⁻ {k}: {} vs {b_minus}", t[[1, k]]);
+        }
+    }
+
+    #[test]
+    fn thresholds_of_a_split_without_edges_are_an_error() {
+        // Two points, each tied only to its own anchor: A = I, and y = (1, −1) splits the
+        // graph along its components, so s₂ = 1⁺ᵀ(I − A)1⁺ = 0.
+        let z = AnchorWeights { nearest: 1, index: vec![0, 1], weight: vec![1.0, 1.0] };
+        let err = second_layer_thresholds(&z, &array![[1.0], [-1.0]], 2).unwrap_err();
+        assert!(matches!(&err, Error::DegenerateAnchorGraph(r) if r.contains("eigenvector 0")), "{err}");
+        // With an edge between them the thresholds are finite: A = [[½, ½], [½, ½]].
+        let z = AnchorWeights { nearest: 2, index: vec![0, 1, 0, 1], weight: vec![0.5, 0.5, 0.5, 0.5] };
+        let t = second_layer_thresholds(&z, &array![[1.0], [-1.0]], 2).unwrap();
+        // s₁ = 1⁺ᵀ A |y| = 1, s₂ = 1 − ½ = ½, s₃ = 1: b⁺ = (2 + 0) / 2 = 1, b⁻ = (0 − 2) / 2 = −1.
+        assert_eq!(t, array![[1.0], [-1.0]]);
+    }
+
+    #[test]
+    fn deterministic_for_a_seed_and_any_thread_count() {
+        let (x, _) = clusters(5, 5, 40, 7, 2.0);
+        let fit = || Agh::fit(x.view(), 8, AghLayers::Two, &options(25), 9).unwrap();
+        let a = fit();
+        assert_eq!(a, fit());
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            assert_eq!(pool.install(fit), a, "{threads} threads");
+            assert_eq!(pool.install(|| a.encode(x.view()).unwrap()), a.encode(x.view()).unwrap());
+        }
+        let itq = || AghItq::fit(x.view(), 8, &options(25), 10, 9).unwrap();
+        assert_eq!(itq(), itq());
+        // Another seed, other anchors.
+        let b = Agh::fit(x.view(), 8, AghLayers::Two, &options(25), 10).unwrap();
+        assert_ne!(a.anchors(), b.anchors());
+    }
+
+    #[test]
+    fn fit_uses_the_seeded_kmeans_anchors() {
+        let (x, _) = clusters(6, 4, 30, 5, 2.0);
+        let km = KMeans::fit(x.view(), 15, 100, 4).unwrap();
+        let agh = Agh::fit(x.view(), 5, AghLayers::One, &options(15), 4).unwrap();
+        assert_eq!(agh.anchors(), km.centres());
+        assert_eq!(agh, Agh::fit_with_anchors(x.view(), km.centres(), 5, AghLayers::One, 3).unwrap());
+    }
+
+    #[test]
+    fn an_anchor_tied_to_no_point_is_left_out() {
+        let (x, _) = clusters(7, 4, 30, 5, 2.0);
+        let anchors = KMeans::fit(x.view(), 12, 100, 1).unwrap().centres().to_owned();
+        let mut with_far = Array2::from_elem((13, 5), 1e4);
+        with_far.slice_mut(s![..12, ..]).assign(&anchors);
+        let plain = Agh::fit_with_anchors(x.view(), anchors.view(), 6, AghLayers::Two, 3).unwrap();
+        let extra = Agh::fit_with_anchors(x.view(), with_far.view(), 6, AghLayers::Two, 3).unwrap();
+        assert!(extra.projection().row(12).iter().all(|&v| v == 0.0));
+        assert_eq!(extra.projection().slice(s![..12, ..]), plain.projection());
+        assert_eq!(extra.encode(x.view()).unwrap(), plain.encode(x.view()).unwrap());
+    }
+
+    #[test]
+    fn far_away_points_get_finite_embeddings() {
+        // Every kernel value underflows exp(−D²/σ²) here; relative to the nearest anchor
+        // the weights stay finite and sum to 1.
+        let (x, _) = clusters(8, 4, 30, 5, 2.0);
+        let agh = Agh::fit(x.view(), 8, AghLayers::Two, &options(15), 2).unwrap();
+        let far = Array2::from_shape_fn((3, 5), |(i, j)| 1e6 * (i as f32 + 1.0) + j as f32);
+        let z = agh.anchor_similarities(far.view()).unwrap();
+        assert!(z.iter().all(|v| v.is_finite()));
+        assert!(z.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-12));
+        assert!(agh.embedding(far.view()).unwrap().iter().all(|v| v.is_finite()));
+        assert_eq!(agh.encode(far.view()).unwrap().n_codes(), 3);
+    }
+
+    #[test]
+    fn beats_chance_on_clusters() {
+        const C: usize = 8;
+        let (x, labels) = clusters(17, C, 60, 16, 1.2);
+        let half = x.nrows() / 2;
+        let (db, q) = (x.slice(s![..half, ..]), x.slice(s![half.., ..]));
+        let (db_labels, q_labels) = (&labels[..half], &labels[half..]);
+        let map = |h: &dyn Hasher| {
+            let (dbc, qc) = (h.encode(db).unwrap(), h.encode(q).unwrap());
+            mean_average_precision(&qc, q_labels, &dbc, db_labels, &[TopK::All]).unwrap()[0]
+        };
+        let one = map(&Agh::fit(db, 12, AghLayers::One, &options(40), 1).unwrap());
+        let two = map(&Agh::fit(db, 12, AghLayers::Two, &options(40), 1).unwrap());
+        let itq = map(&AghItq::fit(db, 12, &options(40), 50, 1).unwrap());
+        let chance = 1.0 / C as f64;
+        eprintln!("AGH mAP@all: one layer {one:.3}, two layers {two:.3}, +ITQ {itq:.3}; chance {chance:.3}");
+        for (name, m) in [("one layer", one), ("two layers", two), ("AGH+ITQ", itq)] {
+            assert!(m > 3.0 * chance, "{name}: {m}");
+        }
+    }
+
+    #[test]
+    fn fit_errors() {
+        let (x, _) = clusters(9, 3, 10, 4, 2.0);
+        let o = options(10);
+        let fit = |x: ArrayView2<f32>, bits, layers, o: &AghOptions| Agh::fit(x, bits, layers, o, 0).unwrap_err();
+
+        assert_eq!(fit(x.view(), 0, AghLayers::One, &o), Error::ZeroBits);
+        let s0 = AghOptions { nearest_anchors: 0, ..o };
+        assert_eq!(fit(x.view(), 4, AghLayers::One, &s0), Error::NearestAnchors { nearest: 0, n_anchors: 10 });
+        let s11 = AghOptions { nearest_anchors: 11, ..o };
+        let err = fit(x.view(), 4, AghLayers::One, &s11);
+        assert_eq!(err, Error::NearestAnchors { nearest: 11, n_anchors: 10 });
+        assert_eq!(
+            err.to_string(),
+            "the number of nearest anchors must be between 1 and the number of anchors (10), got 11"
+        );
+        let no_anchors = AghOptions { n_anchors: 0, ..o };
+        assert_eq!(fit(x.view(), 4, AghLayers::One, &no_anchors), Error::NearestAnchors { nearest: 3, n_anchors: 0 });
+        let err = fit(x.view(), 5, AghLayers::Two, &o);
+        assert_eq!(err, Error::OddBits { method: "two-layer AGH", n_bits: 5 });
+        assert_eq!(err.to_string(), "two-layer AGH needs an even number of bits (two per eigenvector), got 5");
+        let err = fit(x.view(), 10, AghLayers::One, &o);
+        assert_eq!(err, Error::TooManyBitsForAnchors { method: "AGH", n_bits: 10, max_bits: 9, n_anchors: 10 });
+        assert_eq!(err.to_string(), "AGH with 10 anchors gives at most 9 bits, got 10");
+        assert_eq!(
+            fit(x.view(), 20, AghLayers::Two, &o),
+            Error::TooManyBitsForAnchors { method: "two-layer AGH", n_bits: 20, max_bits: 18, n_anchors: 10 }
+        );
+        let err = fit(x.slice(s![..9, ..]), 4, AghLayers::One, &o);
+        assert_eq!(err, Error::TooFewEmbeddings { method: "AGH", min: 10, rows: 9 });
+        assert_eq!(err.to_string(), "AGH needs at least 10 training embeddings, got 9");
+        assert_eq!(
+            fit(Array2::zeros((0, 4)).view(), 4, AghLayers::One, &o),
+            Error::EmptyEmbeddings { rows: 0, cols: 4 }
+        );
+        assert_eq!(
+            fit(Array2::zeros((12, 0)).view(), 4, AghLayers::One, &o),
+            Error::EmptyEmbeddings { rows: 12, cols: 0 }
+        );
+        let mut bad = x.clone();
+        bad[[3, 1]] = f32::NAN;
+        assert_eq!(fit(bad.view(), 4, AghLayers::One, &o), Error::NonFiniteEmbedding { row: 3, col: 1 });
+        bad[[3, 1]] = f32::INFINITY;
+        assert_eq!(fit(bad.view(), 4, AghLayers::Two, &o), Error::NonFiniteEmbedding { row: 3, col: 1 });
+        // Fewer than 10 distinct rows for 10 anchors.
+        let repeated = Array2::from_shape_fn((30, 4), |(i, j)| ((i % 5) * 4 + j) as f32);
+        assert_eq!(
+            fit(repeated.view(), 4, AghLayers::One, &o),
+            Error::TooFewDistinctEmbeddings { method: "k-means", k: 10, distinct: 5 }
+        );
+        // AGH+ITQ checks the same, under its own name.
+        assert_eq!(
+            AghItq::fit(x.view(), 10, &o, 5, 0).unwrap_err(),
+            Error::TooManyBitsForAnchors { method: "AGH+ITQ", n_bits: 10, max_bits: 9, n_anchors: 10 }
+        );
+        assert_eq!(
+            AghItq::fit(x.slice(s![..9, ..]), 4, &o, 5, 0).unwrap_err(),
+            Error::TooFewEmbeddings { method: "AGH+ITQ", min: 10, rows: 9 }
+        );
+        assert_eq!(AghItq::fit(bad.view(), 4, &o, 5, 0).unwrap_err(), Error::NonFiniteEmbedding { row: 3, col: 1 });
+    }
+
+    #[test]
+    fn fit_with_anchors_errors() {
+        let (x, _) = clusters(10, 3, 10, 4, 2.0);
+        let anchors = x.slice(s![..6, ..]).mapv(f64::from);
+        let with = |a: ArrayView2<f64>, s| Agh::fit_with_anchors(x.view(), a, 4, AghLayers::One, s).unwrap_err();
+        assert_eq!(with(anchors.view(), 0), Error::NearestAnchors { nearest: 0, n_anchors: 6 });
+        assert_eq!(with(anchors.view(), 7), Error::NearestAnchors { nearest: 7, n_anchors: 6 });
+        assert_eq!(with(Array2::zeros((0, 4)).view(), 1), Error::NearestAnchors { nearest: 1, n_anchors: 0 });
+        let err = with(Array2::zeros((6, 3)).view(), 2);
+        assert_eq!(err, Error::AnchorShape { rows: 6, cols: 3, dim: 4 });
+        assert_eq!(err.to_string(), "anchors must be a non-empty matrix of 4-dimensional rows, got 6×3");
+        let mut bad = anchors.clone();
+        bad[[2, 3]] = f64::NAN;
+        assert_eq!(with(bad.view(), 2), Error::NonFiniteAnchor { row: 2, col: 3 });
+
+        // s = 1: Z is 0/1, ZᵀZ = Λ and M = I, so every eigenvalue is trivial.
+        let err = with(anchors.view(), 1);
+        assert_eq!(err, Error::TooFewEigenvectors { method: "AGH", needed: 4, available: 0 });
+        assert!(err.to_string().starts_with("AGH needs 4 eigenvectors of the anchor graph"), "{err}");
+        // Every training point on its nearest anchor, s = 1: σ = 0.
+        let on_anchors = anchors.mapv(|v| v as f32);
+        let err = Agh::fit_with_anchors(on_anchors.view(), anchors.view(), 2, AghLayers::One, 1).unwrap_err();
+        assert!(matches!(&err, Error::DegenerateAnchorGraph(reason) if reason.contains("bandwidth")), "{err}");
+        // Four anchors, of which s = 3: at most 3 eigenvectors, and 4 bits need 4.
+        let four = anchors.slice(s![..4, ..]);
+        assert_eq!(with(four, 3), Error::TooManyBitsForAnchors { method: "AGH", n_bits: 4, max_bits: 3, n_anchors: 4 });
+    }
+
+    #[test]
+    fn encode_errors() {
+        let (x, _) = clusters(11, 3, 10, 4, 2.0);
+        let hashers: Vec<Box<dyn Hasher>> = vec![
+            Box::new(Agh::fit(x.view(), 4, AghLayers::One, &options(8), 0).unwrap()),
+            Box::new(Agh::fit(x.view(), 4, AghLayers::Two, &options(8), 0).unwrap()),
+            Box::new(AghItq::fit(x.view(), 4, &options(8), 5, 0).unwrap()),
+        ];
+        let mut bad = x.clone();
+        bad[[9, 3]] = f32::NAN;
+        for h in &hashers {
+            let enc = |x: ArrayView2<f32>| h.encode(x).unwrap_err();
+            assert_eq!(enc(Array2::zeros((2, 5)).view()), Error::DimensionMismatch { expected: 4, got: 5 });
+            assert_eq!(enc(Array2::zeros((0, 4)).view()), Error::EmptyEmbeddings { rows: 0, cols: 4 });
+            assert_eq!(enc(bad.view()), Error::NonFiniteEmbedding { row: 9, col: 3 });
+        }
+        let agh = Agh::fit(x.view(), 4, AghLayers::One, &options(8), 0).unwrap();
+        assert_eq!(agh.embedding(bad.view()).unwrap_err(), Error::NonFiniteEmbedding { row: 9, col: 3 });
+        assert_eq!(agh.anchor_similarities(bad.view()).unwrap_err(), Error::NonFiniteEmbedding { row: 9, col: 3 });
+    }
+}
