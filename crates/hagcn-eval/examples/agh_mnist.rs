@@ -2,14 +2,15 @@
 //!
 //! ```text
 //! cargo run --release -p hagcn-cli -- data mnist --out /tmp/mnist
-//! cargo run --release -p hagcn-eval --example agh_mnist -- /tmp/mnist [nearest_anchors]
+//! cargo run --release -p hagcn-eval --example agh_mnist -- /tmp/mnist [nearest_anchors [seed]]
 //! ```
 //!
 //! Reads `features.npy` (`N × 784` float32) and `labels.npy` (`N` integers), splits with
 //! `hagcn_data::split(N, 42)` (80 % train, 10 % database, 10 % queries), fits every hasher
 //! on the training set (300 k-means anchors, shared by the AGH variants; `s = 3` unless
-//! given), encodes the database and the queries, and prints mAP@200 and mAP@all at 16, 32
-//! and 64 bits with the wall time of fitting and encoding. Not part of the test suite.
+//! given; k-means and ITQ seeded with 42 unless given), encodes the database and the
+//! queries, and prints mAP@200 and mAP@all at 16, 32 and 64 bits with the wall time of
+//! fitting and encoding. Not part of the test suite.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -25,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         nearest_anchors: args.next().map(|s| s.parse()).transpose()?.unwrap_or(AghOptions::default().nearest_anchors),
         ..AghOptions::default()
     };
+    let seed: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(42);
     let features: Array2<f32> = ndarray_npy::read_npy(dir.join("features.npy"))?;
     let labels: Array1<i64> = ndarray_npy::read_npy(dir.join("labels.npy"))?;
     let labels: Vec<usize> = labels.iter().map(|&l| usize::try_from(l)).collect::<Result<_, _>>()?;
@@ -34,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (db, db_labels) = part(&split.database);
     let (q, q_labels) = part(&split.query);
     println!(
-        "MNIST: {} train, {} database, {} queries; {} anchors, s = {}; {} rayon threads",
+        "MNIST: {} train, {} database, {} queries; {} anchors, s = {}, seed {seed}; {} rayon threads",
         train.nrows(),
         db.nrows(),
         q.nrows(),
@@ -44,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let start = Instant::now();
-    let kmeans = KMeans::fit(train.view(), options.n_anchors, options.kmeans_iterations, 42)?;
+    let kmeans = KMeans::fit(train.view(), options.n_anchors, options.kmeans_iterations, seed)?;
     let kmeans_seconds = start.elapsed().as_secs_f64();
     println!(
         "k-means: {:.2} s, {} iterations (converged: {}), inertia {:.1} -> {:.1}",
@@ -66,8 +68,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let hasher: Box<dyn Hasher> = match method {
                 "AGH, one layer" => Box::new(Agh::fit_with_anchors(train.view(), anchors, bits, AghLayers::One, s)?),
                 "AGH, two layers" => Box::new(Agh::fit_with_anchors(train.view(), anchors, bits, AghLayers::Two, s)?),
-                "AGH+ITQ" => Box::new(AghItq::fit_with_anchors(train.view(), anchors, bits, s, 50, 42)?),
-                _ => Box::new(Itq::fit(train.view(), bits, 50, 42)?),
+                "AGH+ITQ" => Box::new(AghItq::fit_with_anchors(train.view(), anchors, bits, s, 50, seed)?),
+                _ => Box::new(Itq::fit(train.view(), bits, 50, seed)?),
             };
             let mut fit_seconds = start.elapsed().as_secs_f64();
             if method.starts_with("AGH") {
