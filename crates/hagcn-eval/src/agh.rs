@@ -34,8 +34,8 @@
 //! W = √n Λ^{-1/2} V_r Σ_r^{-1/2},        y(x) = z(x) W,
 //! ```
 //!
-//! so that on the training points `Y = Z W` has `1ᵀ Y = 0` and `Yᵀ Y = n I`: the columns of
-//! `Y / √n` are eigenvectors of `A`. Each eigenvector `v_k` of `M` is normalised to have its
+//! so that on the training points `Y = Z W` has `1ᵀ Y = 0` and `Yᵀ Y = n I`, and
+//! `A Y = Y Σ_r`: the columns of `Y / √n` are orthonormal eigenvectors of `A`. Each eigenvector `v_k` of `M` is normalised to have its
 //! entry of largest magnitude positive (as [`Pcah`](crate::Pcah)'s directions), so `W` does
 //! not depend on the LAPACK build. The factor `√n` is in the authors' two-layer code only;
 //! it does not change any sign.
@@ -73,8 +73,8 @@
 //! identities and are skipped: `R` is learned on `Y` itself.
 //!
 //! **Differences from the authors' code**, none of which changes a code beyond rounding:
-//! distances are summed directly, `Σ_k (x_k − u_k)²`, rather than as `|‖x‖² + ‖u‖² − 2 xᵀu|`
-//! (`sqdist`); the kernel is evaluated relative to the nearest anchor,
+//! squared distances are `sqdist`'s `‖x‖² + ‖u‖² − 2 xᵀu` with negative rounding residues
+//! clamped to 0 rather than made positive by `abs`; the kernel is evaluated relative to the nearest anchor,
 //! `exp(−(D²_j − D²_min) / σ²)`, before normalising, which gives the same `z` without
 //! underflow for points far from every anchor; an anchor that is none of the training
 //! points' `s` nearest (`Λ_jj = 0`, where MATLAB divides by zero) is left out of `M` and

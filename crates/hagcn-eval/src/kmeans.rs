@@ -35,8 +35,9 @@
 //! The iterations stop early when an assignment repeats the previous one: the centres are
 //! then already the means of their clusters (a fixed point).
 //!
-//! **Determinism.** Distances are summed over the `d` coordinates in index order, each
-//! centre's mean over its points in index order, and the inertia and the seeding's running
+//! **Determinism.** Norms and dot products are sums over the `d` coordinates in a fixed
+//! order (index order; in the seeding, four interleaved partial sums), each centre's mean
+//! a sum over its points in index order, and the inertia and the seeding's running
 //! sums over points in index order. Rayon spreads the points (distances) and the clusters
 //! (means) over threads, but every number is computed by one thread in that fixed order,
 //! so the result depends on the seed and the data only, not on the number of threads.
