@@ -109,7 +109,7 @@ fn signs_to_codes(values: ArrayView2<f64>) -> PackedCodes {
 }
 
 /// Checks that `x` is non-empty and finite and returns it in `f64`.
-fn validate(x: ArrayView2<f32>) -> Result<Array2<f64>> {
+pub(crate) fn validate(x: ArrayView2<f32>) -> Result<Array2<f64>> {
     if x.nrows() == 0 || x.ncols() == 0 {
         return Err(Error::EmptyEmbeddings { rows: x.nrows(), cols: x.ncols() });
     }
@@ -150,7 +150,7 @@ fn check_bits(n_bits: usize, dim: usize, method: &'static str, needs_pca: bool) 
     Ok(())
 }
 
-fn linalg(op: &'static str) -> impl FnOnce(ndarray_linalg::error::LinalgError) -> Error {
+pub(crate) fn linalg(op: &'static str) -> impl FnOnce(ndarray_linalg::error::LinalgError) -> Error {
     move |e| Error::Linalg { op, detail: e.to_string() }
 }
 
@@ -163,13 +163,19 @@ pub(crate) fn principal_directions(xc: &Array2<f64>, n_bits: usize) -> Result<Ar
     // LAPACK returns ascending eigenvalues: take the last n_bits columns, largest first.
     let d = vectors.ncols();
     let mut w = vectors.slice(s![.., d - n_bits..; -1]).to_owned();
-    for mut col in w.columns_mut() {
+    fix_signs(&mut w);
+    Ok(w)
+}
+
+/// Flips each column of `vectors` whose entry of largest magnitude (the first such entry
+/// on ties) is negative, so eigenvectors do not depend on the LAPACK build's signs.
+pub(crate) fn fix_signs(vectors: &mut Array2<f64>) {
+    for mut col in vectors.columns_mut() {
         let pivot = col.iter().copied().fold(0.0f64, |best, v| if v.abs() > best.abs() { v } else { best });
         if pivot < 0.0 {
             col.mapv_inplace(|v| -v);
         }
     }
-    Ok(w)
 }
 
 /// The orthogonal matrix closest to `m` (square) in Frobenius norm: `U Vᵀ` from `m = U Σ Vᵀ`.
@@ -180,7 +186,7 @@ fn orthogonal_factor(m: &Array2<f64>, op: &'static str) -> Result<Array2<f64>> {
 }
 
 /// `sign(·)` with `sign(0) = +1`, the code convention of this crate.
-fn sign_matrix(m: &Array2<f64>) -> Array2<f64> {
+pub(crate) fn sign_matrix(m: &Array2<f64>) -> Array2<f64> {
     m.mapv(|v| if v >= 0.0 { 1.0 } else { -1.0 })
 }
 
@@ -316,23 +322,7 @@ impl Itq {
         let (mean, xc) = centre_training(train)?;
         let components = principal_directions(&xc, n_bits)?;
         let v = xc.dot(&components);
-
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let gaussian = Array2::from_shape_fn((n_bits, n_bits), |_| StandardNormal.sample(&mut rng));
-        let mut rotation = orthogonal_factor(&gaussian, "SVD of the random initial rotation")?;
-
-        let mut history = Vec::with_capacity(iterations + 1);
-        let mut vr = v.dot(&rotation);
-        let mut b = sign_matrix(&vr);
-        history.push(squared_distance(&b, &vr));
-        for _ in 0..iterations {
-            // Procrustes: SVD of Vᵀ B = Ŝ Ω Sᵀ (i.e. Bᵀ V = S Ω Ŝᵀ), R = Ŝ Sᵀ.
-            rotation = orthogonal_factor(&v.t().dot(&b), "SVD in the ITQ rotation update")?;
-            vr = v.dot(&rotation);
-            b = sign_matrix(&vr);
-            history.push(squared_distance(&b, &vr));
-        }
-
+        let (rotation, history) = itq_rotation(&v, iterations, seed)?;
         let projection = components.dot(&rotation);
         Ok((Itq { hash: LinearHash { mean, projection }, components, rotation }, history))
     }
@@ -373,7 +363,31 @@ impl Hasher for Itq {
     }
 }
 
-fn squared_distance(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+/// ITQ's rotation of an `n × b` embedding `v`: from the orthogonal factor of a `b × b`
+/// Gaussian matrix drawn from a ChaCha8 stream seeded with `seed`, `iterations` alternating
+/// steps `B = sign(V R)`, `R = Ŝ Sᵀ` (SVD `Vᵀ B = Ŝ Ω Sᵀ`). Returns `R` and the loss
+/// `‖B − V R‖²_F` before the first step and after each (`iterations + 1` values).
+pub(crate) fn itq_rotation(v: &Array2<f64>, iterations: usize, seed: u64) -> Result<(Array2<f64>, Vec<f64>)> {
+    let n_bits = v.ncols();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let gaussian = Array2::from_shape_fn((n_bits, n_bits), |_| StandardNormal.sample(&mut rng));
+    let mut rotation = orthogonal_factor(&gaussian, "SVD of the random initial rotation")?;
+
+    let mut history = Vec::with_capacity(iterations + 1);
+    let mut vr = v.dot(&rotation);
+    let mut b = sign_matrix(&vr);
+    history.push(squared_distance(&b, &vr));
+    for _ in 0..iterations {
+        // Procrustes: SVD of Vᵀ B = Ŝ Ω Sᵀ (i.e. Bᵀ V = S Ω Ŝᵀ), R = Ŝ Sᵀ.
+        rotation = orthogonal_factor(&v.t().dot(&b), "SVD in the ITQ rotation update")?;
+        vr = v.dot(&rotation);
+        b = sign_matrix(&vr);
+        history.push(squared_distance(&b, &vr));
+    }
+    Ok((rotation, history))
+}
+
+pub(crate) fn squared_distance(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 

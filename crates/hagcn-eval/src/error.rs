@@ -5,6 +5,8 @@
 
 use thiserror::Error;
 
+use crate::topk::TopK;
+
 /// Result alias for this crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -110,15 +112,103 @@ pub enum Error {
         dim: usize,
     },
 
-    /// Too few training embeddings for a baseline that estimates the data's spread.
+    /// Too few training embeddings: fewer than SH needs to estimate the data's spread, or
+    /// than the clusters of k-means or the anchors of AGH.
     #[error("{method} needs at least {min} training embeddings, got {rows}")]
     TooFewEmbeddings {
-        /// `"SH"`.
+        /// `"SH"`, `"k-means"` or `"AGH"`.
         method: &'static str,
         /// The least number of rows the method accepts.
         min: usize,
         /// The number of rows given.
         rows: usize,
+    },
+
+    /// k-means asked for more clusters than the data have distinct points.
+    #[error("{method} needs at least {k} distinct embeddings, got {distinct}")]
+    TooFewDistinctEmbeddings {
+        /// `"k-means"`.
+        method: &'static str,
+        /// The number of clusters asked for.
+        k: usize,
+        /// The number of distinct rows found.
+        distinct: usize,
+    },
+
+    /// k-means asked for zero clusters.
+    #[error("k-means needs at least one cluster")]
+    ZeroClusters,
+
+    /// An anchor-graph hasher given a number of nearest anchors `s` outside `1..=m`.
+    #[error("the number of nearest anchors must be between 1 and the number of anchors ({n_anchors}), got {nearest}")]
+    NearestAnchors {
+        /// The requested `s`.
+        nearest: usize,
+        /// The number of anchors `m`.
+        n_anchors: usize,
+    },
+
+    /// A hasher that makes two bits per projection, asked for an odd number of bits.
+    #[error("{method} needs an even number of bits (two per eigenvector), got {n_bits}")]
+    OddBits {
+        /// `"two-layer AGH"`.
+        method: &'static str,
+        /// The requested number of bits.
+        n_bits: usize,
+    },
+
+    /// An anchor-graph hasher asked for more bits than its `m − 1` non-trivial
+    /// eigenvectors can give.
+    #[error("{method} with {n_anchors} anchors gives at most {max_bits} bits, got {n_bits}")]
+    TooManyBitsForAnchors {
+        /// `"AGH"`, `"two-layer AGH"` or `"AGH+ITQ"`.
+        method: &'static str,
+        /// The requested number of bits.
+        n_bits: usize,
+        /// The most bits this number of anchors allows.
+        max_bits: usize,
+        /// The number of anchors `m`.
+        n_anchors: usize,
+    },
+
+    /// An anchor graph with fewer usable eigenvectors (eigenvalue in `(0, 1 − 10⁻³)`) than
+    /// the hasher needs.
+    #[error(
+        "{method} needs {needed} eigenvectors of the anchor graph with eigenvalues in (0, 1 - 1e-3), \
+         but the graph has only {available}"
+    )]
+    TooFewEigenvectors {
+        /// `"AGH"`, `"two-layer AGH"` or `"AGH+ITQ"`.
+        method: &'static str,
+        /// Eigenvectors needed (one per bit, or one per two bits for two layers).
+        needed: usize,
+        /// Eigenvectors found.
+        available: usize,
+    },
+
+    /// An anchor graph on which the hasher is undefined (a zero kernel bandwidth, or a
+    /// second-layer threshold that divides by zero).
+    #[error("degenerate anchor graph: {0}")]
+    DegenerateAnchorGraph(String),
+
+    /// Anchors that are not a non-empty matrix of the embeddings' dimension.
+    #[error("anchors must be a non-empty matrix of {dim}-dimensional rows, got {rows}×{cols}")]
+    AnchorShape {
+        /// Rows of the anchor matrix.
+        rows: usize,
+        /// Its columns.
+        cols: usize,
+        /// The dimension of the training embeddings.
+        dim: usize,
+    },
+
+    /// A `NaN` or infinite anchor coordinate.
+    #[error("anchor {row} has a non-finite value in dimension {col}")]
+    NonFiniteAnchor {
+        /// The anchor (row) of the first offending entry.
+        row: usize,
+        /// Its column (dimension).
+        col: usize,
     },
 
     /// Embeddings whose dimension differs from the one a hasher was fit on.
@@ -144,6 +234,6 @@ pub enum Error {
     #[error("legacy mAP@{top_k} is undefined: no query has a relevant item in its top {top_k}")]
     LegacyNoHits {
         /// The cut-off.
-        top_k: crate::rank::TopK,
+        top_k: TopK,
     },
 }

@@ -6,8 +6,9 @@
 //! queries ([`mean_average_precision`]), as specified in §4 of the HAGCN spec.
 //! [`StreamingTopK`] gives the same top-`K` over a database that arrives in blocks (one
 //! larger than memory), and [`faiss`] reads and writes faiss's `IndexBinaryFlat` files.
-//! Baseline hashers implement [`Hasher`]: LSH, PCAH and ITQ ([`baselines`]) and spectral
-//! hashing ([`SpectralHashing`]).
+//! Baseline hashers implement [`Hasher`]: LSH, PCAH and ITQ ([`baselines`]), spectral
+//! hashing ([`SpectralHashing`]) and anchor graph hashing ([`Agh`], one or two layers, and
+//! [`AghItq`], its embedding rotated by ITQ), whose anchors come from [`KMeans`].
 //!
 //! ```
 //! use hagcn_eval::{PackedCodes, TopK, hamming_rank, mean_average_precision};
@@ -30,20 +31,25 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod agh;
 pub mod baselines;
 pub mod codes;
 pub mod error;
 pub mod faiss;
+pub mod kmeans;
 pub mod map;
 pub mod metrics;
 pub mod rank;
 pub mod spectral_hashing;
 pub mod streaming;
+mod topk;
 
+pub use agh::{Agh, AghItq, AghLayers, AghOptions};
 pub use baselines::{Hasher, Itq, Lsh, Pcah};
 pub use codes::{PackedCodes, hamming_distance};
 pub use error::{Error, Result};
 pub use faiss::FaissBinaryFlatHeader;
+pub use kmeans::KMeans;
 pub use map::mean_average_precision;
 pub use metrics::{
     PrCurve, RadiusPr, legacy_map, pr_curve, precision_at, precision_recall_within_radius, tie_aware_map,

@@ -24,7 +24,6 @@
 //! time, and query blocks run in parallel with rayon. Each query's result depends only on
 //! its own scan, so the output is the same for any number of threads.
 
-use std::fmt;
 use std::str::FromStr;
 
 use ndarray::Array2;
@@ -33,49 +32,15 @@ use rayon::prelude::*;
 use crate::codes::PackedCodes;
 use crate::error::{Error, Result};
 
-/// How many ranks to keep: the whole database or the first `K`.
-///
-/// Parses from and prints as `all` or a positive integer, for command lines:
-///
-/// ```
-/// use hagcn_eval::TopK;
-///
-/// assert_eq!("all".parse::<TopK>().unwrap(), TopK::All);
-/// assert_eq!("200".parse::<TopK>().unwrap(), TopK::K(200));
-/// assert!("0".parse::<TopK>().is_err());
-/// assert_eq!(TopK::K(5000).to_string(), "5000");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TopK {
-    /// The whole database.
-    All,
-    /// The first `K` ranks (`K ≥ 1`); the whole database when `K` exceeds its size.
-    K(usize),
-}
+pub use crate::topk::TopK;
 
+/// A cut-off checked against the errors of this crate.
 impl TopK {
-    /// The number of ranks kept for a database of `n_database` items, `min(K, N)`.
-    pub fn len_for(self, n_database: usize) -> usize {
-        match self {
-            TopK::All => n_database,
-            TopK::K(k) => k.min(n_database),
-        }
-    }
-
     /// [`Error::ZeroK`] for `K(0)`.
     pub(crate) fn validate(self) -> Result<()> {
         match self {
             TopK::K(0) => Err(Error::ZeroK),
             _ => Ok(()),
-        }
-    }
-}
-
-impl fmt::Display for TopK {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TopK::All => f.write_str("all"),
-            TopK::K(k) => write!(f, "{k}"),
         }
     }
 }
