@@ -30,6 +30,7 @@ use hagcn_autodiff::{AdamConfig, AdamUpdate, Backend, Graph, Var};
 use hagcn_cuda::backend::{CudaBackend, EigenPolicy, EigenSolver, EmulatedDevice, KernelDevice};
 use hagcn_cuda::hamming::HammingIndex;
 use hagcn_data::synthetic::GaussianClusters;
+use hagcn_model::params::Params;
 use hagcn_model::{Filter, Machine, MachineConfig, filters};
 use ndarray::{Array2, s};
 
@@ -141,18 +142,15 @@ fn filter<B: Backend<Elem = f32>>(g: &mut Graph<B>, f: Filter, z: Var, n: usize,
             let b = g.param(be.full(1, h, 0.0).expect("b"));
             let lw = g.param(be.full(1, h, 1.0).expect("ln w"));
             let lb = g.param(be.full(1, h, 0.0).expect("ln b"));
-            let p = |name: &str| match name {
-                "w.weight" => w,
-                "w.bias" => b,
-                "layer_norm.weight" => lw,
-                _ => lb,
-            };
+            let p =
+                Params::from_iter([("w.weight", w), ("w.bias", b), ("layer_norm.weight", lw), ("layer_norm.bias", lb)]);
             filters::gcn(g, a_hat, z, &p, 1e-5)
         }
         Filter::Fourier | Filter::Spline => {
             let w = g.param(be.upload(Array2::<f32>::eye(k).view()).expect("w"));
             let b = g.param(be.full(1, k, 0.0).expect("b"));
-            filters::spectral(g, z, w, b, k, f == Filter::Spline)
+            let (lambda_k, u_k) = g.gram_graph_smallest_eigen(z, 1.0 / n as f64, 1.0, k).expect("eigenpairs");
+            filters::spectral(g, lambda_k, u_k, z, w, b, f == Filter::Spline)
         }
         Filter::Cheby => filters::chebyshev(g, a_hat, z, k),
         Filter::Lanczos => {
@@ -169,8 +167,8 @@ fn filter_passes<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes
     group.sample_size(10);
     for &n in &sizes.batches {
         let z = t.backend.upload(features(n, sizes.hidden).view()).expect("upload");
-        for f in Filter::ALL {
-            group.bench_with_input(BenchmarkId::new(format!("{}-forward", f.name()), n), &n, |bench, _| {
+        for &f in Filter::ALL {
+            group.bench_with_input(BenchmarkId::new(format!("{}-forward", f.to_string()), n), &n, |bench, _| {
                 bench.iter(|| {
                     let mut g = Graph::new(t.backend.clone());
                     let zv = g.param(z.clone());
@@ -178,16 +176,20 @@ fn filter_passes<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes
                     (t.sync)();
                 })
             });
-            group.bench_with_input(BenchmarkId::new(format!("{}-forward+backward", f.name()), n), &n, |bench, _| {
-                bench.iter(|| {
-                    let mut g = Graph::new(t.backend.clone());
-                    let zv = g.param(z.clone());
-                    let out = filter(&mut g, f, zv, n, sizes);
-                    let loss = g.sum(out).expect("sum");
-                    black_box(g.backward(loss).expect("backward"));
-                    (t.sync)();
-                })
-            });
+            group.bench_with_input(
+                BenchmarkId::new(format!("{}-forward+backward", f.to_string()), n),
+                &n,
+                |bench, _| {
+                    bench.iter(|| {
+                        let mut g = Graph::new(t.backend.clone());
+                        let zv = g.param(z.clone());
+                        let out = filter(&mut g, f, zv, n, sizes);
+                        let loss = g.sum(out).expect("sum");
+                        black_box(g.backward(loss).expect("backward"));
+                        (t.sync)();
+                    })
+                },
+            );
         }
     }
     group.finish();
@@ -240,12 +242,12 @@ fn train_step<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes: &
     group.sample_size(10);
     for &n in &sizes.step_batches {
         let batch = features(n, sizes.dim);
-        for f in Filter::ALL {
+        for &f in Filter::ALL {
             let mut config = MachineConfig::new(sizes.dim, sizes.bits, f);
             config.hidden = sizes.hidden;
             config.k = sizes.k;
             let mut machine = Machine::new(t.backend.clone(), config, AdamConfig::default(), 0).expect("model");
-            group.bench_with_input(BenchmarkId::new(f.name(), n), &n, |bench, _| {
+            group.bench_with_input(BenchmarkId::new(f.to_string(), n), &n, |bench, _| {
                 // The loss comes back to the host, which waits for the step.
                 bench.iter(|| black_box(machine.train_step(batch.view()).expect("step")))
             });

@@ -59,7 +59,7 @@ fn train_step(c: &mut Criterion) {
             let mut machine = Machine::new(CpuBackend::<f32>::new(), config, AdamConfig::default(), 0).expect("model");
             // GCN's GEMM count as the common yardstick (cheby adds k n²h products per pass).
             group.throughput(Throughput::Elements(gcn_step_flops(n as u64, d as u64, h as u64, bits as u64)));
-            group.bench_with_input(BenchmarkId::new(filter.name(), n), &n, |bench, _| {
+            group.bench_with_input(BenchmarkId::new(filter.to_string(), n), &n, |bench, _| {
                 bench.iter(|| machine.train_step(black_box(batch.view())).expect("step"))
             });
             if filter == Filter::Gcn {

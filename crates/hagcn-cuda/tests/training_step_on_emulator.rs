@@ -85,7 +85,7 @@ fn every_filter_matches_cpu_backend<D: KernelDevice>(
 ) {
     let x = batch(shape.rows, shape.dim);
     let adam = AdamConfig { lr: LR, ..AdamConfig::default() };
-    for filter in Filter::ALL {
+    for &filter in Filter::ALL {
         let started = Instant::now();
         let mut config = MachineConfig::new(shape.dim, shape.bits, filter);
         config.hidden = shape.hidden;
@@ -142,7 +142,7 @@ fn a_training_step_keeps_the_model_on_the_device() {
     // h = 32 so that the parameters (about 4h²) outnumber what may cross (linear in h).
     let (n, d, h, bits, k) = (12, 10, 32, 8, 4);
     let x = batch(n, d);
-    for filter in Filter::ALL {
+    for &filter in Filter::ALL {
         let device = Arc::new(Recording::default());
         let mut config = MachineConfig::new(d, bits, filter);
         config.hidden = h;

@@ -99,31 +99,34 @@ pub fn param_specs(c: &MachineConfig) -> Vec<ParamSpec> {
 }
 
 /// The graph variables of a model's parameters, looked up by their `state_dict` name.
-#[derive(Clone, Copy)]
-pub struct Params<'a> {
-    specs: &'a [ParamSpec],
-    vars: &'a [Var],
-}
+#[derive(Clone, Debug, Default)]
+pub struct Params(Vec<(&'static str, Var)>);
 
-impl<'a> Params<'a> {
-    /// Pairs `vars` (one per spec, in [`param_specs`] order) with their specifications.
+impl Params {
+    /// Pairs `vars` (one per spec, in [`param_specs`] order) with their names.
     ///
     /// # Panics
     ///
     /// When the counts differ: callers build both from the same configuration.
-    pub fn new(specs: &'a [ParamSpec], vars: &'a [Var]) -> Self {
+    pub fn new(specs: &[ParamSpec], vars: &[Var]) -> Self {
         assert_eq!(specs.len(), vars.len(), "one variable per parameter");
-        Params { specs, vars }
+        specs.iter().map(|s| s.name).zip(vars.iter().copied()).collect()
     }
 
     /// The variable of the parameter `name`.
     ///
     /// # Panics
     ///
-    /// When the configuration has no such parameter (a bug: each filter asks only for its own).
+    /// When there is no such parameter (a bug: each filter asks only for its own).
     pub fn get(&self, name: &str) -> Var {
-        let at = self.specs.iter().position(|s| s.name == name);
-        self.vars[at.unwrap_or_else(|| panic!("no parameter {name} in this configuration"))]
+        let found = self.0.iter().find(|(n, _)| *n == name);
+        found.unwrap_or_else(|| panic!("no parameter {name} in this configuration")).1
+    }
+}
+
+impl FromIterator<(&'static str, Var)> for Params {
+    fn from_iter<I: IntoIterator<Item = (&'static str, Var)>>(iter: I) -> Self {
+        Params(iter.into_iter().collect())
     }
 }
 
