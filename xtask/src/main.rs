@@ -91,9 +91,13 @@ fn run() -> Result<()> {
     match task.as_str() {
         "experiment" => {
             ensure_openblas(install)?;
-            let bin = if wants_cuda(rest, &invoked_from) { build_release_cli_cuda()? } else { build_release_cli()? };
+            let datasets = root.join("datasets");
+            let mut bin = build_release_cli()?;
+            if wants_cuda(&bin, rest, &datasets)? {
+                bin = build_release_cli_cuda()?;
+            }
             let mut cmd = Command::new(bin);
-            cmd.arg("experiment").arg("--datasets-dir").arg(root.join("datasets")).args(rest);
+            cmd.arg("experiment").arg("--datasets-dir").arg(&datasets).args(rest);
             run_checked(fast_blas_env(&mut cmd))
         }
         "grads" => {
@@ -102,13 +106,16 @@ fn run() -> Result<()> {
             run_checked(Command::new(bin).arg("grads").args(rest))
         }
         "data" => {
-            let Some(name) = rest.first().map(String::as_str).filter(|n| ["mnist", "digits"].contains(n)) else {
-                bail!("usage: cargo xtask data mnist|digits");
+            let [name] = rest else {
+                bail!("usage: cargo xtask data NAME (see `cargo xtask data --help`)");
             };
             ensure_openblas(install)?;
             let bin = build_release_cli()?;
             let mut cmd = Command::new(bin);
-            cmd.args(["data", name, "--out"]).arg(root.join("datasets").join(name));
+            cmd.arg("data").arg(name);
+            if !name.starts_with('-') {
+                cmd.arg("--out").arg(root.join("datasets").join(name));
+            }
             run_checked(&mut cmd)
         }
         "test" => {
@@ -212,26 +219,35 @@ fn target_dir() -> PathBuf {
     env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"))
 }
 
-/// Whether `hagcn experiment` arguments ask for a CUDA device (`--device cuda…` on the command
-/// line, or `device = "cuda…"` in the `--config` file): then the CLI is built with its `cuda`
-/// feature.
-fn wants_cuda(args: &[String], invoked_from: &Path) -> bool {
-    let value_of = |flag: &str| {
-        args.iter().enumerate().find_map(|(i, a)| match a.strip_prefix(&format!("{flag}=")) {
-            Some(v) => Some(v.to_string()),
-            None if a == flag => args.get(i + 1).cloned(),
-            None => None,
-        })
-    };
-    if let Some(device) = value_of("--device") {
-        return device.trim().to_ascii_lowercase().starts_with("cuda");
+/// Whether `hagcn experiment ARGS` trains on a CUDA device, so that the CLI must be built
+/// with its `cuda` feature. The CLI `bin` (a CPU build) answers from its own resolved
+/// settings (`--print-config json`: defaults, the `--config` file, the flags), so the xtask
+/// never reads a config file itself.
+fn wants_cuda(bin: &Path, args: &[String], datasets: &Path) -> Result<bool> {
+    if args.iter().any(|a| matches!(a.as_str(), "-h" | "--help") || a.starts_with("--print-config")) {
+        return Ok(false); // nothing trains
     }
-    let Some(config) = value_of("--config") else { return false };
-    let text = std::fs::read_to_string(invoked_from.join(config)).unwrap_or_default();
-    text.lines().any(|l| {
-        let l = l.trim();
-        l.starts_with("device") && l.split('=').nth(1).is_some_and(|v| v.trim().trim_matches('"').starts_with("cuda"))
-    })
+    let out = Command::new(bin)
+        .arg("experiment")
+        .arg("--datasets-dir")
+        .arg(datasets)
+        .args(args)
+        .args(["--print-config", "json"])
+        .output()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    if !out.status.success() {
+        // The settings are wrong: the CLI's own message, and the exit code the run would give.
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        std::process::exit(out.status.code().unwrap_or(1));
+    }
+    device_is_cuda(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Whether the `device` of the CLI's `--print-config json` output is a CUDA one.
+fn device_is_cuda(settings_json: &str) -> Result<bool> {
+    let settings: serde_json::Value = serde_json::from_str(settings_json).context("hagcn --print-config json")?;
+    let device = settings["device"].as_str().context("hagcn --print-config json: no device")?;
+    Ok(device.starts_with("cuda"))
 }
 
 /// `hagcn` in release mode with the CUDA backends (`--features cuda`).
@@ -676,20 +692,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn experiments_asking_for_cuda_get_the_cuda_build() {
-        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let here = env::temp_dir().join(format!("xtask-wants-cuda-{}", std::process::id()));
-        std::fs::create_dir_all(&here).unwrap();
-        assert!(wants_cuda(&args(&["--epochs", "1", "--device", "cuda:1"]), &here));
-        assert!(wants_cuda(&args(&["--device=CUDA"]), &here));
-        assert!(!wants_cuda(&args(&["--device", "cpu"]), &here));
-        assert!(!wants_cuda(&args(&["--filters", "gcn"]), &here));
-        std::fs::write(here.join("gpu.toml"), "bits = [16]\ndevice = \"cuda\"\n").unwrap();
-        std::fs::write(here.join("cpu.toml"), "bits = [16]\n# device = \"cuda\" some day\n").unwrap();
-        assert!(wants_cuda(&args(&["--config", "gpu.toml"]), &here));
-        assert!(!wants_cuda(&args(&["--config", "cpu.toml"]), &here));
-        // The command line wins over the file.
-        assert!(!wants_cuda(&args(&["--config", "gpu.toml", "--device", "cpu"]), &here));
-        std::fs::remove_dir_all(&here).unwrap();
+    fn the_device_comes_from_the_cli_settings() {
+        assert!(device_is_cuda(r#"{"name":"","device":"cuda:1","epochs":3}"#).unwrap());
+        assert!(device_is_cuda(r#"{"device":"cuda-emulated"}"#).unwrap());
+        assert!(!device_is_cuda(r#"{"device":"cpu"}"#).unwrap());
+        assert!(device_is_cuda(r#"{"epochs":3}"#).is_err());
+        assert!(device_is_cuda("device = cuda").is_err());
     }
 }
