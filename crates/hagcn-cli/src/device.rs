@@ -66,10 +66,10 @@ impl<'de> Deserialize<'de> for Device {
 
 /// The CUDA backend on a GPU.
 #[cfg(feature = "cuda")]
-pub type GpuBackend = hagcn_cuda::backend::CudaBackend<hagcn_cuda::Device>;
+pub type GpuBackend = hagcn_cuda::CudaBackend<hagcn_cuda::Device>;
 /// The CUDA backend on the CPU emulation of its kernels.
 #[cfg(feature = "cuda")]
-pub type EmulatedBackend = hagcn_cuda::backend::CudaBackend<hagcn_cuda::backend::EmulatedDevice>;
+pub type EmulatedBackend = hagcn_cuda::CudaBackend<hagcn_cuda::EmulatedDevice>;
 
 /// An opened device: the backend every model of a command is built on.
 #[derive(Clone)]
@@ -122,7 +122,7 @@ pub fn open(requested: Device) -> Result<Opened> {
         }
         #[cfg(feature = "cuda")]
         Device::CudaEmulated => {
-            Ok(Opened::Emulated(EmulatedBackend::new(std::sync::Arc::new(hagcn_cuda::backend::EmulatedDevice))))
+            Ok(Opened::Emulated(EmulatedBackend::new(std::sync::Arc::new(hagcn_cuda::EmulatedDevice))))
         }
         #[cfg(not(feature = "cuda"))]
         Device::Cuda(_) | Device::CudaEmulated => bail!(
