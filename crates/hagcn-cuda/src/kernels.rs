@@ -46,6 +46,17 @@
 //! let mut y = dev.alloc_zeros::<f32>(2).unwrap();
 //! unsafe { dev.launch(&activations::SIGMIOD_FWD_F32, Dim3::x(1), Dim3::x(32), (&x, &mut y, 2)) }.unwrap();
 //! ```
+//!
+//! So is a buffer of another element type:
+//!
+//! ```compile_fail
+//! use hagcn_cuda::{EmulatedDevice, device::KernelDevice, emu::Dim3, kernels::activations};
+//!
+//! let dev = EmulatedDevice;
+//! let x = dev.upload(&[0.0f32, 2.0]).unwrap();
+//! let mut y = dev.alloc_zeros::<f64>(2).unwrap();
+//! unsafe { dev.launch(&activations::SIGMOID_FWD_F32, Dim3::x(1), Dim3::x(32), (&x, &mut y, 2)) }.unwrap();
+//! ```
 
 use std::marker::PhantomData;
 
