@@ -24,6 +24,11 @@ impl<B> Clone for DeviceTensor<B> {
 }
 
 impl<B> DeviceTensor<B> {
+    /// A `rows × cols` tensor holding `buf`.
+    pub(crate) fn new(rows: usize, cols: usize, buf: B) -> Self {
+        DeviceTensor { rows, cols, buf: Arc::new(buf) }
+    }
+
     /// `(rows, cols)`.
     pub fn shape(&self) -> (usize, usize) {
         (self.rows, self.cols)
@@ -41,11 +46,6 @@ pub(crate) type Tensor<D> = DeviceTensor<Buffer<D, f32>>;
 /// `hagcn_autodiff`'s result, what the backend's ops return.
 pub(crate) type AdResult<T> = hagcn_autodiff::Result<T>;
 
-/// A `rows × cols` tensor holding `buf`.
-pub(crate) fn tensor<D: KernelDevice>(rows: usize, cols: usize, buf: Buffer<D, f32>) -> Tensor<D> {
-    DeviceTensor { rows, cols, buf: Arc::new(buf) }
-}
-
 /// A buffer of `len` f32 zeros (the output of a kernel).
 pub(crate) fn alloc<D: KernelDevice>(dev: &D, len: usize) -> Result<Buffer<D, f32>> {
     dev.alloc_zeros::<f32>(len)
@@ -53,14 +53,14 @@ pub(crate) fn alloc<D: KernelDevice>(dev: &D, len: usize) -> Result<Buffer<D, f3
 
 /// A `rows × cols` tensor of zeros.
 pub(crate) fn zeros<D: KernelDevice>(dev: &D, rows: usize, cols: usize) -> Result<Tensor<D>> {
-    Ok(tensor::<D>(rows, cols, alloc(dev, rows * cols)?))
+    Ok(DeviceTensor::new(rows, cols, alloc(dev, rows * cols)?))
 }
 
 /// `a` copied to the device.
 pub(crate) fn upload<D: KernelDevice>(dev: &D, a: ArrayView2<f32>) -> AdResult<Tensor<D>> {
     let data = a.as_standard_layout();
     let buf = dev.upload(data.as_slice().expect("standard layout"))?;
-    Ok(tensor::<D>(a.nrows(), a.ncols(), buf))
+    Ok(DeviceTensor::new(a.nrows(), a.ncols(), buf))
 }
 
 /// `t` copied to the host.

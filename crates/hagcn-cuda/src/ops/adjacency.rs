@@ -10,7 +10,7 @@ use super::{flat, int, rows_grid, run};
 use crate::device::KernelDevice;
 use crate::error::Error;
 use crate::kernels::adjacency as k;
-use crate::tensor::{self, AdResult, Tensor, check_shape};
+use crate::tensor::{self, AdResult, DeviceTensor, Tensor, check_shape};
 
 /// `(Â, d)` with `d_i = 1/√deg_i` (`n × 1`).
 pub(crate) fn normalized_adjacency<D: KernelDevice>(dev: &D, a: &Tensor<D>) -> AdResult<(Tensor<D>, Tensor<D>)> {
@@ -30,7 +30,7 @@ pub(crate) fn normalized_adjacency<D: KernelDevice>(dev: &D, a: &Tensor<D>) -> A
     let mut a_hat = tensor::alloc(dev, n * n)?;
     // SAFETY: a and a_hat hold n × n entries, d n.
     unsafe { run(dev, n * n, &k::ADJACENCY_SCALE_F32, flat(n * n), (&*a.buf, &d, &mut a_hat, n_i)) }?;
-    Ok((tensor::tensor::<D>(n, n, a_hat), tensor::tensor::<D>(n, 1, d)))
+    Ok((DeviceTensor::new(n, n, a_hat), DeviceTensor::new(n, 1, d)))
 }
 
 /// The gradient with respect to `A` from `Â`, `d` and the gradient `g` of `Â`.
@@ -52,7 +52,7 @@ pub(crate) fn normalized_adjacency_backward<D: KernelDevice>(
     let mut ga = tensor::alloc(dev, n * n)?;
     // SAFETY: g and ga hold n × n entries, d and gdeg n.
     unsafe { run(dev, n * n, &k::ADJACENCY_BWD_F32, flat(n * n), (&*g.buf, &*d.buf, &gdeg, &mut ga, n_i)) }?;
-    Ok(tensor::tensor::<D>(n, n, ga))
+    Ok(DeviceTensor::new(n, n, ga))
 }
 
 /// The host's error for an adjacency the device rejected (not square, or a degree ≤ 0 or not

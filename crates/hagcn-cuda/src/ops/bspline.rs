@@ -11,7 +11,7 @@ use hagcn_autodiff::{Backend, CpuBackend, CpuTensor};
 use super::{BLOCK_1D, flat, int, one_block, run};
 use crate::device::{Buffer, KernelDevice};
 use crate::kernels::bspline as k;
-use crate::tensor::{self, AdResult, Tensor, check_shape};
+use crate::tensor::{self, AdResult, DeviceTensor, Tensor, check_shape};
 
 /// `HAGCN_BSPLINE_MAX_KNOTS` of `kernels/bspline.cu`: the size of the kernels' per-thread knot
 /// arrays, so the most knots (`n_basis + degree + 1`) a device B-spline takes. Larger bases run
@@ -47,7 +47,7 @@ pub(crate) fn bspline_basis<D: KernelDevice>(
     let args = (&*x.buf, &spline.knots, &mut out, spline.m, spline.n_basis, spline.degree);
     // SAFETY: x holds m entries, knots n_basis + degree + 1 ≤ 64, out m × n_basis.
     unsafe { run(dev, m, &k::BSPLINE_BASIS_F32, flat(m), args) }?;
-    Ok(tensor::tensor::<D>(m, n_basis, out))
+    Ok(DeviceTensor::new(m, n_basis, out))
 }
 
 /// The gradient with respect to the points (`1 × m`) from the gradient `g` of the basis.
@@ -87,7 +87,7 @@ pub(crate) fn bspline_basis_backward<D: KernelDevice>(
     // SAFETY: gx, glo and ghi hold m entries, extremes two indices below m; one block of whole
     // warps, as the kernel's block sum needs.
     unsafe { run(dev, m, &k::BSPLINE_BWD_FINISH_F32, one_block(m, BLOCK_1D), args) }?;
-    Ok(tensor::tensor::<D>(1, m, gx))
+    Ok(DeviceTensor::new(1, m, gx))
 }
 
 /// The knots of the basis on the device for the points of `x` (`1 × m`, checked by the

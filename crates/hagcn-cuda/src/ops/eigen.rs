@@ -31,7 +31,7 @@ use crate::device::{KernelDevice, Syevd};
 use crate::eigen_policy::EigenPolicy;
 use crate::error::Error;
 use crate::kernels::eigen as k;
-use crate::tensor::{self, AdResult, Tensor};
+use crate::tensor::{self, AdResult, DeviceTensor, Tensor};
 
 /// Which path produced an eigendecomposition of [`crate::CudaBackend::symmetric_eigen_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,5 +104,5 @@ fn device_symmetric_eigen<D: KernelDevice>(dev: &D, a: &Tensor<D>) -> Result<Ten
     if dev.download(&bad).map_err(text)?.first() != Some(&0) {
         return Err("the device eigensolver returned a NaN or an infinity".into());
     }
-    Ok(tensor::tensor::<D>(n + 1, n, packed))
+    Ok(DeviceTensor::new(n + 1, n, packed))
 }

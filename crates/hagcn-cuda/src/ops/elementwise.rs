@@ -6,7 +6,7 @@ use super::{binary, flat, int, run, unary};
 use crate::device::{Buffer, KernelDevice};
 use crate::error::Result;
 use crate::kernels::elementwise as k;
-use crate::tensor::{self, AdResult, Tensor, check_shape};
+use crate::tensor::{self, AdResult, DeviceTensor, Tensor, check_shape};
 
 /// A `rows × cols` tensor of `value`.
 pub(crate) fn full<D: KernelDevice>(dev: &D, rows: usize, cols: usize, value: f32) -> AdResult<Tensor<D>> {
@@ -14,7 +14,7 @@ pub(crate) fn full<D: KernelDevice>(dev: &D, rows: usize, cols: usize, value: f3
     let mut out = tensor::alloc(dev, n)?;
     // SAFETY: out holds n entries.
     unsafe { run(dev, n, &k::FILL_F32, flat(n), (&mut out, int(n, "entries")?, value)) }?;
-    Ok(tensor::tensor::<D>(rows, cols, out))
+    Ok(DeviceTensor::new(rows, cols, out))
 }
 
 /// `a + b`.
@@ -38,7 +38,7 @@ pub(crate) fn affine<D: KernelDevice>(dev: &D, a: &Tensor<D>, scale: f32, shift:
     let mut out = tensor::alloc(dev, n)?;
     // SAFETY: a and out hold n entries.
     unsafe { run(dev, n, &k::AFFINE_F32, flat(n), (&*a.buf, &mut out, int(n, "entries")?, scale, shift)) }?;
-    Ok(tensor::tensor::<D>(a.rows, a.cols, out))
+    Ok(DeviceTensor::new(a.rows, a.cols, out))
 }
 
 /// `a` plus the `1 × cols` `row` on every row (a bias).
@@ -49,7 +49,7 @@ pub(crate) fn add_row<D: KernelDevice>(dev: &D, a: &Tensor<D>, row: &Tensor<D>) 
     let args = (&*a.buf, &*row.buf, &mut out, int(a.rows, "rows")?, int(a.cols, "cols")?);
     // SAFETY: a and out hold rows × cols entries, row cols.
     unsafe { run(dev, n, &k::ADD_ROW_F32, flat(n), args) }?;
-    Ok(tensor::tensor::<D>(a.rows, a.cols, out))
+    Ok(DeviceTensor::new(a.rows, a.cols, out))
 }
 
 /// The `1 × cols` `row` repeated on `rows` rows (the C of `linear`'s GEMM with β = 1).
@@ -61,7 +61,7 @@ pub(crate) fn broadcast_row<D: KernelDevice>(dev: &D, row: &Tensor<D>, rows: usi
     unsafe {
         run(dev, n, &k::BROADCAST_ROW_F32, flat(n), (&*row.buf, &mut out, int(rows, "rows")?, int(cols, "cols")?))
     }?;
-    Ok(tensor::tensor::<D>(rows, cols, out))
+    Ok(DeviceTensor::new(rows, cols, out))
 }
 
 /// The column sums `1 × cols`, rows added in order (one thread per column).
@@ -70,7 +70,7 @@ pub(crate) fn sum_rows<D: KernelDevice>(dev: &D, a: &Tensor<D>) -> AdResult<Tens
     let args = (&*a.buf, &mut out, int(a.rows, "rows")?, int(a.cols, "cols")?);
     // SAFETY: a holds rows × cols entries, out cols.
     unsafe { run(dev, a.cols, &k::SUM_ROWS_F32, flat(a.cols), args) }?;
-    Ok(tensor::tensor::<D>(1, a.cols, out))
+    Ok(DeviceTensor::new(1, a.cols, out))
 }
 
 /// `rows × cols` copies of the `1 × 1` `s` times `scale`.
@@ -86,7 +86,7 @@ pub(crate) fn broadcast_scalar<D: KernelDevice>(
     let mut out = tensor::alloc(dev, n)?;
     // SAFETY: s holds one entry, out n.
     unsafe { run(dev, n, &k::BROADCAST_SCALAR_F32, flat(n), (&*s.buf, &mut out, int(n, "entries")?, scale)) }?;
-    Ok(tensor::tensor::<D>(rows, cols, out))
+    Ok(DeviceTensor::new(rows, cols, out))
 }
 
 /// `a` times the `1 × 1` `s`.
@@ -96,7 +96,7 @@ pub(crate) fn scale_by<D: KernelDevice>(dev: &D, a: &Tensor<D>, s: &Tensor<D>) -
     let mut out = tensor::alloc(dev, n)?;
     // SAFETY: a and out hold n entries, s one.
     unsafe { run(dev, n, &k::SCALE_BY_F32, flat(n), (&*a.buf, &*s.buf, &mut out, int(n, "entries")?)) }?;
-    Ok(tensor::tensor::<D>(a.rows, a.cols, out))
+    Ok(DeviceTensor::new(a.rows, a.cols, out))
 }
 
 /// `√a`, correctly rounded.
@@ -141,7 +141,7 @@ pub(crate) fn slice_cols<D: KernelDevice>(dev: &D, a: &Tensor<D>, start: usize, 
     }
     let mut out = tensor::alloc(dev, a.rows * len)?;
     copy_block(dev, &a.buf, &mut out, (a.rows, len), (a.cols, start), (len, 0))?;
-    Ok(tensor::tensor::<D>(a.rows, len, out))
+    Ok(DeviceTensor::new(a.rows, len, out))
 }
 
 /// `a` as columns `start ..` of a `rows × total` tensor of zeros.
@@ -151,7 +151,7 @@ pub(crate) fn embed_cols<D: KernelDevice>(dev: &D, a: &Tensor<D>, total: usize, 
     }
     let mut out = tensor::alloc(dev, a.rows * total)?;
     copy_block(dev, &a.buf, &mut out, a.shape(), (a.cols, 0), (total, start))?;
-    Ok(tensor::tensor::<D>(a.rows, total, out))
+    Ok(DeviceTensor::new(a.rows, total, out))
 }
 
 /// `parts` side by side.
@@ -165,7 +165,7 @@ pub(crate) fn concat_cols<D: KernelDevice>(dev: &D, parts: &[&Tensor<D>]) -> AdR
         copy_block(dev, &p.buf, &mut out, p.shape(), (p.cols, 0), (total, start))?;
         start += p.cols;
     }
-    Ok(tensor::tensor::<D>(rows, total, out))
+    Ok(DeviceTensor::new(rows, total, out))
 }
 
 /// Rows `start .. start + len` of `a`.
@@ -175,7 +175,7 @@ pub(crate) fn slice_rows<D: KernelDevice>(dev: &D, a: &Tensor<D>, start: usize, 
     }
     let mut out = tensor::alloc(dev, len * a.cols)?;
     copy_block(dev, &a.buf, &mut out, (len, a.cols), (a.cols, start * a.cols), (a.cols, 0))?;
-    Ok(tensor::tensor::<D>(len, a.cols, out))
+    Ok(DeviceTensor::new(len, a.cols, out))
 }
 
 /// `parts` one below the other.
@@ -189,5 +189,5 @@ pub(crate) fn concat_rows<D: KernelDevice>(dev: &D, parts: &[&Tensor<D>]) -> AdR
         copy_block(dev, &p.buf, &mut out, p.shape(), (cols, 0), (cols, start * cols))?;
         start += p.rows;
     }
-    Ok(tensor::tensor::<D>(total, cols, out))
+    Ok(DeviceTensor::new(total, cols, out))
 }

@@ -7,7 +7,7 @@ use hagcn_autodiff::{LayerNormGrads, LayerNormOutput};
 use super::{flat, int, rows_grid, run};
 use crate::device::KernelDevice;
 use crate::kernels::layer_norm as k;
-use crate::tensor::{self, AdResult, Tensor, check_shape};
+use crate::tensor::{self, AdResult, DeviceTensor, Tensor, check_shape};
 
 /// `(x − μ) / √(var + eps) · weight + bias` per row, with the saved `μ` and `1/√(var + eps)`.
 pub(crate) fn layer_norm<D: KernelDevice>(
@@ -35,9 +35,9 @@ pub(crate) fn layer_norm<D: KernelDevice>(
     // SAFETY: x and y hold rows × cols entries, weight and bias cols, mean and rstd rows.
     unsafe { run(dev, x.rows, &k::LAYER_NORM_FWD_F32, rows_grid(x.rows, x.cols), args) }?;
     Ok(LayerNormOutput {
-        y: tensor::tensor::<D>(x.rows, x.cols, y),
-        mean: tensor::tensor::<D>(x.rows, 1, mean),
-        rstd: tensor::tensor::<D>(x.rows, 1, rstd),
+        y: DeviceTensor::new(x.rows, x.cols, y),
+        mean: DeviceTensor::new(x.rows, 1, mean),
+        rstd: DeviceTensor::new(x.rows, 1, rstd),
     })
 }
 
@@ -63,8 +63,8 @@ pub(crate) fn layer_norm_backward<D: KernelDevice>(
     // SAFETY: x and g hold rows × cols entries, mean and rstd rows, gw and gb cols.
     unsafe { run(dev, x.cols, &k::LAYER_NORM_BWD_PARAMS_F32, flat(x.cols), args) }?;
     Ok(LayerNormGrads {
-        x: tensor::tensor::<D>(x.rows, x.cols, gx),
-        weight: tensor::tensor::<D>(1, x.cols, gw),
-        bias: tensor::tensor::<D>(1, x.cols, gb),
+        x: DeviceTensor::new(x.rows, x.cols, gx),
+        weight: DeviceTensor::new(1, x.cols, gw),
+        bias: DeviceTensor::new(1, x.cols, gb),
     })
 }

@@ -6,7 +6,7 @@
 use super::{flat, int, run};
 use crate::device::KernelDevice;
 use crate::kernels::linear as k;
-use crate::tensor::{self, AdResult, Tensor, check_shape};
+use crate::tensor::{self, AdResult, DeviceTensor, Tensor, check_shape};
 
 /// `x wᵀ + b` (`x`: `n × d`, `w`: `out × d`, `b`: `1 × out`) in the fixed order of
 /// `hagcn_autodiff::reproducible`, one thread per output.
@@ -24,5 +24,5 @@ pub(crate) fn linear_reproducible<D: KernelDevice>(
     let args = (&*x.buf, &*w.buf, &*b.buf, &mut y, int(n, "rows")?, int(d, "inputs")?, int(out, "outputs")?);
     // SAFETY: x holds n × d entries, w out × d, b out, y n × out.
     unsafe { run(dev, total, &k::LINEAR_REPRODUCIBLE_F32, flat(total), args) }?;
-    Ok(tensor::tensor::<D>(n, out, y))
+    Ok(DeviceTensor::new(n, out, y))
 }

@@ -26,7 +26,7 @@ use crate::device::KernelDevice;
 use crate::emu::Dim3;
 use crate::error::{Error, Result};
 use crate::kernels::{Const, Kernel, Mut, Params};
-use crate::tensor::{self, AdResult, Tensor, check_shape};
+use crate::tensor::{self, AdResult, DeviceTensor, Tensor, check_shape};
 
 /// Most threads per block of elementwise kernels.
 const BLOCK_1D: u32 = 256;
@@ -94,7 +94,7 @@ fn unary<D: KernelDevice>(dev: &D, kernel: &Unary, x: &Tensor<D>) -> AdResult<Te
     let mut out = tensor::alloc(dev, n)?;
     // SAFETY: x and out hold n entries, the kernel reads and writes n.
     unsafe { run(dev, n, kernel, flat(n), (&*x.buf, &mut out, int(n, "entries")?)) }?;
-    Ok(tensor::tensor::<D>(x.rows, x.cols, out))
+    Ok(DeviceTensor::new(x.rows, x.cols, out))
 }
 
 /// `out = kernel(a, b)` elementwise, for `a` and `b` of one shape.
@@ -104,5 +104,5 @@ fn binary<D: KernelDevice>(dev: &D, kernel: &Binary, a: &Tensor<D>, b: &Tensor<D
     let mut out = tensor::alloc(dev, n)?;
     // SAFETY: all three hold n entries.
     unsafe { run(dev, n, kernel, flat(n), (&*a.buf, &*b.buf, &mut out, int(n, "entries")?)) }?;
-    Ok(tensor::tensor::<D>(a.rows, a.cols, out))
+    Ok(DeviceTensor::new(a.rows, a.cols, out))
 }

@@ -4,7 +4,7 @@
 use super::{flat, int, run};
 use crate::device::KernelDevice;
 use crate::kernels::tridiagonal as k;
-use crate::tensor::{self, AdResult, Tensor, check_shape};
+use crate::tensor::{self, AdResult, DeviceTensor, Tensor, check_shape};
 
 /// `T` (`m × m`) from `α` (`1 × m`) on the diagonal and `β` (`1 × (m − 1)`) beside it.
 pub(crate) fn tridiagonal<D: KernelDevice>(dev: &D, alpha: &Tensor<D>, beta: &Tensor<D>) -> AdResult<Tensor<D>> {
@@ -15,7 +15,7 @@ pub(crate) fn tridiagonal<D: KernelDevice>(dev: &D, alpha: &Tensor<D>, beta: &Te
     let args = (&*alpha.buf, &*beta.buf, &mut out, int(m, "size")?);
     // SAFETY: alpha holds m entries, beta m − 1 (read only below the last row), out m × m.
     unsafe { run(dev, m * m, &k::TRIDIAGONAL_FWD_F32, flat(m * m), args) }?;
-    Ok(tensor::tensor::<D>(m, m, out))
+    Ok(DeviceTensor::new(m, m, out))
 }
 
 /// `(∂α, ∂β)` from the gradient `G` of `T`: `∂α_i = G_ii`, `∂β_i = G_(i,i+1) + G_(i+1,i)`.
@@ -26,5 +26,5 @@ pub(crate) fn tridiagonal_backward<D: KernelDevice>(dev: &D, g: &Tensor<D>) -> A
     let args = (&*g.buf, &mut galpha, &mut gbeta, int(m, "size")?);
     // SAFETY: g holds m × m entries, galpha m, gbeta m − 1 (written for i + 1 < m only).
     unsafe { run(dev, m, &k::TRIDIAGONAL_BWD_F32, flat(m), args) }?;
-    Ok((tensor::tensor::<D>(1, m, galpha), tensor::tensor::<D>(1, m.saturating_sub(1), gbeta)))
+    Ok((DeviceTensor::new(1, m, galpha), DeviceTensor::new(1, m.saturating_sub(1), gbeta)))
 }
