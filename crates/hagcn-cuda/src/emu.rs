@@ -4,8 +4,9 @@
 //! a block, `__syncthreads` as a block barrier, warp shuffles through a per-warp exchange
 //! buffer, atomics through `std::atomic_ref`, `__shared__` storage per block); the build script
 //! compiles every kernel file against it with g++ and generates one launcher per kernel in
-//! [`kernels`]. Launches are serialised (one at a time, like a single stream) and run
-//! synchronously.
+//! [`kernels`] (raw pointers, for the kernel tests) and one checked entry point per kernel, which
+//! the typed handles of [`crate::kernels`] hold: the emulated device launches through those.
+//! Launches are serialised (one at a time, like a single stream) and run synchronously.
 //!
 //! What the emulator catches: a shuffle that reads a lane that does not exist (the tail of a
 //! partial warp), has returned, or is outside the mask yields NaN poison (all bytes `0xFF`); a
