@@ -10,13 +10,16 @@
 //!   forward, and forward + backward;
 //! * `gpu_filter` (n = 128, 1024): each filter on a given `Â`, forward, and forward + backward;
 //! * `gpu_layer_norm` and `gpu_adam`;
+//! * `gpu_linear`: one 4096-row block of the streaming encoder's layers (768 → 768 and
+//!   768 → 64) through `linear` (one SGEMM) and `linear_reproducible` (f64 sums in one order, the
+//!   CPU's bits), what encoding's reproducibility costs;
 //! * `gpu_step`: one whole training step (forward, backward, Adam) per filter at
 //!   n = 128, 1024 and 4096;
 //! * `gpu_eigen`: the symmetric eigendecomposition of a batch graph on the host (download,
-//!   LAPACK, upload) and on the device (cuSOLVER `dsyevd` in f64), which decides
-//!   `hagcn_cuda::backend::EigenPolicy`;
+//!   LAPACK, upload) and on the device (cuSOLVER `dsyevd` in f64), which decides the default
+//!   `hagcn_cuda::EigenPolicy`;
 //! * `gpu_hamming_topk`: the 100 nearest of 64-bit codes for 1k queries × 1M codes and
-//!   10k queries × 10M codes (`hagcn_cuda::hamming::HammingIndex`, results copied back).
+//!   10k queries × 10M codes (`hagcn_cuda::HammingIndex`, results copied back).
 //!
 //! Without a GPU, `cargo bench` prints why and measures nothing. `cargo test --benches`
 //! (criterion's test mode: each routine once) runs every routine on the emulated device at
@@ -27,8 +30,7 @@ use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use hagcn_autodiff::{AdamConfig, AdamUpdate, Backend, Graph, Var};
-use hagcn_cuda::backend::{CudaBackend, EigenPolicy, EigenSolver, EmulatedDevice, KernelDevice};
-use hagcn_cuda::hamming::HammingIndex;
+use hagcn_cuda::{CudaBackend, EigenPolicy, EigenSolver, EmulatedDevice, HammingIndex, KernelDevice};
 use hagcn_data::synthetic::GaussianClusters;
 use hagcn_model::params::Params;
 use hagcn_model::{Filter, Machine, MachineConfig, filters};
@@ -45,6 +47,8 @@ struct Sizes {
     n_params: usize,
     /// `(queries, database codes)` of the Hamming top-K bench.
     hamming: Vec<(usize, usize)>,
+    /// Rows of one encoder block.
+    encode_rows: usize,
 }
 
 impl Sizes {
@@ -66,6 +70,7 @@ impl Sizes {
             k: 18,
             n_params: 5 * 768 * 768 + 64 * 768,
             hamming,
+            encode_rows: 4096,
         }
     }
 
@@ -80,6 +85,7 @@ impl Sizes {
             k: 4,
             n_params: 300,
             hamming: vec![(3, 200)],
+            encode_rows: 16,
         }
     }
 }
@@ -237,6 +243,31 @@ fn adam<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes: &Sizes)
     group.finish();
 }
 
+fn linear<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes: &Sizes) {
+    let mut group = c.benchmark_group(format!("{}_linear", t.label));
+    let n = sizes.encode_rows;
+    let be = &t.backend;
+    let x = be.upload(features(n, sizes.dim).view()).expect("x");
+    for (d, out) in [(sizes.dim, sizes.hidden), (sizes.hidden, sizes.bits)] {
+        let (w, b) = (be.full(out, d, 0.01).expect("w"), be.full(1, out, 0.1).expect("b"));
+        let x = if d == sizes.dim { x.clone() } else { be.full(n, d, 0.5).expect("x") };
+        group.throughput(Throughput::Elements((n * d * out) as u64));
+        group.bench_function(BenchmarkId::new("gemm", format!("{n}x{d}to{out}")), |bench| {
+            bench.iter(|| {
+                black_box(be.linear(&x, &w, &b).expect("linear"));
+                (t.sync)();
+            })
+        });
+        group.bench_function(BenchmarkId::new("reproducible", format!("{n}x{d}to{out}")), |bench| {
+            bench.iter(|| {
+                black_box(be.linear_reproducible(&x, &w, &b).expect("linear_reproducible"));
+                (t.sync)();
+            })
+        });
+    }
+    group.finish();
+}
+
 fn train_step<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes: &Sizes) {
     let mut group = c.benchmark_group(format!("{}_step", t.label));
     group.sample_size(10);
@@ -321,6 +352,7 @@ fn run_all<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes: &Siz
     filter_passes(c, t, sizes);
     layer_norm(c, t, sizes);
     adam(c, t, sizes);
+    linear(c, t, sizes);
     train_step(c, t, sizes);
 }
 

@@ -2,10 +2,15 @@
 //!
 //! 1. Reads the `extern "C" __global__` signatures of every `kernels/*.cu` file and generates
 //!    `kernel_files.rs` (the sources, embedded with `include_str!`, and their kernel names) for
-//!    the NVRTC path.
+//!    the NVRTC path, and `kernel_handles.rs`: one module per file with one typed constant per
+//!    kernel (`kernels::activations::GELU_FWD_F32: Kernel<(Const<f32>, Mut<f32>, i32)>`), so
+//!    that host code names kernels by constants, and a misspelt kernel or an argument of the
+//!    wrong kind is a compile error.
 //! 2. Compiles every kernel file with g++ against `emu/cuda_emu.hpp` (the CUDA built-ins on the
 //!    CPU), with one `extern "C"` launcher per kernel, into a static library, and generates the
-//!    Rust bindings of those launchers (`emu_kernels.rs`).
+//!    Rust bindings of those launchers (`emu_kernels.rs`) and, for each, the entry point the
+//!    typed constant's emulated launch goes through, which checks the raw arguments kind by kind
+//!    against the signature (`emu_checked.rs`).
 //! 3. Does the same for the deliberately broken kernels of `tests/kernels/*.cu`, linked into
 //!    test targets only (`emu_test_kernels.rs`).
 //!
@@ -18,11 +23,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// One kernel parameter: its C declaration and its Rust type.
+/// One kernel parameter: its C declaration, its Rust type at the FFI boundary, its kind in a
+/// typed kernel handle (`crate::kernels::{Const, Mut}` or a scalar) and its
+/// `crate::emu::RawArg` variant.
 struct Param {
     name: String,
     c_type: String,
     rust_type: &'static str,
+    kind: &'static str,
+    raw: &'static str,
 }
 
 struct Kernel {
@@ -65,7 +74,8 @@ fn main() {
     let shims = write_shims(&out, "emu", &parsed);
     build(&manifest, &shims, tsan).compile("hagcn_cuda_emu");
     fs::write(out.join("emu_kernels.rs"), rust_bindings(&parsed, "kernels", "crate")).expect("write emu_kernels.rs");
-    fs::write(out.join("emu_dispatch.rs"), dispatcher(&parsed)).expect("write emu_dispatch.rs");
+    fs::write(out.join("emu_checked.rs"), checked_entries(&parsed)).expect("write emu_checked.rs");
+    fs::write(out.join("kernel_handles.rs"), handles(&parsed)).expect("write kernel_handles.rs");
     if tsan {
         println!("cargo:rustc-link-lib=dylib=tsan");
     }
@@ -164,24 +174,25 @@ fn parse_param(decl: &str, kernel: &str, path: &Path) -> Param {
     let tokens: Vec<&str> = cleaned.split_whitespace().collect();
     let (name, ty) = tokens.split_last().unwrap_or_else(|| panic!("{}: empty parameter in {kernel}", path.display()));
     let ty = ty.join(" ");
-    let rust_type = match ty.as_str() {
-        "const float *" => "*const f32",
-        "float *" => "*mut f32",
-        "const double *" => "*const f64",
-        "double *" => "*mut f64",
-        "const int *" => "*const i32",
-        "int *" => "*mut i32",
-        "const unsigned int *" => "*const u32",
-        "unsigned int *" => "*mut u32",
-        "const hagcn_u64 *" | "const unsigned long long *" => "*const u64",
-        "hagcn_u64 *" | "unsigned long long *" => "*mut u64",
-        "float" => "f32",
-        "double" => "f64",
-        "int" => "i32",
-        "unsigned int" => "u32",
+    let (rust_type, kind, raw) = match ty.as_str() {
+        "const float *" => ("*const f32", "Const<f32>", "ConstF32"),
+        "float *" => ("*mut f32", "Mut<f32>", "MutF32"),
+        "const double *" => ("*const f64", "Const<f64>", "ConstF64"),
+        "double *" => ("*mut f64", "Mut<f64>", "MutF64"),
+        "const int *" => ("*const i32", "Const<i32>", "ConstI32"),
+        "int *" => ("*mut i32", "Mut<i32>", "MutI32"),
+        "const unsigned int *" => ("*const u32", "Const<u32>", "ConstU32"),
+        "unsigned int *" => ("*mut u32", "Mut<u32>", "MutU32"),
+        "const hagcn_u64 *" | "const unsigned long long *" => ("*const u64", "Const<u64>", "ConstU64"),
+        "hagcn_u64 *" | "unsigned long long *" => ("*mut u64", "Mut<u64>", "MutU64"),
+        "float" => ("f32", "f32", "F32"),
+        "double" => ("f64", "f64", "F64"),
+        "int" => ("i32", "i32", "I32"),
+        "unsigned int" => ("u32", "u32", "U32"),
+        "hagcn_u64" | "unsigned long long" => ("u64", "u64", "U64"),
         other => panic!("{}: kernel {kernel}: parameter type `{other}` has no Rust binding (build.rs)", path.display()),
     };
-    Param { name: name.to_string(), c_type: ty, rust_type }
+    Param { name: name.to_string(), c_type: ty, rust_type, kind, raw }
 }
 
 /// One C++ file per kernel file: the emulator, the prelude, the kernels, then a launcher per
@@ -226,6 +237,8 @@ fn write_shims(out: &Path, prefix: &str, parsed: &[(String, PathBuf, Vec<Kernel>
 /// The Rust side of the launchers: an `extern "C"` block and one documented `unsafe fn` per
 /// kernel.
 fn rust_bindings(parsed: &[(String, PathBuf, Vec<Kernel>)], dir: &str, krate: &str) -> String {
+    // Inside the crate, `Error` and `Result` are named where they are defined.
+    let errors = if krate == "crate" { "crate::error" } else { krate };
     let mut s = String::from("// Generated by hagcn-cuda's build.rs.\n\nmod ffi {\n    unsafe extern \"C\" {\n");
     for (_, _, kernels) in parsed {
         for k in kernels {
@@ -254,7 +267,7 @@ fn rust_bindings(parsed: &[(String, PathBuf, Vec<Kernel>)], dir: &str, krate: &s
                  /// (see its source), and buffers it writes must not be accessed elsewhere meanwhile.\n\
                  ///\n/// # Errors\n///\n/// [`{krate}::Error::Emulator`] for an invalid launch configuration.\n\
                  #[allow(clippy::too_many_arguments)]\n\
-                 pub unsafe fn {name}(grid: {krate}::emu::Dim3, block: {krate}::emu::Dim3, {params}) -> {krate}::Result<()> {{\n\
+                 pub unsafe fn {name}(grid: {krate}::emu::Dim3, block: {krate}::emu::Dim3, {params}) -> {errors}::Result<()> {{\n\
                  \x20   // SAFETY: forwarded to the caller.\n\
                  \x20   {krate}::emu::check(unsafe {{ ffi::hagcn_emu_{name}(grid, block, {args}) }})\n}}\n",
                 name = k.name,
@@ -269,71 +282,71 @@ fn rust_bindings(parsed: &[(String, PathBuf, Vec<Kernel>)], dir: &str, krate: &s
     s
 }
 
-/// `launch_by_name`: the launchers of the kernels whose parameters are f32 or f64 buffers, `int`
-/// buffers, read `unsigned long long` buffers, written `unsigned int` buffers and i32/f32
-/// scalars (every kernel), selected by name, with the argument kinds checked against the
-/// signature.
-fn dispatcher(parsed: &[(String, PathBuf, Vec<Kernel>)]) -> String {
-    let mut s = String::from(
-        "// Generated by hagcn-cuda's build.rs.\n\n\
-         /// Runs the kernel `name` on the emulator with `args`, checked kind by kind against its\n\
-         /// signature (kernels whose buffers are `float`, `double`, `int`, read `unsigned long long`\n\
-         /// or written `unsigned int`, and whose scalars are `int`/`float`).\n\
-         ///\n/// # Safety\n///\n/// As the kernel's launcher in [`crate::emu::kernels`]: the pointers must be valid for\n\
-         /// everything the kernel reads and writes with these sizes.\n///\n/// # Errors\n///\n\
-         /// [`crate::Error::Emulator`] for an unknown kernel, arguments of the wrong number or kind,\n\
-         /// or an invalid launch configuration.\n\
-         pub unsafe fn launch_by_name(name: &str, grid: crate::emu::Dim3, block: crate::emu::Dim3, args: &[crate::emu::RawArg]) -> crate::Result<()> {\n\
-         \x20   use crate::emu::RawArg;\n\
-         \x20   match name {\n",
-    );
-    for (_, _, kernels) in parsed {
+/// The C signature of a kernel, types only: `const float *, float *, int`.
+fn c_signature(k: &Kernel) -> String {
+    k.params.iter().map(|p| p.c_type.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// One checked entry point per kernel, `crate::emu::checked::<name>(grid, block, &[RawArg])`:
+/// the raw arguments matched kind by kind against the signature, then the kernel's launcher.
+/// The typed handles of `kernel_handles.rs` launch through these on the emulated device.
+fn checked_entries(parsed: &[(String, PathBuf, Vec<Kernel>)]) -> String {
+    let mut s = String::from("// Generated by hagcn-cuda's build.rs.\n\nuse crate::emu::{Dim3, RawArg};\n");
+    for (file, _, kernels) in parsed {
         for k in kernels {
-            let mut pats = Vec::new();
-            let mut ok = true;
-            for p in &k.params {
-                let pat = match p.rust_type {
-                    "*const f32" => format!("RawArg::ConstF32({})", p.name),
-                    "*mut f32" => format!("RawArg::MutF32({})", p.name),
-                    "*const i32" => format!("RawArg::ConstI32({})", p.name),
-                    "*mut i32" => format!("RawArg::MutI32({})", p.name),
-                    "*const u64" => format!("RawArg::ConstU64({})", p.name),
-                    "*mut u32" => format!("RawArg::MutU32({})", p.name),
-                    "*const f64" => format!("RawArg::ConstF64({})", p.name),
-                    "*mut f64" => format!("RawArg::MutF64({})", p.name),
-                    "i32" => format!("RawArg::I32({})", p.name),
-                    "f32" => format!("RawArg::F32({})", p.name),
-                    _ => {
-                        ok = false;
-                        break;
-                    }
-                };
-                pats.push(pat);
-            }
-            if !ok {
-                continue;
-            }
+            let pats: Vec<String> = k.params.iter().map(|p| format!("RawArg::{}({})", p.raw, p.name)).collect();
             let args: Vec<String> = k.params.iter().map(|p| format!("*{}", p.name)).collect();
-            let c_sig: Vec<String> = k.params.iter().map(|p| p.c_type.clone()).collect();
             writeln!(
                 s,
-                "        {name:?} => {{\n\
-                 \x20           let [{pats}] = args else {{\n\
-                 \x20               return Err(crate::Error::Emulator(format!(\"kernel {name}: arguments {{args:?}} do not match ({sig})\")));\n\
-                 \x20           }};\n\
-                 \x20           // SAFETY: forwarded to the caller.\n\
-                 \x20           unsafe {{ crate::emu::kernels::{name}(grid, block, {args}) }}\n\
-                 \x20       }}",
+                "\n/// `{name}` of `kernels/{file}.cu` with raw arguments, checked against `({sig})`.\n\
+                 ///\n/// # Safety\n///\n/// As [`crate::emu::kernels::{name}`].\n\
+                 pub(crate) unsafe fn {name}(grid: Dim3, block: Dim3, args: &[RawArg]) -> crate::error::Result<()> {{\n\
+                 \x20   let [{pats}] = args else {{\n\
+                 \x20       return Err(crate::error::Error::Emulator(format!(\"kernel {name}: arguments {{args:?}} do not match ({sig})\")));\n\
+                 \x20   }};\n\
+                 \x20   // SAFETY: forwarded to the caller.\n\
+                 \x20   unsafe {{ crate::emu::kernels::{name}(grid, block, {args}) }}\n}}",
                 name = k.name,
+                sig = c_signature(k),
                 pats = pats.join(", "),
-                sig = c_sig.join(", "),
                 args = args.join(", ")
             )
             .unwrap();
         }
     }
-    s.push_str(
-        "        _ => Err(crate::Error::Emulator(format!(\"no kernel {name:?} taking only f32/f64 and int buffers, read u64 buffers, written u32 buffers and i32/f32 scalars\"))),\n    }\n}\n",
-    );
+    s
+}
+
+/// One module per kernel file with the file (`FILE`) and one typed handle per kernel, named
+/// after the kernel in capitals.
+fn handles(parsed: &[(String, PathBuf, Vec<Kernel>)]) -> String {
+    let mut s = String::from("// Generated by hagcn-cuda's build.rs.\n");
+    for (idx, (file, _, kernels)) in parsed.iter().enumerate() {
+        writeln!(
+            s,
+            "\n/// The kernels of `kernels/{file}.cu`.\n#[allow(clippy::type_complexity)]\npub mod {file} {{\n\
+             \x20   #[allow(unused_imports)]\n\
+             \x20   use super::{{Const, Kernel, Mut}};\n\n\
+             \x20   /// `kernels/{file}.cu`.\n\
+             \x20   pub const FILE: &crate::nvrtc::KernelFile = &crate::nvrtc::KERNEL_FILES[{idx}];"
+        )
+        .unwrap();
+        for k in kernels {
+            let kinds: Vec<&str> = k.params.iter().map(|p| p.kind).collect();
+            let decl: Vec<String> =
+                k.params.iter().map(|p| format!("{} {}", p.c_type.replace(" *", "*"), p.name)).collect();
+            let tuple = if kinds.len() == 1 { format!("({},)", kinds[0]) } else { format!("({})", kinds.join(", ")) };
+            writeln!(
+                s,
+                "\n\x20   /// `{name}({decl})`.\n\
+                 \x20   pub const {upper}: Kernel<{tuple}> = Kernel::new(FILE, {name:?}, crate::emu::checked::{name});",
+                name = k.name,
+                upper = k.name.to_uppercase(),
+                decl = decl.join(", "),
+            )
+            .unwrap();
+        }
+        s.push_str("}\n");
+    }
     s
 }

@@ -95,10 +95,10 @@ impl FromStr for EigenSolver {
 
 /// The CUDA backend on a GPU.
 #[cfg(feature = "cuda")]
-pub type GpuBackend = hagcn_cuda::backend::CudaBackend<hagcn_cuda::Device>;
+pub type GpuBackend = hagcn_cuda::CudaBackend<hagcn_cuda::Device>;
 /// The CUDA backend on the CPU emulation of its kernels.
 #[cfg(feature = "cuda")]
-pub type EmulatedBackend = hagcn_cuda::backend::CudaBackend<hagcn_cuda::backend::EmulatedDevice>;
+pub type EmulatedBackend = hagcn_cuda::CudaBackend<hagcn_cuda::EmulatedDevice>;
 
 /// An opened device: the backend every model of a command is built on.
 #[derive(Clone)]
@@ -153,7 +153,7 @@ pub fn open(requested: Device, eigen: EigenSolver) -> Result<Opened> {
         }
         #[cfg(feature = "cuda")]
         Device::CudaEmulated => Ok(Opened::Emulated(
-            EmulatedBackend::new(std::sync::Arc::new(hagcn_cuda::backend::EmulatedDevice))
+            EmulatedBackend::new(std::sync::Arc::new(hagcn_cuda::EmulatedDevice))
                 .with_eigen_policy(eigen.policy()),
         )),
         #[cfg(not(feature = "cuda"))]
@@ -167,8 +167,8 @@ pub fn open(requested: Device, eigen: EigenSolver) -> Result<Opened> {
 #[cfg(feature = "cuda")]
 impl EigenSolver {
     /// The CUDA backend's policy for this placement.
-    fn policy(self) -> hagcn_cuda::backend::EigenPolicy {
-        use hagcn_cuda::backend::EigenPolicy;
+    fn policy(self) -> hagcn_cuda::EigenPolicy {
+        use hagcn_cuda::EigenPolicy;
         match self {
             EigenSolver::Host => EigenPolicy::Host,
             EigenSolver::Device => EigenPolicy::Device,

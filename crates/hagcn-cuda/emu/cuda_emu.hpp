@@ -594,6 +594,11 @@ inline long long __double_as_longlong(double x) {
 inline double __longlong_as_double(long long x) {
     return hagcn_emu::bit_cast_to<double>(x);
 }
+// Conversion with round-to-nearest-even: C++'s double → float conversion in the default rounding
+// mode, which the emulator never changes.
+inline float __double2float_rn(double x) {
+    return static_cast<float>(x);
+}
 
 inline int min(int a, int b) {
     return a < b ? a : b;

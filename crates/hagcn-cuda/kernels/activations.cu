@@ -6,8 +6,8 @@
 //   GELU(x)  = x/2 · (1 + erf(x/√2))            (PyTorch: gelu(approximate='none'))
 //   GELU'(x) = Φ(x) + x φ(x),  φ(x) = e^(-x²/2)/√(2π)
 //   σ(x)     = 1 / (1 + e^(-x)),   ∂x = g · y (1 − y)
-// f32 uses the same branch-free erf (Eigen/XLA's rational minimax) and exp (Cody–Waite) as the
-// host, step for step; f64 uses the accurate erf and exp of the math library.
+// The same branch-free erf (Eigen/XLA's rational minimax) and exp (Cody–Waite) as the host's f32
+// path, step for step.
 
 __device__ __forceinline__ float hagcn_clamp(float x, float lo, float hi) {
     // Rust's f32::clamp: a NaN stays NaN.
@@ -51,16 +51,9 @@ __device__ __forceinline__ float hagcn_exp_f32(float x) {
 __device__ __forceinline__ float hagcn_gelu(float x) {
     return 0.5f * x * (1.0f + hagcn_erf_f32(x * (float)HAGCN_FRAC_1_SQRT_2));
 }
-__device__ __forceinline__ double hagcn_gelu(double x) {
-    return 0.5 * x * (1.0 + erf(x * HAGCN_FRAC_1_SQRT_2));
-}
 __device__ __forceinline__ float hagcn_gelu_grad(float x) {
     const float cdf = 0.5f * (1.0f + hagcn_erf_f32(x * (float)HAGCN_FRAC_1_SQRT_2));
     return cdf + x * (float)HAGCN_FRAC_1_SQRT_2PI * hagcn_exp_f32(-0.5f * x * x);
-}
-__device__ __forceinline__ double hagcn_gelu_grad(double x) {
-    const double cdf = 0.5 * (1.0 + erf(x * HAGCN_FRAC_1_SQRT_2));
-    return cdf + x * HAGCN_FRAC_1_SQRT_2PI * exp(-0.5 * x * x);
 }
 
 template <typename T>
@@ -84,10 +77,6 @@ __device__ void sigmoid_bwd(const T* __restrict__ y, const T* __restrict__ g, T*
 }
 
 extern "C" __global__ void gelu_fwd_f32(const float* __restrict__ x, float* __restrict__ y, int n) { gelu_fwd(x, y, n); }
-extern "C" __global__ void gelu_fwd_f64(const double* __restrict__ x, double* __restrict__ y, int n) { gelu_fwd(x, y, n); }
 extern "C" __global__ void gelu_bwd_f32(const float* __restrict__ x, const float* __restrict__ g, float* __restrict__ gx, int n) { gelu_bwd(x, g, gx, n); }
-extern "C" __global__ void gelu_bwd_f64(const double* __restrict__ x, const double* __restrict__ g, double* __restrict__ gx, int n) { gelu_bwd(x, g, gx, n); }
 extern "C" __global__ void sigmoid_fwd_f32(const float* __restrict__ x, float* __restrict__ y, int n) { sigmoid_fwd(x, y, n); }
-extern "C" __global__ void sigmoid_fwd_f64(const double* __restrict__ x, double* __restrict__ y, int n) { sigmoid_fwd(x, y, n); }
 extern "C" __global__ void sigmoid_bwd_f32(const float* __restrict__ y, const float* __restrict__ g, float* __restrict__ gx, int n) { sigmoid_bwd(y, g, gx, n); }
-extern "C" __global__ void sigmoid_bwd_f64(const double* __restrict__ y, const double* __restrict__ g, double* __restrict__ gx, int n) { sigmoid_bwd(y, g, gx, n); }

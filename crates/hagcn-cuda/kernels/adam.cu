@@ -23,4 +23,3 @@ __device__ void adam_update(T* __restrict__ param, const T* __restrict__ grad, T
 }
 
 extern "C" __global__ void adam_update_f32(float* __restrict__ param, const float* __restrict__ grad, float* __restrict__ m, float* __restrict__ v, int n, float lr, float beta1, float beta2, float eps, float bias_correction1, float bias_correction2) { adam_update(param, grad, m, v, n, lr, beta1, beta2, eps, bias_correction1, bias_correction2); }
-extern "C" __global__ void adam_update_f64(double* __restrict__ param, const double* __restrict__ grad, double* __restrict__ m, double* __restrict__ v, int n, double lr, double beta1, double beta2, double eps, double bias_correction1, double bias_correction2) { adam_update(param, grad, m, v, n, lr, beta1, beta2, eps, bias_correction1, bias_correction2); }

@@ -61,10 +61,6 @@ __device__ void adjacency_bwd(const T* __restrict__ g, const T* __restrict__ d, 
 }
 
 extern "C" __global__ void adjacency_degree_f32(const float* __restrict__ a, float* __restrict__ d, int* __restrict__ bad_node, int n) { adjacency_degree(a, d, bad_node, n); }
-extern "C" __global__ void adjacency_degree_f64(const double* __restrict__ a, double* __restrict__ d, int* __restrict__ bad_node, int n) { adjacency_degree(a, d, bad_node, n); }
 extern "C" __global__ void adjacency_scale_f32(const float* __restrict__ a, const float* __restrict__ d, float* __restrict__ a_hat, int n) { adjacency_scale(a, d, a_hat, n); }
-extern "C" __global__ void adjacency_scale_f64(const double* __restrict__ a, const double* __restrict__ d, double* __restrict__ a_hat, int n) { adjacency_scale(a, d, a_hat, n); }
 extern "C" __global__ void adjacency_bwd_degree_f32(const float* __restrict__ a_hat, const float* __restrict__ d, const float* __restrict__ g, float* __restrict__ gdeg, int n) { adjacency_bwd_degree(a_hat, d, g, gdeg, n); }
-extern "C" __global__ void adjacency_bwd_degree_f64(const double* __restrict__ a_hat, const double* __restrict__ d, const double* __restrict__ g, double* __restrict__ gdeg, int n) { adjacency_bwd_degree(a_hat, d, g, gdeg, n); }
 extern "C" __global__ void adjacency_bwd_f32(const float* __restrict__ g, const float* __restrict__ d, const float* __restrict__ gdeg, float* __restrict__ ga, int n) { adjacency_bwd(g, d, gdeg, ga, n); }
-extern "C" __global__ void adjacency_bwd_f64(const double* __restrict__ g, const double* __restrict__ d, const double* __restrict__ gdeg, double* __restrict__ ga, int n) { adjacency_bwd(g, d, gdeg, ga, n); }

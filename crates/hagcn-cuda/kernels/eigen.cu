@@ -98,6 +98,4 @@ __device__ void eigen_pack(const double* __restrict__ v, const double* __restric
 }
 
 extern "C" __global__ void eigen_symmetrize_f32(const float* __restrict__ a, double* __restrict__ s, int* __restrict__ bad, int n) { eigen_symmetrize(a, s, bad, n); }
-extern "C" __global__ void eigen_symmetrize_f64(const double* __restrict__ a, double* __restrict__ s, int* __restrict__ bad, int n) { eigen_symmetrize(a, s, bad, n); }
 extern "C" __global__ void eigen_pack_f32(const double* __restrict__ v, const double* __restrict__ w, float* __restrict__ packed, int* __restrict__ bad, int n) { eigen_pack(v, w, packed, bad, n); }
-extern "C" __global__ void eigen_pack_f64(const double* __restrict__ v, const double* __restrict__ w, double* __restrict__ packed, int* __restrict__ bad, int n) { eigen_pack(v, w, packed, bad, n); }

@@ -81,28 +81,15 @@ __device__ void copy_block(const T* __restrict__ src, T* __restrict__ dst, int r
 }
 
 extern "C" __global__ void add_f32(const float* __restrict__ a, const float* __restrict__ b, float* __restrict__ out, int n) { add(a, b, out, n); }
-extern "C" __global__ void add_f64(const double* __restrict__ a, const double* __restrict__ b, double* __restrict__ out, int n) { add(a, b, out, n); }
 extern "C" __global__ void sub_f32(const float* __restrict__ a, const float* __restrict__ b, float* __restrict__ out, int n) { sub(a, b, out, n); }
-extern "C" __global__ void sub_f64(const double* __restrict__ a, const double* __restrict__ b, double* __restrict__ out, int n) { sub(a, b, out, n); }
 extern "C" __global__ void mul_f32(const float* __restrict__ a, const float* __restrict__ b, float* __restrict__ out, int n) { mul(a, b, out, n); }
-extern "C" __global__ void mul_f64(const double* __restrict__ a, const double* __restrict__ b, double* __restrict__ out, int n) { mul(a, b, out, n); }
 extern "C" __global__ void affine_f32(const float* __restrict__ a, float* __restrict__ out, int n, float scale, float shift) { affine(a, out, n, scale, shift); }
-extern "C" __global__ void affine_f64(const double* __restrict__ a, double* __restrict__ out, int n, double scale, double shift) { affine(a, out, n, scale, shift); }
 extern "C" __global__ void add_row_f32(const float* __restrict__ a, const float* __restrict__ row, float* __restrict__ out, int rows, int cols) { add_row(a, row, out, rows, cols); }
-extern "C" __global__ void add_row_f64(const double* __restrict__ a, const double* __restrict__ row, double* __restrict__ out, int rows, int cols) { add_row(a, row, out, rows, cols); }
 extern "C" __global__ void broadcast_row_f32(const float* __restrict__ row, float* __restrict__ out, int rows, int cols) { broadcast_row(row, out, rows, cols); }
-extern "C" __global__ void broadcast_row_f64(const double* __restrict__ row, double* __restrict__ out, int rows, int cols) { broadcast_row(row, out, rows, cols); }
 extern "C" __global__ void sum_rows_f32(const float* __restrict__ a, float* __restrict__ out, int rows, int cols) { sum_rows(a, out, rows, cols); }
-extern "C" __global__ void sum_rows_f64(const double* __restrict__ a, double* __restrict__ out, int rows, int cols) { sum_rows(a, out, rows, cols); }
 extern "C" __global__ void fill_f32(float* __restrict__ out, int n, float value) { fill(out, n, value); }
-extern "C" __global__ void fill_f64(double* __restrict__ out, int n, double value) { fill(out, n, value); }
 extern "C" __global__ void broadcast_scalar_f32(const float* __restrict__ s, float* __restrict__ out, int n, float scale) { broadcast_scalar(s, out, n, scale); }
-extern "C" __global__ void broadcast_scalar_f64(const double* __restrict__ s, double* __restrict__ out, int n, double scale) { broadcast_scalar(s, out, n, scale); }
 extern "C" __global__ void scale_by_f32(const float* __restrict__ a, const float* __restrict__ s, float* __restrict__ out, int n) { scale_by(a, s, out, n); }
-extern "C" __global__ void scale_by_f64(const double* __restrict__ a, const double* __restrict__ s, double* __restrict__ out, int n) { scale_by(a, s, out, n); }
 extern "C" __global__ void sqrt_f32(const float* __restrict__ a, float* __restrict__ out, int n) { elem_sqrt(a, out, n); }
-extern "C" __global__ void sqrt_f64(const double* __restrict__ a, double* __restrict__ out, int n) { elem_sqrt(a, out, n); }
 extern "C" __global__ void recip_f32(const float* __restrict__ a, float* __restrict__ out, int n) { recip(a, out, n); }
-extern "C" __global__ void recip_f64(const double* __restrict__ a, double* __restrict__ out, int n) { recip(a, out, n); }
 extern "C" __global__ void copy_block_f32(const float* __restrict__ src, float* __restrict__ dst, int rows, int cols, int src_ld, int src_col, int dst_ld, int dst_col) { copy_block(src, dst, rows, cols, src_ld, src_col, dst_ld, dst_col); }
-extern "C" __global__ void copy_block_f64(const double* __restrict__ src, double* __restrict__ dst, int rows, int cols, int src_ld, int src_col, int dst_ld, int dst_col) { copy_block(src, dst, rows, cols, src_ld, src_col, dst_ld, dst_col); }

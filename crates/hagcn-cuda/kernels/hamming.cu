@@ -1,4 +1,4 @@
-// Hamming distances between packed binary codes, and the top-K ranking of a database.
+// The top-K ranking of a database of packed binary codes by Hamming distance.
 //
 // Codes are `words` little-endian 64-bit words each (code bit b in word b/64, bit b%64: the
 // faiss LSB-first byte layout read 8 bytes at a time, zero-padded), d(a, b) = Σ popc(a_w ^ b_w).
@@ -13,8 +13,7 @@
 //     are grouped with __match_any_sync, and a lane's place in its bucket is the bucket's cursor
 //     plus the number of lower lanes in its group. So every bucket is filled in index order,
 //     and bucket t stops at rank k.
-// Launch: hamming_distance with a 2-D grid (x over the database, y over queries, any block);
-// hamming_topk with blockDim.x = 32 · warps (≤ HAGCN_TOPK_MAX_WARPS warps, one query each),
+// Launch: blockDim.x = 32 · warps (≤ HAGCN_TOPK_MAX_WARPS warps, one query each),
 // n_bits ≤ HAGCN_TOPK_MAX_BITS, 1 ≤ k ≤ n_db (the host checks all three).
 
 #define HAGCN_TOPK_MAX_BITS 512
@@ -25,15 +24,6 @@ __device__ __forceinline__ unsigned int hagcn_hamming(const hagcn_u64* __restric
     unsigned int d = 0;
     for (int w = 0; w < words; ++w) d += (unsigned int)__popcll(a[w] ^ b[w]);
     return d;
-}
-
-extern "C" __global__ void hamming_distance_u64(const hagcn_u64* __restrict__ query, const hagcn_u64* __restrict__ db,
-                                                unsigned int* __restrict__ dist, int n_query, int n_db, int words) {
-    for (long long q = (long long)blockIdx.y * blockDim.y + threadIdx.y; q < n_query; q += (long long)gridDim.y * blockDim.y) {
-        for (long long i = hagcn_global_id(); i < n_db; i += hagcn_grid_threads()) {
-            dist[q * n_db + i] = hagcn_hamming(query + q * words, db + i * words, words);
-        }
-    }
 }
 
 extern "C" __global__ void hamming_topk_u64(const hagcn_u64* __restrict__ query, const hagcn_u64* __restrict__ db,

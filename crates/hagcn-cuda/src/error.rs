@@ -61,3 +61,10 @@ impl Error {
         Error::Cuda(Box::new(err))
     }
 }
+
+/// Device errors of the backend's ops are `hagcn_autodiff::Error::Backend`.
+impl From<Error> for hagcn_autodiff::Error {
+    fn from(e: Error) -> Self {
+        hagcn_autodiff::Error::Backend(Box::new(e))
+    }
+}

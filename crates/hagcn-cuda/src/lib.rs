@@ -7,13 +7,20 @@
 //! * [`emu`]: the same kernel sources compiled with g++ against a C++20 emulation of the CUDA
 //!   built-ins and run on CPU threads, which is how the kernels are tested against the Rust
 //!   references (`tests/kernels_on_cpu.rs`).
-//! * [`backend`]: the backend's host code (`CudaBackend`, an `hagcn_autodiff::Backend`), on a GPU
-//!   or on the emulated device: every basic op and most fused ops (layer norm, Adam, the
-//!   normalised adjacency, the tridiagonal assembly, the B-spline basis and its gradient) run as
-//!   kernels; the eigendecomposition runs on the host or, in f64 through cuSOLVER `dsyevd`, on
-//!   the device, as its `EigenPolicy` says (`HAGCN_CUDA_EIGEN`).
+//! * [`kernels`]: one typed handle per kernel, generated from the kernels' signatures
+//!   (`kernels::activations::GELU_FWD_F32`), so a misspelt kernel or an argument of the wrong
+//!   kind is a compile error.
+//! * [`device`]: the [`KernelDevice`] trait (memory, transfers generic over the element type,
+//!   launches by handle, SGEMM, `dsyevd`) and its two implementations, [`Device`] (a GPU, through
+//!   cudarc, cuBLAS and cuSOLVER) and [`EmulatedDevice`] (host memory, the emulated kernels, BLAS
+//!   and LAPACK).
+//! * [`CudaBackend`]: the backend's host code (an `hagcn_autodiff::Backend`) on either device,
+//!   one module per kernel file: every basic op and most fused ops (layer norm, Adam, the
+//!   normalised adjacency, the tridiagonal assembly, the B-spline basis and its gradient, the
+//!   reproducible linear layer) run as kernels; the eigendecomposition runs on the host or, in
+//!   f64 through cuSOLVER `dsyevd`, on the device, as its [`EigenPolicy`] says.
 //! * [`hamming`]: Hamming top-K ranking against a database of binary codes kept on the device
-//!   (`HammingIndex`), on the same two devices.
+//!   ([`HammingIndex`]), on the same two devices.
 //!
 //! No CUDA installation is needed to build, lint or test this crate: cudarc is loaded
 //! dynamically and every entry point probes for its library first.
@@ -38,12 +45,24 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod backend;
-mod device;
+mod backend;
+pub mod device;
+mod eigen_policy;
 pub mod emu;
 mod error;
-pub mod hamming;
+pub mod kernels;
 pub mod nvrtc;
+mod ops;
+mod tensor;
 
-pub use device::{Device, device_count, driver_available};
+pub use backend::CudaBackend;
+pub use device::emulated::EmulatedDevice;
+pub use device::gpu::{Device, device_count, driver_available};
+pub use device::{Buffer, KernelDevice};
+pub use eigen_policy::EigenPolicy;
 pub use error::{Error, Result};
+pub use ops::bspline::BSPLINE_MAX_KNOTS;
+pub use ops::eigen::EigenSolver;
+pub use ops::hamming;
+pub use ops::hamming::HammingIndex;
+pub use tensor::DeviceTensor;

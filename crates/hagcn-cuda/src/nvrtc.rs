@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use cudarc::nvrtc::{CompileError, CompileOptions, Ptx};
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// The virtual architecture the kernels are compiled for (H100: compute capability 9.0).
 pub const ARCH: &str = "compute_90";
@@ -40,7 +40,8 @@ pub struct KernelFile {
     pub kernels: &'static [&'static str],
 }
 
-/// Every file of `crates/hagcn-cuda/kernels/`, sorted by name.
+/// Every file of `crates/hagcn-cuda/kernels/`, sorted by name (each also as `FILE` of its
+/// module in [`crate::kernels`]).
 pub const KERNEL_FILES: &[KernelFile] = include!(concat!(env!("OUT_DIR"), "/kernel_files.rs"));
 
 /// The embedded file called `name`.
@@ -179,10 +180,6 @@ mod tests {
             for k in f.kernels {
                 assert!(f.source.contains(&format!("__global__ void {k}(")), "{k} not in {}.cu", f.name);
             }
-        }
-        let all: Vec<&str> = KERNEL_FILES.iter().flat_map(|f| f.kernels.iter().copied()).collect();
-        for k in ["gelu_fwd_f32", "layer_norm_bwd_f32", "adam_update_f32", "hamming_topk_u64", "bspline_bwd_f32"] {
-            assert!(all.contains(&k), "{k} missing");
         }
     }
 

@@ -1,4 +1,4 @@
-//! The backend's host code (`hagcn_cuda::backend::CudaBackend`) on the emulated device (host
+//! The backend's host code (`hagcn_cuda::CudaBackend`) on the emulated device (host
 //! memory, the emulated kernels, BLAS in place of cuBLAS) against `CpuBackend`: the code that
 //! will drive the GPU, checked without one.
 
@@ -10,8 +10,9 @@ use common::Recording;
 use hagcn_openblas as _;
 
 use hagcn_autodiff::{AdamUpdate, Backend, CpuBackend};
-use hagcn_cuda::backend::{CudaBackend, EmulatedDevice, KernelDevice};
-use hagcn_cuda::emu::{Dim3, RawArg, launch_by_name};
+use hagcn_cuda::emu::{Dim3, RawArg};
+use hagcn_cuda::kernels::{activations, bspline, hamming};
+use hagcn_cuda::{CudaBackend, EmulatedDevice, KernelDevice};
 use ndarray::Array2;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -189,15 +190,18 @@ fn adam_matches_cpu_backend_exactly_and_copies_shared_buffers_on<D: KernelDevice
     assert!(matches!(gpu.adam_update(&mut wrong, &dg, &mut dm, &mut dv, &u), Err(hagcn_autodiff::Error::Shape { .. })));
 }
 
+/// The emulated device launches a handle through its checked entry point, which matches raw
+/// arguments kind by kind against the kernel's signature (the typed launch of `KernelDevice`
+/// cannot pass a wrong kind; raw arguments can).
 #[test]
-fn launch_by_name_checks_the_arguments_against_the_signature() {
+fn emulated_launches_check_raw_arguments_against_the_signature() {
     let x = [1.0f32; 4];
     let mut y = [0.0f32; 4];
     let (grid, block) = (Dim3::x(1), Dim3::x(32));
+    let sigmoid = activations::SIGMOID_FWD_F32;
     // SAFETY: x and y hold the 4 entries.
     unsafe {
-        launch_by_name(
-            "sigmoid_fwd_f32",
+        sigmoid.launch_emulated(
             grid,
             block,
             &[RawArg::ConstF32(x.as_ptr()), RawArg::MutF32(y.as_mut_ptr()), RawArg::I32(4)],
@@ -207,58 +211,54 @@ fn launch_by_name_checks_the_arguments_against_the_signature() {
     assert!(y.iter().all(|&v| (v - 0.731_058_6).abs() < 1e-6));
     // SAFETY: rejected before anything runs.
     let err =
-        unsafe { launch_by_name("sigmoid_fwd_f32", grid, block, &[RawArg::MutF32(y.as_mut_ptr()), RawArg::I32(4)]) }
-            .unwrap_err();
+        unsafe { sigmoid.launch_emulated(grid, block, &[RawArg::MutF32(y.as_mut_ptr()), RawArg::I32(4)]) }.unwrap_err();
     assert!(err.to_string().contains("const float *, float *, int"), "{err}");
     // Kernels with u64, u32 and const int buffers are dispatched and checked too.
-    let err = unsafe { launch_by_name("hamming_topk_u64", grid, block, &[]) }.unwrap_err();
+    let topk = hamming::HAMMING_TOPK_U64;
+    let err = unsafe { topk.launch_emulated(grid, block, &[]) }.unwrap_err();
     assert!(err.to_string().contains("do not match"), "{err}");
     assert!(
         err.to_string().contains("const hagcn_u64 *, const hagcn_u64 *, unsigned int *, unsigned int *, int"),
         "{err}"
     );
-    let (codes, mut out) = ([0b1011u64, 0b0001, 0b1111_0000], [u32::MAX; 2]);
+    let (codes, mut idx, mut dist) = ([0b1011u64, 0b0001, 0b1111_0000], [u32::MAX; 2], [u32::MAX; 2]);
     // SAFETY: one query and two database codes of one word, two results per buffer.
     unsafe {
-        launch_by_name(
-            "hamming_distance_u64",
+        topk.launch_emulated(
             grid,
             block,
             &[
                 RawArg::ConstU64(codes.as_ptr()),
                 RawArg::ConstU64(codes[1..].as_ptr()),
-                RawArg::MutU32(out.as_mut_ptr()),
+                RawArg::MutU32(idx.as_mut_ptr()),
+                RawArg::MutU32(dist.as_mut_ptr()),
                 RawArg::I32(1),
                 RawArg::I32(2),
                 RawArg::I32(1),
+                RawArg::I32(8),
+                RawArg::I32(2),
             ],
         )
     }
     .unwrap();
-    assert_eq!(out, [2, 7]);
-    // f64 kernels are dispatched by name too, checked the same way.
-    let err = unsafe { launch_by_name("sigmoid_fwd_f64", grid, block, &[]) }.unwrap_err();
-    assert!(err.to_string().contains("do not match (const double *, double *, int)"), "{err}");
-    let x = [0.0f64];
-    let mut y = [1.0f64];
-    unsafe {
-        launch_by_name(
-            "sigmoid_fwd_f64",
-            grid,
-            block,
-            &[RawArg::ConstF64(x.as_ptr()), RawArg::MutF64(y.as_mut_ptr()), RawArg::I32(1)],
-        )
-    }
-    .unwrap();
-    assert_eq!(y, [0.5]);
+    assert_eq!((idx, dist), ([0, 1], [2, 7]));
+    let err = unsafe { bspline::BSPLINE_BWD_FINISH_F32.launch_emulated(grid, block, &[RawArg::F32(1.0)]) }.unwrap_err();
+    assert!(
+        err.to_string().contains("do not match (float *, const float *, const float *, const int *, int)"),
+        "{err}"
+    );
 }
 
 #[test]
-fn u64_and_u32_buffers_round_trip() {
+fn buffers_of_every_element_type_round_trip() {
     let device = EmulatedDevice;
     let words = [0u64, 1, u64::MAX, 0x8000_0000_0000_0001];
-    assert_eq!(device.download_u64(&device.upload_u64(&words).unwrap()).unwrap(), words);
-    assert_eq!(device.download_u32(&device.alloc_zeros_u32(5).unwrap()).unwrap(), [0; 5]);
+    assert_eq!(device.download(&device.upload(&words).unwrap()).unwrap(), words);
+    assert_eq!(device.download(&device.alloc_zeros::<u32>(5).unwrap()).unwrap(), [0; 5]);
+    assert_eq!(device.download(&device.upload(&[-1i32, 7]).unwrap()).unwrap(), [-1, 7]);
+    assert_eq!(device.download(&device.upload(&[0.5f64, f64::MAX]).unwrap()).unwrap(), [0.5, f64::MAX]);
+    let floats = device.upload(&[1.5f32, -0.0]).unwrap();
+    assert_eq!(device.download(&device.duplicate(&floats).unwrap()).unwrap(), [1.5, -0.0]);
 }
 
 /// Every basic kernel of `Backend` on the emulated device against `CpuBackend<f32>`: exactly
@@ -337,6 +337,65 @@ fn basic_kernels_match_cpu_backend_on<D: KernelDevice>(gpu: CudaBackend<D>) {
     assert_eq!(gpu.shape(&gpu.full(0, 3, 1.0).unwrap()), (0, 3));
     assert_eq!(gpu.scalar(&gpu.sum(&gpu.full(0, 3, 1.0).unwrap()).unwrap()).unwrap(), 0.0);
     assert!(gpu.name().contains("cuda"));
+}
+
+/// `linear_reproducible` on the device against `hagcn_autodiff::reproducible::linear` (and
+/// `CpuBackend::linear_reproducible`, which calls it): **bit for bit**, which is what makes
+/// encoding give the same codes on the CPU and on a GPU. Inputs span 2⁻¹² to 2¹² so that sums
+/// cancel and round; shapes include an empty sum (`d = 0`: the bias alone), no rows, and widths
+/// that are not multiples of a warp.
+#[test]
+fn linear_reproducible_matches_the_cpu_bit_for_bit() {
+    linear_reproducible_matches_the_cpu_bit_for_bit_on(
+        emulated(),
+        &[(1, 1, 1), (3, 5, 7), (31, 33, 17), (67, 300, 9), (2, 0, 3), (0, 4, 2), (40, 768, 64)],
+    );
+}
+
+#[test]
+#[ignore = "needs an NVIDIA GPU: run by gpu-check's run.sh"]
+fn linear_reproducible_matches_the_cpu_bit_for_bit_on_gpu() {
+    linear_reproducible_matches_the_cpu_bit_for_bit_on(
+        gpu(),
+        &[(1, 1, 1), (3, 5, 7), (31, 33, 17), (67, 300, 9), (2, 0, 3), (0, 4, 2), (4096, 768, 64), (1000, 768, 768)],
+    );
+}
+
+fn linear_reproducible_matches_the_cpu_bit_for_bit_on<D: KernelDevice>(
+    gpu: CudaBackend<D>,
+    shapes: &[(usize, usize, usize)],
+) {
+    let cpu = CpuBackend::<f32>::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(80);
+    let mut spread = |rows: usize, cols: usize| {
+        Array2::from_shape_fn((rows, cols), |_| rng.random_range(-2.0f32..2.0) * 2f32.powi(rng.random_range(-12..=12)))
+    };
+    let mut outputs = 0;
+    for &(n, d, out) in shapes {
+        let (x, w, b) = (spread(n, d), spread(out, d), spread(1, out));
+        let want = hagcn_autodiff::reproducible::linear(x.view(), w.view(), b.view());
+        let (gx, gw, gb) =
+            (gpu.upload(x.view()).unwrap(), gpu.upload(w.view()).unwrap(), gpu.upload(b.view()).unwrap());
+        let got = gpu.download(&gpu.linear_reproducible(&gx, &gw, &gb).unwrap()).unwrap();
+        assert_eq!(got.dim(), (n, out));
+        assert_eq!(got.mapv(f32::to_bits), want.mapv(f32::to_bits), "{n} × {d} → {out}");
+        let (cx, cw, cb) =
+            (cpu.upload(x.view()).unwrap(), cpu.upload(w.view()).unwrap(), cpu.upload(b.view()).unwrap());
+        let on_cpu = cpu.download(&cpu.linear_reproducible(&cx, &cw, &cb).unwrap()).unwrap();
+        assert_eq!(got.mapv(f32::to_bits), on_cpu.mapv(f32::to_bits), "{n} × {d} → {out}: CpuBackend");
+        outputs += n * out;
+    }
+    assert!(outputs > 0);
+    let (x, w) = (gpu.upload(random(3, 4, 81).view()).unwrap(), gpu.upload(random(2, 4, 82).view()).unwrap());
+    let short_w = gpu.upload(random(2, 5, 83).view()).unwrap();
+    let (b, short_b) = (gpu.upload(random(1, 2, 84).view()).unwrap(), gpu.upload(random(1, 3, 85).view()).unwrap());
+    for (w, b) in [(&short_w, &b), (&w, &short_b)] {
+        let err = gpu.linear_reproducible(&x, w, b).err().expect("a shape error");
+        assert!(
+            matches!(err, hagcn_autodiff::Error::Shape { op, .. } if op.starts_with("linear_reproducible")),
+            "{err}"
+        );
+    }
 }
 
 /// The fused kernels that replace host fallbacks: layer norm backward and the normalised
@@ -480,11 +539,16 @@ fn bspline_basis_and_backward_run_on_the_device_and_match_cpu_backend() {
             let what = format!("m = {m}, n_basis = {n_basis}, degree = {degree}, sorted = {sorted}");
             device.take();
             let got = gpu.download(&gpu.bspline_basis(&gx, n_basis, degree).unwrap()).unwrap();
-            assert_eq!(device.take(), ["bspline_knots_f32", "bspline_basis_f32"], "{what}");
+            assert_eq!(device.take(), [bspline::BSPLINE_KNOTS_F32.name(), bspline::BSPLINE_BASIS_F32.name()], "{what}");
             assert_eq!(got, cpu.download(&cpu.bspline_basis(&cx, n_basis, degree).unwrap()).unwrap(), "{what}");
 
             let got = gpu.download(&gpu.bspline_basis_backward(&gx, n_basis, degree, &gg).unwrap()).unwrap();
-            assert_eq!(device.take(), ["bspline_knots_f32", "bspline_bwd_f32", "bspline_bwd_finish_f32"], "{what}");
+            let backward = [
+                bspline::BSPLINE_KNOTS_F32.name(),
+                bspline::BSPLINE_BWD_F32.name(),
+                bspline::BSPLINE_BWD_FINISH_F32.name(),
+            ];
+            assert_eq!(device.take(), backward, "{what}");
             let want = cpu.download(&cpu.bspline_basis_backward(&cx, n_basis, degree, &cg).unwrap()).unwrap();
             let row = x.row(0);
             let first = |better: fn(f32, f32) -> bool| {
@@ -536,9 +600,10 @@ fn bspline_falls_back_to_the_host_and_reports_the_hosts_errors() {
     let mut nan = x.clone();
     nan[[0, 0]] = f32::NAN;
     let g10 = random(10, 8, 302);
+    let knots = bspline::BSPLINE_KNOTS_F32.name();
     for (what, x, n_basis, degree, g, launched) in [
-        ("infinite point", &inf, 8, 3, &g10, vec!["bspline_knots_f32"]),
-        ("NaN point", &nan, 8, 3, &g10, vec!["bspline_knots_f32"]),
+        ("infinite point", &inf, 8, 3, &g10, vec![knots]),
+        ("NaN point", &nan, 8, 3, &g10, vec![knots]),
         ("n_basis ≤ degree", &x, 3, 3, &random(10, 3, 303), vec![]),
         ("gradient of the wrong shape", &x, 8, 3, &random(10, 7, 304), vec![]),
     ] {

@@ -30,8 +30,9 @@ mod common;
 use common::{Fault, Recording};
 
 use hagcn_autodiff::{Backend, CpuBackend, Graph};
-use hagcn_cuda::backend::{CudaBackend, EigenPolicy, EigenSolver, EmuF64Buffer, EmulatedDevice, KernelDevice, Syevd};
-use hagcn_cuda::{Device, Error};
+use hagcn_cuda::device::Syevd;
+use hagcn_cuda::device::emulated::EmuBuffer;
+use hagcn_cuda::{CudaBackend, Device, EigenPolicy, EigenSolver, EmulatedDevice, Error, KernelDevice};
 use ndarray::{Array1, Array2, s};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -257,7 +258,7 @@ fn dsyevd_reads_one_triangle_of_a_column_major_matrix() {
             }
         }
         let (mut a, mut w, mut info) =
-            (EmuF64Buffer(a), dev.alloc_zeros_f64(3).unwrap(), dev.upload_i32(&[-99]).unwrap());
+            (EmuBuffer(a), dev.alloc_zeros::<f64>(3).unwrap(), dev.upload(&[-99i32]).unwrap());
         dev.dsyevd(Syevd { vectors: true, lower, n: 3, lda: 4 }, &mut a, &mut w, &mut info).unwrap();
         assert_eq!(info.0, [0]);
         for (j, (&got, &want)) in w.0.iter().zip(&want).enumerate() {
@@ -271,8 +272,8 @@ fn dsyevd_reads_one_triangle_of_a_column_major_matrix() {
         }
     }
     // Eigenvalues only, and calls that do not fit their buffers.
-    let mut a = EmuF64Buffer(vec![2.0, 0.0, 0.0, 5.0]);
-    let (mut w, mut info) = (dev.alloc_zeros_f64(2).unwrap(), dev.upload_i32(&[7]).unwrap());
+    let mut a = EmuBuffer(vec![2.0, 0.0, 0.0, 5.0]);
+    let (mut w, mut info) = (dev.alloc_zeros::<f64>(2).unwrap(), dev.upload(&[7i32]).unwrap());
     dev.dsyevd(Syevd { vectors: false, lower: true, n: 2, lda: 2 }, &mut a, &mut w, &mut info).unwrap();
     assert_eq!((w.0.as_slice(), info.0.as_slice()), ([2.0, 5.0].as_slice(), [0].as_slice()));
     let err = dev.dsyevd(Syevd { vectors: true, lower: true, n: 3, lda: 3 }, &mut a, &mut w, &mut info).unwrap_err();
@@ -322,7 +323,7 @@ fn the_policy_decides_which_path_runs() {
         (EigenPolicy::Auto { min_device_n: 10 }, false, true),
     ] {
         let be = faulty_backend(Fault::None, policy);
-        assert_eq!(be.eigen_policy().unwrap(), policy);
+        assert_eq!(be.eigen_policy(), policy);
         for (a, device) in [(&small, small_on_device), (&large, large_on_device)] {
             let before = be.device().eigen_calls();
             let t = be.upload(a.view()).unwrap();
@@ -338,9 +339,11 @@ fn the_policy_decides_which_path_runs() {
     nan[[0, 11]] = f32::INFINITY;
     assert!(be.symmetric_eigen(&be.upload(nan.view()).unwrap()).is_err());
     assert_eq!(be.device().eigen_calls(), 0);
-    // Without an explicit policy: HAGCN_CUDA_EIGEN, else the default (host).
+    // Without an explicit policy: the default, the host.
     let unset = CudaBackend::new(Arc::new(EmulatedDevice));
-    assert_eq!(unset.eigen_policy().unwrap(), EigenPolicy::from_env().unwrap().unwrap_or(EigenPolicy::DEFAULT));
+    assert_eq!(unset.eigen_policy(), EigenPolicy::Host);
+    let a = unset.upload(large.view()).unwrap();
+    assert_eq!(unset.symmetric_eigen_with(unset.eigen_policy(), &a).unwrap().1, EigenSolver::Host);
 }
 
 // ---------------------------------------------------------------------------------------------

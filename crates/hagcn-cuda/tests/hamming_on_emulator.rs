@@ -1,12 +1,11 @@
-//! `hagcn_cuda::hamming::HammingIndex` on the emulated device against `hagcn_eval::hamming_topk`:
+//! `hagcn_cuda::HammingIndex` on the emulated device against `hagcn_eval::hamming_topk`:
 //! the kernel `hamming_topk_u64` driven by the host code that will drive the GPU, on codes with
 //! many ties, awkward sizes, several launches per call, and every argument the host rejects.
 
 use std::sync::Arc;
 
-use hagcn_cuda::Error;
-use hagcn_cuda::backend::{EmulatedDevice, KernelDevice};
-use hagcn_cuda::hamming::{HammingIndex, MAX_BITS, MAX_CODES, code_words};
+use hagcn_cuda::hamming::{MAX_BITS, MAX_CODES, code_words};
+use hagcn_cuda::{EmulatedDevice, Error, HammingIndex, KernelDevice};
 use hagcn_eval::{PackedCodes, TopK, hamming_topk};
 use ndarray::Array2;
 use rand::{RngExt, SeedableRng};

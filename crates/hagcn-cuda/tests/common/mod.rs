@@ -6,9 +6,11 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use hagcn_cuda::Error;
-use hagcn_cuda::backend::{Arg, EmulatedDevice, KernelDevice, Sgemm};
+use hagcn_cuda::device::emulated::EmuBuffer;
+use hagcn_cuda::device::{Sgemm, Syevd};
 use hagcn_cuda::emu::Dim3;
+use hagcn_cuda::kernels::{DeviceElem, Kernel, Params};
+use hagcn_cuda::{Buffer, EmulatedDevice, Error, KernelDevice};
 
 /// How the test device's eigensolver (`dsyevd`) fails.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -26,8 +28,9 @@ pub enum Fault {
     Error,
 }
 
-/// The emulated device, recording the name of every kernel it launches and counting the values
-/// that cross between host and device and its eigensolver calls: shows which fused ops ran on
+/// The emulated device (its memory, so buffers and arguments pass through unchanged), recording
+/// the name of every kernel it launches and counting the values that cross between host and
+/// device and its eigensolver calls: shows which fused ops ran on
 /// the device, which fell back to the host, and what a training step moves. Its eigensolver can
 /// be made to fail ([`Recording::with_eigen_fault`]).
 #[derive(Debug, Default)]
@@ -80,74 +83,53 @@ impl Recording {
 }
 
 impl KernelDevice for Recording {
-    type Buffer = <EmulatedDevice as KernelDevice>::Buffer;
-    type IntBuffer = <EmulatedDevice as KernelDevice>::IntBuffer;
-    type U64Buffer = <EmulatedDevice as KernelDevice>::U64Buffer;
-    type U32Buffer = <EmulatedDevice as KernelDevice>::U32Buffer;
-    type F64Buffer = <EmulatedDevice as KernelDevice>::F64Buffer;
+    type Memory = EmulatedDevice;
 
     fn describe(&self) -> String {
         EmulatedDevice.describe()
     }
-    fn alloc_zeros(&self, len: usize) -> hagcn_cuda::Result<Self::Buffer> {
+    fn alloc_zeros<T: DeviceElem>(&self, len: usize) -> hagcn_cuda::Result<Buffer<Self, T>> {
         EmulatedDevice.alloc_zeros(len)
     }
-    fn upload(&self, data: &[f32]) -> hagcn_cuda::Result<Self::Buffer> {
+    fn upload<T: DeviceElem>(&self, data: &[T]) -> hagcn_cuda::Result<Buffer<Self, T>> {
         self.up(data.len());
         EmulatedDevice.upload(data)
     }
-    fn download(&self, buf: &Self::Buffer) -> hagcn_cuda::Result<Vec<f32>> {
+    fn download<T: DeviceElem>(&self, buf: &Buffer<Self, T>) -> hagcn_cuda::Result<Vec<T>> {
         let out = EmulatedDevice.download(buf)?;
         self.down(out.len());
         Ok(out)
     }
-    fn upload_i32(&self, data: &[i32]) -> hagcn_cuda::Result<Self::IntBuffer> {
-        self.up(data.len());
-        EmulatedDevice.upload_i32(data)
-    }
-    fn download_i32(&self, buf: &Self::IntBuffer) -> hagcn_cuda::Result<Vec<i32>> {
-        let out = EmulatedDevice.download_i32(buf)?;
-        self.down(out.len());
-        Ok(out)
-    }
-    fn upload_u64(&self, data: &[u64]) -> hagcn_cuda::Result<Self::U64Buffer> {
-        self.up(data.len());
-        EmulatedDevice.upload_u64(data)
-    }
-    fn download_u64(&self, buf: &Self::U64Buffer) -> hagcn_cuda::Result<Vec<u64>> {
-        let out = EmulatedDevice.download_u64(buf)?;
-        self.down(out.len());
-        Ok(out)
-    }
-    fn alloc_zeros_u32(&self, len: usize) -> hagcn_cuda::Result<Self::U32Buffer> {
-        EmulatedDevice.alloc_zeros_u32(len)
-    }
-    fn download_u32(&self, buf: &Self::U32Buffer) -> hagcn_cuda::Result<Vec<u32>> {
-        let out = EmulatedDevice.download_u32(buf)?;
-        self.down(out.len());
-        Ok(out)
-    }
-    fn duplicate(&self, buf: &Self::Buffer) -> hagcn_cuda::Result<Self::Buffer> {
+    fn duplicate<T: DeviceElem>(&self, buf: &Buffer<Self, T>) -> hagcn_cuda::Result<Buffer<Self, T>> {
         EmulatedDevice.duplicate(buf)
     }
-    fn alloc_zeros_f64(&self, len: usize) -> hagcn_cuda::Result<Self::F64Buffer> {
-        EmulatedDevice.alloc_zeros_f64(len)
+    unsafe fn launch<P: Params>(
+        &self,
+        kernel: &Kernel<P>,
+        grid: Dim3,
+        block: Dim3,
+        args: P::Args<'_, EmulatedDevice>,
+    ) -> hagcn_cuda::Result<()> {
+        self.launches.lock().unwrap().push(kernel.name());
+        // SAFETY: forwarded to the caller.
+        unsafe { EmulatedDevice.launch(kernel, grid, block, args) }
     }
-    fn upload_f64(&self, data: &[f64]) -> hagcn_cuda::Result<Self::F64Buffer> {
-        self.up(data.len());
-        EmulatedDevice.upload_f64(data)
-    }
-    fn download_f64(&self, buf: &Self::F64Buffer) -> hagcn_cuda::Result<Vec<f64>> {
-        let out = EmulatedDevice.download_f64(buf)?;
-        self.down(out.len());
-        Ok(out)
+    fn sgemm(
+        &self,
+        gemm: Sgemm,
+        a: &EmuBuffer<f32>,
+        b: &EmuBuffer<f32>,
+        c: &mut EmuBuffer<f32>,
+    ) -> hagcn_cuda::Result<()> {
+        self.traffic.lock().unwrap().gemms += 1;
+        EmulatedDevice.sgemm(gemm, a, b, c)
     }
     fn dsyevd(
         &self,
-        call: hagcn_cuda::backend::Syevd,
-        a: &mut Self::F64Buffer,
-        w: &mut Self::F64Buffer,
-        info: &mut Self::IntBuffer,
+        call: Syevd,
+        a: &mut EmuBuffer<f64>,
+        w: &mut EmuBuffer<f64>,
+        info: &mut EmuBuffer<i32>,
     ) -> hagcn_cuda::Result<()> {
         self.eigen_calls.fetch_add(1, Ordering::SeqCst);
         if self.fault == Fault::Error {
@@ -161,22 +143,5 @@ impl KernelDevice for Recording {
             Fault::None | Fault::Error => {}
         }
         Ok(())
-    }
-    unsafe fn launch(
-        &self,
-        file: &'static str,
-        kernel: &'static str,
-        grid: Dim3,
-        block: Dim3,
-        args: &mut [Arg<'_, Self>],
-    ) -> hagcn_cuda::Result<()> {
-        self.launches.lock().unwrap().push(kernel);
-        let mut args: Vec<Arg<'_, EmulatedDevice>> = args.iter_mut().map(Arg::rebind).collect();
-        // SAFETY: forwarded to the caller.
-        unsafe { EmulatedDevice.launch(file, kernel, grid, block, &mut args) }
-    }
-    fn sgemm(&self, gemm: Sgemm, a: &Self::Buffer, b: &Self::Buffer, c: &mut Self::Buffer) -> hagcn_cuda::Result<()> {
-        self.traffic.lock().unwrap().gemms += 1;
-        EmulatedDevice.sgemm(gemm, a, b, c)
     }
 }

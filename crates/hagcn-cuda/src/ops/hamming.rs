@@ -1,5 +1,5 @@
-//! Hamming top-K ranking on a [`KernelDevice`]: a database of binary codes kept on the device,
-//! and queries ranked against it by the kernel `hamming_topk_u64` of `kernels/hamming.cu`.
+//! Hamming top-K ranking on a [`KernelDevice`] (`kernels/hamming.cu`): a database of binary
+//! codes kept on the device, and queries ranked against it by the kernel `hamming_topk_u64`.
 //!
 //! **Codes.** A code of `n_bits` bits is [`words_per_code`]`(n_bits) = ⌈n_bits / 64⌉`
 //! little-endian `u64` words: bit `b` of the code is bit `b % 64` of word `b / 64`, and the
@@ -24,7 +24,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use hagcn_cuda::{backend::EmulatedDevice, hamming::{HammingIndex, code_words}};
+//! use hagcn_cuda::{EmulatedDevice, HammingIndex, hamming::code_words};
 //! use hagcn_eval::{PackedCodes, TopK, hamming_topk};
 //! use ndarray::array;
 //!
@@ -47,9 +47,10 @@ use std::sync::Arc;
 
 use ndarray::Array2;
 
-use crate::backend::{Arg, KernelDevice};
+use crate::device::{Buffer, KernelDevice};
 use crate::emu::Dim3;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
+use crate::kernels::hamming as k;
 
 /// The longest code the kernel ranks, in bits (`HAGCN_TOPK_MAX_BITS` of `kernels/hamming.cu`).
 pub const MAX_BITS: usize = 512;
@@ -104,7 +105,7 @@ pub fn code_words(bytes: &[u8], n_codes: usize, n_bits: usize) -> Result<Vec<u64
 /// Hamming distance (see the [module docs](self) for the word layout and the limits).
 pub struct HammingIndex<D: KernelDevice> {
     device: Arc<D>,
-    codes: D::U64Buffer,
+    codes: Buffer<D, u64>,
     n_codes: usize,
     n_bits: usize,
     max_results_per_launch: usize,
@@ -146,7 +147,7 @@ impl<D: KernelDevice> HammingIndex<D> {
             )));
         }
         check_codes("database", codes, n_codes, n_bits)?;
-        let codes = device.upload_u64(codes)?;
+        let codes = device.upload(codes)?;
         Ok(HammingIndex { device, codes, n_codes, n_bits, max_results_per_launch: DEFAULT_MAX_RESULTS_PER_LAUNCH })
     }
 
@@ -201,28 +202,28 @@ impl<D: KernelDevice> HammingIndex<D> {
         for (chunk_idx, chunk) in queries.chunks(per_launch * words).enumerate() {
             let n = chunk.len() / words;
             let first = chunk_idx * per_launch;
-            let query_buf = self.device.upload_u64(chunk)?;
-            let mut idx_buf = self.device.alloc_zeros_u32(n * width)?;
-            let mut dist_buf = self.device.alloc_zeros_u32(n * width)?;
+            let query_buf = self.device.upload(chunk)?;
+            let mut idx_buf = self.device.alloc_zeros::<u32>(n * width)?;
+            let mut dist_buf = self.device.alloc_zeros::<u32>(n * width)?;
             let warps = n.min(MAX_WARPS);
             let (grid, block) = (Dim3::x(n.div_ceil(warps) as u32), Dim3::x(32 * warps as u32));
-            let mut args = [
-                Arg::InU64(&query_buf),
-                Arg::InU64(&self.codes),
-                Arg::OutU32(&mut idx_buf),
-                Arg::OutU32(&mut dist_buf),
-                Arg::I32(int(n)?),
-                Arg::I32(int(self.n_codes)?),
-                Arg::I32(int(words)?),
-                Arg::I32(int(self.n_bits)?),
-                Arg::I32(int(width)?),
-            ];
+            let args = (
+                &query_buf,
+                &self.codes,
+                &mut idx_buf,
+                &mut dist_buf,
+                int(n)?,
+                int(self.n_codes)?,
+                int(words)?,
+                int(self.n_bits)?,
+                int(width)?,
+            );
             // SAFETY: the query buffer holds n codes and the database N, `words` words each,
             // with zero padding bits (checked), so every distance is ≤ n_bits ≤ MAX_BITS, inside
             // the kernel's histogram; the result buffers hold n × width entries, and
             // 1 ≤ width ≤ N; the block is whole warps, at most MAX_WARPS of them.
-            unsafe { self.device.launch("hamming", "hamming_topk_u64", grid, block, &mut args) }?;
-            let (idx, dist) = (self.device.download_u32(&idx_buf)?, self.device.download_u32(&dist_buf)?);
+            unsafe { self.device.launch(&k::HAMMING_TOPK_U64, grid, block, args) }?;
+            let (idx, dist) = (self.device.download(&idx_buf)?, self.device.download(&dist_buf)?);
             for (row, (idx, dist)) in idx.chunks_exact(width).zip(dist.chunks_exact(width)).enumerate() {
                 for (r, (&i, &d)) in idx.iter().zip(dist).enumerate() {
                     indices[[first + row, r]] = i as usize;
@@ -263,7 +264,7 @@ mod tests {
 
     #[test]
     fn limits_match_the_kernel_source() {
-        let src = crate::nvrtc::kernel_file("hamming").unwrap().source;
+        let src = k::FILE.source;
         assert!(src.contains(&format!("#define HAGCN_TOPK_MAX_BITS {MAX_BITS}\n")));
         assert!(src.contains(&format!("#define HAGCN_TOPK_MAX_WARPS {MAX_WARPS}\n")));
         assert_eq!([words_per_code(1), words_per_code(64), words_per_code(65), words_per_code(512)], [1, 1, 2, 8]);
