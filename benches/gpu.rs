@@ -174,7 +174,7 @@ fn filter_passes<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes
     for &n in &sizes.batches {
         let z = t.backend.upload(features(n, sizes.hidden).view()).expect("upload");
         for &f in Filter::ALL {
-            group.bench_with_input(BenchmarkId::new(format!("{}-forward", f.to_string()), n), &n, |bench, _| {
+            group.bench_with_input(BenchmarkId::new(format!("{f}-forward"), n), &n, |bench, _| {
                 bench.iter(|| {
                     let mut g = Graph::new(t.backend.clone());
                     let zv = g.param(z.clone());
@@ -182,20 +182,16 @@ fn filter_passes<B: Backend<Elem = f32>>(c: &mut Criterion, t: &Target<B>, sizes
                     (t.sync)();
                 })
             });
-            group.bench_with_input(
-                BenchmarkId::new(format!("{}-forward+backward", f.to_string()), n),
-                &n,
-                |bench, _| {
-                    bench.iter(|| {
-                        let mut g = Graph::new(t.backend.clone());
-                        let zv = g.param(z.clone());
-                        let out = filter(&mut g, f, zv, n, sizes);
-                        let loss = g.sum(out).expect("sum");
-                        black_box(g.backward(loss).expect("backward"));
-                        (t.sync)();
-                    })
-                },
-            );
+            group.bench_with_input(BenchmarkId::new(format!("{f}-forward+backward"), n), &n, |bench, _| {
+                bench.iter(|| {
+                    let mut g = Graph::new(t.backend.clone());
+                    let zv = g.param(z.clone());
+                    let out = filter(&mut g, f, zv, n, sizes);
+                    let loss = g.sum(out).expect("sum");
+                    black_box(g.backward(loss).expect("backward"));
+                    (t.sync)();
+                })
+            });
         }
     }
     group.finish();

@@ -153,8 +153,7 @@ pub fn open(requested: Device, eigen: EigenSolver) -> Result<Opened> {
         }
         #[cfg(feature = "cuda")]
         Device::CudaEmulated => Ok(Opened::Emulated(
-            EmulatedBackend::new(std::sync::Arc::new(hagcn_cuda::EmulatedDevice))
-                .with_eigen_policy(eigen.policy()),
+            EmulatedBackend::new(std::sync::Arc::new(hagcn_cuda::EmulatedDevice)).with_eigen_policy(eigen.policy()),
         )),
         #[cfg(not(feature = "cuda"))]
         Device::Cuda(_) | Device::CudaEmulated => bail!(

@@ -24,7 +24,16 @@ fn fnv1a(path: &Path) -> u64 {
 /// f64 bit patterns), and the fingerprints of its query and database codes.
 type Pinned = (&'static str, u64, [u64; 2], u64, u64, u64, u64);
 
-fn run_and_collect(objective: &str, out: &Path, data: &Path) -> Vec<(String, u64, Vec<u64>, u64, u64, u64, u64)> {
+/// What one cell of a run measured, in the form of [`Pinned`].
+struct Measured {
+    method: String,
+    bits: u64,
+    losses: Vec<u64>,
+    maps: (u64, u64),
+    codes: (u64, u64),
+}
+
+fn run_and_collect(objective: &str, out: &Path, data: &Path) -> Vec<Measured> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hagcn"));
     cmd.args(["experiment", "--dataset"]).arg(data).arg("--out").arg(out);
     cmd.args([
@@ -79,7 +88,7 @@ fn run_and_collect(objective: &str, out: &Path, data: &Path) -> Vec<(String, u64
             let losses =
                 cell["epochs"].as_array().unwrap().iter().map(|e| e["loss"].as_f64().unwrap().to_bits()).collect();
             let (q, db) = (fnv1a(&dir.join("query_codes.npy")), fnv1a(&dir.join("db_codes.npy")));
-            (method, bits, losses, map_at(cell, "10"), map_at(cell, "all"), q, db)
+            Measured { method, bits, losses, maps: (map_at(cell, "10"), map_at(cell, "all")), codes: (q, db) }
         })
         .collect()
 }
@@ -94,7 +103,7 @@ fn check(objective: &str, expected: &[Pinned]) {
         .unwrap();
     let got = run_and_collect(objective, &tmp.path().join("run"), &data);
     if std::env::var_os("HAGCN_PRINT_PINNED").is_some() {
-        for (method, bits, losses, m10, mall, q, db) in &got {
+        for Measured { method, bits, losses, maps: (m10, mall), codes: (q, db) } in &got {
             println!(
                 "(\"{method}\", {bits}, [{:#018x}, {:#018x}], {m10:#018x}, {mall:#018x}, {q:#018x}, {db:#018x}),",
                 losses[0], losses[1]
@@ -103,11 +112,11 @@ fn check(objective: &str, expected: &[Pinned]) {
     }
     assert_eq!(got.len(), expected.len(), "one cell per filter");
     for (g, e) in got.iter().zip(expected) {
-        let what = format!("{}-{}", g.0, g.1);
-        assert_eq!((g.0.as_str(), g.1), (e.0, e.1), "cell order");
-        assert_eq!(g.2, e.2, "{what}: per-epoch losses (f64 bits)");
-        assert_eq!((g.3, g.4), (e.3, e.4), "{what}: mAP@10 and mAP@all (f64 bits)");
-        assert_eq!((g.5, g.6), (e.5, e.6), "{what}: query and database codes (FNV-1a)");
+        let what = format!("{}-{}", g.method, g.bits);
+        assert_eq!((g.method.as_str(), g.bits), (e.0, e.1), "cell order");
+        assert_eq!(g.losses, e.2, "{what}: per-epoch losses (f64 bits)");
+        assert_eq!(g.maps, (e.3, e.4), "{what}: mAP@10 and mAP@all (f64 bits)");
+        assert_eq!(g.codes, (e.5, e.6), "{what}: query and database codes (FNV-1a)");
     }
 }
 
