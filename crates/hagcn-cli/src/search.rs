@@ -5,6 +5,11 @@
 //! ranking of the in-memory `hamming_topk` (ties broken by database index). Memory is
 //! the queries, `K` items per query and three blocks, so the database may be larger
 //! than memory.
+//!
+//! With `--device cuda` (or `cuda-emulated`) each block is ranked on the device
+//! (`hagcn_cuda::HammingIndex`, the block's codes uploaded once) and only its top `K` per
+//! query comes back, to be merged in index order ([`StreamingTopK::push_ranked`]): the same
+//! indices and distances as on the CPU.
 
 use std::path::PathBuf;
 
@@ -14,6 +19,7 @@ use hagcn_eval::{PackedCodes, StreamingTopK};
 use ndarray::Array2;
 
 use crate::codes_file::{CodeBlocks, read_codes};
+use crate::device::{Device, EigenSolver, Opened};
 use crate::encode::progress_bar;
 use crate::output::{refuse_existing, write_npy};
 use crate::read_ahead::read_ahead;
@@ -45,6 +51,9 @@ pub struct SearchArgs {
     /// Replace existing outputs
     #[arg(long)]
     pub force: bool,
+    /// Where to rank: cpu, cuda, cuda:N or cuda-emulated (CUDA needs a build with --features cuda)
+    #[arg(long, default_value_t)]
+    pub device: Device,
 }
 
 /// Runs `hagcn search`.
@@ -71,14 +80,21 @@ pub fn search(args: SearchArgs) -> Result<()> {
         bail!("{}: the database is empty", args.database.display());
     }
     let block_codes = args.block_codes.unwrap_or((BLOCK_BYTES / n_bytes).max(1));
+    let opened = crate::device::open(args.device, EigenSolver::default())?;
     let mut topk = StreamingTopK::new(&q, args.k)?;
     let bar = progress_bar(db.n_codes() as u64, "database codes");
     read_ahead(
         vec![Vec::new(), Vec::new(), Vec::new()],
         |block| db.read(block_codes, block),
         |block, n| {
-            let codes = Array2::from_shape_vec((n, n_bytes), block.clone())?;
-            topk.push(&PackedCodes::from_bytes(codes, 8 * n_bytes)?)?;
+            let codes = PackedCodes::from_bytes(Array2::from_shape_vec((n, n_bytes), block.clone())?, 8 * n_bytes)?;
+            match &opened {
+                Opened::Cpu(_) => topk.push(&codes)?,
+                #[cfg(feature = "cuda")]
+                Opened::Cuda(b) => rank_on_device(b.device(), &q, &codes, args.k, &mut topk)?,
+                #[cfg(feature = "cuda")]
+                Opened::Emulated(b) => rank_on_device(b.device(), &q, &codes, args.k, &mut topk)?,
+            }
             bar.inc(n as u64);
             Ok(())
         },
@@ -97,5 +113,22 @@ pub fn search(args: SearchArgs) -> Result<()> {
     if let Some(p) = &args.out_distances {
         write_npy(p, &dist.mapv(|d| d as i32))?;
     }
+    Ok(())
+}
+
+/// The top `k` of every query among the block `codes`, ranked on `device`, merged into `topk`.
+#[cfg(feature = "cuda")]
+fn rank_on_device<D: hagcn_cuda::KernelDevice>(
+    device: &std::sync::Arc<D>,
+    queries: &PackedCodes,
+    codes: &PackedCodes,
+    k: usize,
+    topk: &mut StreamingTopK,
+) -> Result<()> {
+    use hagcn_cuda::hamming::code_words;
+    let words = |c: &PackedCodes| code_words(c.bytes().as_slice().expect("standard layout"), c.n_codes(), c.n_bits());
+    let index = hagcn_cuda::HammingIndex::new(device.clone(), &words(codes)?, codes.n_codes(), codes.n_bits())?;
+    let (idx, dist) = index.topk(&words(queries)?, queries.n_codes(), k)?;
+    topk.push_ranked(codes.n_codes(), idx.view(), dist.view())?;
     Ok(())
 }

@@ -129,3 +129,45 @@ fn search_streams_the_database_with_the_in_memory_ranking_ties_included() {
     let o = hagcn(&["search", "--query", s(&qp), "--database", s(&dbp), "--block-codes", "0"]);
     one_line_error(&o, &["--block-codes"]);
 }
+
+#[cfg(feature = "cuda")]
+#[test]
+fn search_on_the_cuda_backend_gives_the_cpu_result() {
+    // The device ranks each database block and the host merges the blocks' top K: the same
+    // indices and distances as --device cpu, ties included (the emulated device runs the
+    // CUDA kernel's code on the CPU).
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for (n_bytes, mask) in [(1, 0x07), (3, 0xff), (9, 0xff)] {
+        let (q, db) = (random_codes(&mut rng, 19, n_bytes, mask), random_codes(&mut rng, 701, n_bytes, mask));
+        let (qp, dbp) = (tmp.path().join("q.npy"), tmp.path().join("db.npy"));
+        write_npy(&qp, &q).unwrap();
+        write_npy(&dbp, &db).unwrap();
+        for (k, block) in [("1", "701"), ("25", "100"), ("900", "333")] {
+            let run = |device: &str| {
+                let (ip, dp) = (tmp.path().join(format!("i-{device}.npy")), tmp.path().join(format!("d-{device}.npy")));
+                ok(&hagcn(&[
+                    "search",
+                    "--query",
+                    s(&qp),
+                    "--database",
+                    s(&dbp),
+                    "--k",
+                    k,
+                    "--block-codes",
+                    block,
+                    "--device",
+                    device,
+                    "--out-indices",
+                    s(&ip),
+                    "--out-distances",
+                    s(&dp),
+                    "--force",
+                ]));
+                let out: (Array2<i64>, Array2<i32>) = (read_npy(&ip).unwrap(), read_npy(&dp).unwrap());
+                out
+            };
+            assert_eq!(run("cuda-emulated"), run("cpu"), "{n_bytes} bytes, K = {k}, blocks of {block}");
+        }
+    }
+}

@@ -229,6 +229,10 @@ pub enum Error {
         detail: String,
     },
 
+    /// A block's ranked candidates are not a top-`K` of that block.
+    #[error("ranked candidates of a database block: {0}")]
+    RankedCandidates(String),
+
     /// The legacy mAP with no query that found a "relevant" item in its top `K`: the
     /// reference divides by zero.
     #[error("legacy mAP@{top_k} is undefined: no query has a relevant item in its top {top_k}")]

@@ -412,7 +412,7 @@ impl Ranking {
     }
 
     #[inline(always)]
-    fn offer(&mut self, idx: usize, dist: u32) {
+    pub(crate) fn offer(&mut self, idx: usize, dist: u32) {
         if dist < self.limit {
             self.insert(idx, dist);
         }

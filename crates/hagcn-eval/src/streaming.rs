@@ -9,7 +9,7 @@
 //! concatenated database, and memory is the queries, one block and `K` items per query,
 //! whatever the database's size.
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
 use crate::codes::PackedCodes;
@@ -106,6 +106,50 @@ impl StreamingTopK {
         Ok(())
     }
 
+    /// Takes the next block of `n_codes` database codes as its own top-`K`, computed
+    /// elsewhere (a GPU's [`hamming_topk`](crate::hamming_topk) of the block): `indices`
+    /// (relative to the block) and `distances`, `n_queries × min(K, n_codes)`, each row in
+    /// rank order (distance, then index). Every code of the block that can be in the overall
+    /// top-`K` is among them, so the result is the same as [`push`](Self::push) of the block.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RankedCandidates`] when the shapes, the indices, the distances or their order
+    /// are not those of a top-`K` of the block.
+    pub fn push_ranked(
+        &mut self,
+        n_codes: usize,
+        indices: ArrayView2<usize>,
+        distances: ArrayView2<u32>,
+    ) -> Result<()> {
+        let width = self.k.min(n_codes);
+        let want = (self.rankings.len(), width);
+        if indices.dim() != want || distances.dim() != want {
+            return Err(Error::RankedCandidates(format!(
+                "expected {want:?} indices and distances, got {:?} and {:?}",
+                indices.dim(),
+                distances.dim()
+            )));
+        }
+        let base = self.n_seen;
+        for (q, ranking) in self.rankings.iter_mut().enumerate() {
+            let mut previous: Option<(u32, usize)> = None;
+            for (&idx, &dist) in indices.row(q).iter().zip(distances.row(q)) {
+                if idx >= n_codes || dist as usize > self.n_bits || previous.is_some_and(|p| p >= (dist, idx)) {
+                    return Err(Error::RankedCandidates(format!(
+                        "query {q}: ({idx}, {dist}) is out of range or out of rank order"
+                    )));
+                }
+                previous = Some((dist, idx));
+                // In rank order: within a distance the indices rise, and every earlier
+                // block's indices are smaller, as the in-order scan would see them.
+                ranking.offer(base + idx, dist);
+            }
+        }
+        self.n_seen += n_codes;
+        Ok(())
+    }
+
     /// The result, as [`hamming_topk`](crate::hamming_topk) gives it: `(indices,
     /// distances)`, both `n_queries × min(K, N)` for the `N` codes pushed.
     ///
@@ -153,6 +197,50 @@ mod tests {
         }
         assert_eq!(search.n_seen(), db.n_codes());
         search.finish().unwrap()
+    }
+
+    #[test]
+    fn blocks_ranked_elsewhere_give_the_in_memory_result() {
+        let mut rng = ChaCha8Rng::seed_from_u64(23);
+        for (n_bits, n_db) in [(3, 400), (16, 700), (64, 900)] {
+            let q = random_codes(&mut rng, 40, n_bits);
+            let db = random_codes(&mut rng, n_db, n_bits);
+            for k in [1, 9, n_db + 3] {
+                for block in [1, 50, n_db] {
+                    let mut search = StreamingTopK::new(&q, k).unwrap();
+                    for start in (0..n_db).step_by(block) {
+                        let part = rows(&db, start..(start + block).min(n_db));
+                        // what a device computes for the block on its own
+                        let (idx, dist) = hamming_topk(&q, &part, TopK::K(k)).unwrap();
+                        search.push_ranked(part.n_codes(), idx.view(), dist.view()).unwrap();
+                    }
+                    let want = hamming_topk(&q, &db, TopK::K(k)).unwrap();
+                    assert_eq!(search.finish().unwrap(), want, "{n_bits} bits, K = {k}, blocks of {block}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ranked_candidates_that_are_no_top_k_are_errors() {
+        let mut rng = ChaCha8Rng::seed_from_u64(24);
+        let q = random_codes(&mut rng, 2, 8);
+        let db = random_codes(&mut rng, 20, 8);
+        let (idx, dist) = hamming_topk(&q, &db, TopK::K(3)).unwrap();
+        let mut search = StreamingTopK::new(&q, 3).unwrap();
+        assert!(search.push_ranked(20, idx.slice(s![.., ..2]), dist.slice(s![.., ..2])).is_err(), "shape");
+        let mut reversed = idx.clone();
+        reversed.row_mut(0).as_slice_mut().unwrap().reverse();
+        let mut rdist = dist.clone();
+        rdist.row_mut(0).as_slice_mut().unwrap().reverse();
+        if rdist[[0, 0]] != rdist[[0, 2]] || reversed[[0, 0]] != reversed[[0, 2]] {
+            assert!(search.push_ranked(20, reversed.view(), rdist.view()).is_err(), "order");
+        }
+        let mut far = idx.clone();
+        far[[1, 0]] = 25;
+        let err = search.push_ranked(20, far.view(), dist.view()).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
+        assert_eq!(search.n_seen(), 0, "nothing was taken");
     }
 
     #[test]
