@@ -6,11 +6,12 @@
 //! few blocks, whatever the number of rows.
 //!
 //! Each block goes through `Machine::hash_logits_block`, the computation `Machine::hash_logits`
-//! runs on each of its 4096-row chunks, so every GEMM sees the rows it would see if the whole
-//! input were in memory and the codes are bit-identical to the in-memory encode (a test
-//! compares them). It skips what `hash_logits` adds around that call for a caller with
-//! arbitrary data (an index-by-index NaN scan and a conversion of every value), which here
-//! took more time than the GEMM.
+//! runs on each of its 4096-row chunks; its layers sum every logit in one fixed order
+//! (`hagcn_autodiff::Arithmetic::Reproducible`), so the codes are bit-identical to the
+//! in-memory encode and the same for any thread count and on any backend (tests compare
+//! them). It skips what `hash_logits` adds around that call for a caller with arbitrary data
+//! (an index-by-index NaN scan and a conversion of every value). A Fortran-order input is
+//! read a block of rows at a time too (`RowReader`), with the same codes.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -36,7 +37,7 @@ pub struct EncodeArgs {
     /// A checkpoint written by `hagcn train` or `hagcn experiment`
     #[arg(long)]
     pub checkpoint: PathBuf,
-    /// Embeddings, an `N × d` float32/float64 `.npy` in C order (`d` must match the
+    /// Embeddings, an `N × d` float32/float64 `.npy` (C or Fortran order; `d` must match the
     /// checkpoint); read in blocks, so it may be larger than memory
     #[arg(long)]
     pub input: PathBuf,
@@ -72,9 +73,6 @@ pub fn encode(args: EncodeArgs) -> Result<()> {
 fn encode_on<B: Backend<Elem = f32>>(backend: B, args: &EncodeArgs, ck: Checkpoint, mut rows: RowReader) -> Result<()> {
     let (n_rows, dim) = (rows.n_rows(), rows.n_cols());
     let bits = ck.config.bits;
-    // BLAS keeps its thread count: one thread instead of two changed 2 of 89.6 M bits on a
-    // 1.4 M × 768 input (logits within rounding of 0), and codes must equal the in-memory
-    // encode's.
     let machine = Machine::from_params(backend, ck.config, AdamConfig::default(), ck.params, 0)?;
     let bar = progress_bar(n_rows as u64, "rows");
     let input = &args.input;

@@ -53,11 +53,12 @@ fn encode_streams_codes_bit_identical_to_the_in_memory_encode() {
         std::fs::read_dir(tmp.path()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains("nan-codes"))
     );
 
-    // Fortran order cannot be streamed by rows.
+    // Fortran order (NumPy's layout of a transposed matrix) gives the same codes as C order.
     let fortran = tmp.path().join("fortran.npy");
-    write_npy(&fortran, &x.slice(s![..10, ..]).t().as_standard_layout().reversed_axes()).unwrap();
-    let o = hagcn(&["encode", "--checkpoint", s(&ck), "--input", s(&fortran), "--out", s(&badout)]);
-    one_line_error(&o, &["fortran.npy", "Fortran", "ascontiguousarray"]);
+    write_npy(&fortran, &x.t().as_standard_layout().reversed_axes()).unwrap();
+    let fortran_out = tmp.path().join("fortran-codes.npy");
+    ok(&hagcn(&["encode", "--checkpoint", s(&ck), "--input", s(&fortran), "--out", s(&fortran_out)]));
+    assert_eq!(read_npy::<_, Array2<u8>>(&fortran_out).unwrap(), want);
     // Integers are not embeddings.
     let ints = tmp.path().join("ints.npy");
     write_npy(&ints, &Array2::<i32>::zeros((3, 8))).unwrap();
@@ -128,6 +129,58 @@ fn search_streams_the_database_with_the_in_memory_ranking_ties_included() {
     }
     let o = hagcn(&["search", "--query", s(&qp), "--database", s(&dbp), "--block-codes", "0"]);
     one_line_error(&o, &["--block-codes"]);
+}
+
+/// Encoding sums each logit in one fixed order (`hagcn_autodiff::reproducible`), so the
+/// codes do not depend on the BLAS or rayon thread counts (OpenBLAS's GEMM flipped 2 of
+/// 89.6 M bits between 1 and 2 threads), nor on the backend.
+#[test]
+fn codes_do_not_depend_on_the_thread_count_or_the_device() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = GaussianClusters { n_samples: 300, dim: 48, n_classes: 6, spread: 0.5, seed: 3 }.generate().unwrap();
+    let flags = ["--bits", "64", "--epochs", "2", "--batch-size", "64", "--hidden", "96", "--objective", "knn"];
+    let (_, ck) = train_on(tmp.path(), &train, &flags);
+    // Many rows near every hyperplane: a GEMM's reordered sums would move some across.
+    let x = GaussianClusters { n_samples: 9000, dim: 48, n_classes: 6, spread: 2.0, seed: 4 }.generate().unwrap();
+    let input = tmp.path().join("x.npy");
+    write_npy(&input, &x.features).unwrap();
+    let encode = |threads: &str, device: &str| {
+        let out = tmp.path().join(format!("codes-{threads}-{device}.npy"));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_hagcn"))
+            .args(["encode", "--checkpoint", s(&ck), "--input", s(&input), "--out", s(&out), "--device", device])
+            .env("OPENBLAS_NUM_THREADS", threads)
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        ok(&o);
+        read_npy::<_, Array2<u8>>(&out).unwrap()
+    };
+    let one = encode("1", "cpu");
+    assert_eq!(one, encode("2", "cpu"), "1 and 2 threads");
+    assert_eq!(one, encode("3", "cpu"), "1 and 3 threads");
+    if cfg!(feature = "cuda") {
+        // The CUDA backend's reproducible linear kernel and GELU, on the emulated device.
+        let head = tmp.path().join("head.npy");
+        write_npy(&head, &x.features.slice(s![..300, ..]).to_owned()).unwrap();
+        let out = |name: &str| tmp.path().join(name);
+        for device in ["cpu", "cuda-emulated"] {
+            ok(&hagcn(&[
+                "encode",
+                "--checkpoint",
+                s(&ck),
+                "--input",
+                s(&head),
+                "--out",
+                s(&out(device)),
+                "--device",
+                device,
+            ]));
+        }
+        let (cpu, emulated): (Array2<u8>, Array2<u8>) =
+            (read_npy(out("cpu")).unwrap(), read_npy(out("cuda-emulated")).unwrap());
+        assert_eq!(cpu, emulated, "the CUDA backend encodes bit for bit like the CPU");
+        assert_eq!(cpu, one.slice(s![..300, ..]));
+    }
 }
 
 #[cfg(feature = "cuda")]

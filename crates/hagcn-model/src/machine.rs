@@ -268,6 +268,10 @@ impl<B: Backend> Machine<B> {
     /// `GELU(X̄ W1ᵀ + b1) W2ᵀ + b2` with `X̄ = X − input_mean` for the `knn` one. Bit `j` of
     /// row `i` is 1 where the logit is `≥ 0` (spec §4). Rows are processed in chunks of
     /// [`Machine::HASH_CHUNK`] ([`Machine::hash_logits_block`]) so any number fits in memory.
+    ///
+    /// The layers run with [`Arithmetic::Reproducible`]: each logit is summed in one fixed
+    /// order, so a checkpoint gives the same logits and codes, bit for bit, on any machine,
+    /// thread count and backend (training uses the faster GEMM).
     pub fn hash_logits(&self, x: ArrayView2<f32>) -> Result<Array2<f32>> {
         let (rows, cols) = x.dim();
         if cols != self.config.in_size {
@@ -300,7 +304,7 @@ impl<B: Backend> Machine<B> {
     /// [`Machine::HASH_CHUNK`] rows, so a streaming encoder that calls it on the same chunks
     /// gets bit-identical codes. The caller checks the width and that the values are finite.
     pub fn hash_logits_block(&self, x: ArrayView2<B::Elem>) -> Result<Array2<B::Elem>> {
-        let mut g = Graph::with_arithmetic(self.backend.clone(), Arithmetic::Fast);
+        let mut g = Graph::with_arithmetic(self.backend.clone(), Arithmetic::Reproducible);
         let input = if self.config.centres_inputs() {
             self.backend.upload(self.centred(x)?.mapv(B::Elem::of).view())?
         } else {

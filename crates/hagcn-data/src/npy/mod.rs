@@ -14,8 +14,8 @@
 //! `from_le_bytes`/`from_be_bytes`, in one pass with one output allocation. A
 //! Fortran-order payload is transposed to C order, so callers always get row-major data.
 //!
-//! [`RowReader`] reads a 2-D C-order array a block of rows at a time, so files larger
-//! than memory can be processed with memory independent of their length.
+//! [`RowReader`] reads a 2-D array (C or Fortran order) a block of rows at a time, so files
+//! larger than memory can be processed with memory independent of their length.
 
 use std::io::{ErrorKind, Read};
 use std::path::Path;
@@ -590,11 +590,42 @@ mod tests {
     }
 
     #[test]
-    fn row_reader_refuses_fortran_order_wrong_rank_and_dtype() {
+    fn row_reader_reads_fortran_order_as_the_same_rows() {
         let dir = tmp();
-        let f = dir.path().join("f.npy");
-        write_npy(&f, &Array2::<f32>::zeros((3, 2)).reversed_axes()).unwrap();
-        assert_bad_npy(RowReader::open_real(&f).unwrap_err(), &f, "Fortran");
+        let a = Array2::from_shape_fn((23, 5), |(i, j)| (i * 5 + j) as f64 * 0.25 - 2.0);
+        // NumPy writes a transposed matrix in Fortran order, as write_npy does for this view.
+        let fortran = a.t().as_standard_layout().into_owned().reversed_axes();
+        for (name, float64) in [("f64", true), ("f32", false)] {
+            let path = dir.path().join(format!("{name}.npy"));
+            if float64 {
+                write_npy(&path, &fortran).unwrap();
+            } else {
+                write_npy(&path, &fortran.mapv(|v| v as f32)).unwrap();
+            }
+            assert!(RowReader::open_real(&path).unwrap().header().fortran_order);
+            for block in [1, 4, 23, 100] {
+                let mut rows = RowReader::open_real(&path).unwrap();
+                let (mut all, mut buf) = (Vec::new(), Vec::new());
+                while rows.read_f32(block, &mut buf).unwrap() > 0 {
+                    all.extend_from_slice(&buf);
+                }
+                assert_eq!(all, a.iter().map(|&v| v as f32).collect::<Vec<_>>(), "{name}, block {block}");
+            }
+        }
+        let codes = dir.path().join("codes.npy");
+        let c = Array2::from_shape_fn((7, 3), |(i, j)| (i * 3 + j) as u8);
+        write_npy(&codes, &c.t().as_standard_layout().into_owned().reversed_axes()).unwrap();
+        let mut rows = RowReader::open_bytes(&codes).unwrap();
+        let mut buf = Vec::new();
+        assert_eq!(rows.read_bytes(5, &mut buf).unwrap(), 5);
+        assert_eq!(buf, (0..15).collect::<Vec<u8>>());
+        assert_eq!(rows.read_bytes(5, &mut buf).unwrap(), 2);
+        assert_eq!(buf, (15..21).collect::<Vec<u8>>());
+    }
+
+    #[test]
+    fn row_reader_refuses_wrong_rank_and_dtype() {
+        let dir = tmp();
         let v = dir.path().join("v.npy");
         write_npy(&v, &array![1.0f32, 2.0]).unwrap();
         assert_bad_npy(RowReader::open_real(&v).unwrap_err(), &v, "2-D");

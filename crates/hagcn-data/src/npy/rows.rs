@@ -5,18 +5,22 @@
 //! [`RowReader`] reads them with plain sequential `read`s, straight into the caller's
 //! buffer when the payload is native-endian float32, else into one reusable byte buffer
 //! that is converted; its memory is one block, whatever `N`.
-//! A Fortran-order array has no contiguous rows and is refused with a message that says
-//! how to convert it.
+//!
+//! A Fortran-order (column-major) array, which NumPy writes for a transposed matrix, has no
+//! contiguous rows: rows `[r, r + m)` of column `j` are the `m · size` bytes at
+//! `data_offset + (j · N + r) · size`. The reader then reads the block one column at a time
+//! (`d` reads of `m` elements) and transposes it into row-major order, so callers get the
+//! same rows, and memory stays one block plus one column of it.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::header::{self, Dtype, NpyHeader, bad, read_error};
 use super::{BYTE_DTYPES, Decode, REAL_DTYPES};
 use crate::error::Result;
 
-/// Reads the rows of a 2-D C-order `.npy` array in blocks.
+/// Reads the rows of a 2-D `.npy` array (C or Fortran order) in blocks.
 ///
 /// ```
 /// use hagcn_data::npy::RowReader;
@@ -40,8 +44,12 @@ pub struct RowReader {
     path: PathBuf,
     reader: BufReader<File>,
     header: NpyHeader,
+    /// Where the payload starts in the file.
+    data_start: u64,
     next_row: usize,
     bytes: Vec<u8>,
+    /// One column of a block (Fortran order only).
+    column: Vec<u8>,
 }
 
 impl RowReader {
@@ -50,7 +58,7 @@ impl RowReader {
     /// # Errors
     ///
     /// As [`open`](crate::npy::open), plus [`Error::BadNpy`](crate::Error::BadNpy) for an array
-    /// that is not 2-D or is stored in Fortran order.
+    /// that is not 2-D.
     pub fn open_real(path: &Path) -> Result<RowReader> {
         RowReader::open_with(path, REAL_DTYPES, |d| matches!(d, Dtype::F32 | Dtype::F64))
     }
@@ -65,18 +73,20 @@ impl RowReader {
     }
 
     fn open_with(path: &Path, expected: &'static str, accept: impl Fn(Dtype) -> bool) -> Result<RowReader> {
-        let (reader, header) = header::open(path, expected, accept)?;
+        let (mut reader, header) = header::open(path, expected, accept)?;
         if header.shape.len() != 2 {
             return Err(bad(path, format!("expected a 2-D array (rows × columns), found shape {:?}", header.shape)));
         }
-        if header.fortran_order {
-            return Err(bad(
-                path,
-                "the array is stored in Fortran (column) order, which cannot be read row by row; \
-                 save it with numpy.save(path, numpy.ascontiguousarray(x))",
-            ));
-        }
-        Ok(RowReader { path: path.to_path_buf(), reader, header, next_row: 0, bytes: Vec::new() })
+        let data_start = reader.stream_position().map_err(|e| read_error(path, e))?;
+        Ok(RowReader {
+            path: path.to_path_buf(),
+            reader,
+            header,
+            data_start,
+            next_row: 0,
+            bytes: Vec::new(),
+            column: Vec::new(),
+        })
     }
 
     /// The checked header.
@@ -116,7 +126,7 @@ impl RowReader {
         out.clear();
         let (rows, n_bytes) = self.next_block(max_rows);
         let native_f32 = self.header.dtype == Dtype::F32 && self.header.big_endian == cfg!(target_endian = "big");
-        if native_f32 {
+        if native_f32 && !self.header.fortran_order {
             // The payload is the output's own bytes: read straight into it, no second copy.
             out.resize(rows * self.n_cols(), 0.0);
             // SAFETY: the slice covers exactly the `out.len()` initialised f32 of `out`,
@@ -125,8 +135,9 @@ impl RowReader {
             let bytes = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
             self.reader.read_exact(bytes).map_err(|e| read_error(&self.path, e))?;
         } else {
-            self.bytes.resize(n_bytes, 0);
-            self.reader.read_exact(&mut self.bytes).map_err(|e| read_error(&self.path, e))?;
+            let mut bytes = std::mem::take(&mut self.bytes);
+            self.read_rows(rows, n_bytes, &mut bytes)?;
+            self.bytes = bytes;
             out.reserve(rows * self.n_cols());
             f32::decode(self.header.dtype, self.header.big_endian, &self.bytes, out);
         }
@@ -147,11 +158,30 @@ impl RowReader {
     pub fn read_bytes(&mut self, max_rows: usize, out: &mut Vec<u8>) -> Result<usize> {
         assert_eq!(self.header.dtype, Dtype::U8, "read_bytes on a float array; use read_f32");
         let (rows, n_bytes) = self.next_block(max_rows);
-        out.clear();
-        out.resize(n_bytes, 0);
-        self.reader.read_exact(out).map_err(|e| read_error(&self.path, e))?;
+        self.read_rows(rows, n_bytes, out)?;
         self.next_row += rows;
         Ok(rows)
+    }
+
+    /// The raw bytes of the next `rows` rows (`n_bytes` of them) into `out`, row-major.
+    fn read_rows(&mut self, rows: usize, n_bytes: usize, out: &mut Vec<u8>) -> Result<()> {
+        out.clear();
+        out.resize(n_bytes, 0);
+        if !self.header.fortran_order {
+            return self.reader.read_exact(out).map_err(|e| read_error(&self.path, e));
+        }
+        let (n, d, size) = (self.n_rows(), self.n_cols(), self.header.dtype.size());
+        self.column.resize(rows * size, 0);
+        for j in 0..d {
+            // In bounds: the header's N · d · size bytes were checked against the file.
+            let offset = self.data_start + ((j * n + self.next_row) * size) as u64;
+            self.reader.seek(SeekFrom::Start(offset)).map_err(|e| read_error(&self.path, e))?;
+            self.reader.read_exact(&mut self.column).map_err(|e| read_error(&self.path, e))?;
+            for (i, value) in self.column.chunks_exact(size).enumerate() {
+                out[(i * d + j) * size..][..size].copy_from_slice(value);
+            }
+        }
+        Ok(())
     }
 
     /// Clamps `max_rows` to what is left and returns `(rows, bytes)` of the next block.
