@@ -17,7 +17,7 @@ fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 #[test]
 fn hash_logits_are_the_same_for_one_and_two_threads() {
     let d = 784; // MNIST-sized rows: long enough sums that OpenBLAS splits them by thread count
-    let x = Array2::from_shape_fn((600, d), |(i, j)| (((i * 31 + j * 17) % 97) as f32 / 97.0 - 0.5));
+    let x = Array2::from_shape_fn((600, d), |(i, j)| ((i * 31 + j * 17) % 97) as f32 / 97.0 - 0.5);
     for objective in [Objective::Hagcn, Objective::Knn] {
         let mut config = MachineConfig::new(d, 64, Filter::Gcn);
         config.hidden = 128;
