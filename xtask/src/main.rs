@@ -27,6 +27,9 @@ use std::process::{Command, ExitStatus};
 use anyhow::{Context, Result, bail};
 
 mod gpu_check;
+#[path = "../../crates/hagcn-openblas/probe.rs"]
+#[allow(dead_code)] // only the search; the build prints its own message
+mod openblas_probe;
 
 const USAGE: &str = "usage: cargo xtask [--install-deps|--no-install-deps] <task> [args]
 
@@ -595,14 +598,15 @@ fn lint() -> Result<()> {
     Ok(())
 }
 
+/// The same test the build makes (`crates/hagcn-openblas/build.rs`): pkg-config knows
+/// OpenBLAS, or a folder the linker searches holds `libopenblas.so`/`.a`.
 fn has_openblas() -> bool {
     let pc = Command::new("pkg-config").args(["--exists", "openblas"]).status();
     pc.map(|s| s.success()).unwrap_or(false)
-        || Command::new("ldconfig")
-            .arg("-p")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).contains("libopenblas.so "))
-            .unwrap_or(false)
+        || openblas_probe::found_in(&openblas_probe::search_dirs(
+            env::var("LIBRARY_PATH").ok().as_deref(),
+            env::var("OPENBLAS_LIB_DIR").ok().as_deref(),
+        ))
 }
 
 fn is_root() -> bool {

@@ -146,3 +146,31 @@ mod tests {
         assert!(config().to_lowercase().contains("openblas"), "{}", config());
     }
 }
+
+#[cfg(test)]
+#[path = "../probe.rs"]
+mod probe;
+
+#[cfg(test)]
+mod probe_tests {
+    use super::probe::{MISSING, found_in, search_dirs};
+
+    #[test]
+    fn a_missing_openblas_is_one_line_naming_the_doctor_and_apt() {
+        let empty = tempfile::tempdir().unwrap();
+        assert!(!found_in(&[empty.path().to_path_buf()]));
+        assert!(!MISSING.contains('\n'));
+        assert!(MISSING.contains("cargo xtask doctor") && MISSING.contains("apt-get install -y libopenblas-dev"));
+        std::fs::write(empty.path().join("libopenblas.so"), b"").unwrap();
+        assert!(found_in(&[empty.path().to_path_buf()]));
+    }
+
+    #[test]
+    fn library_path_and_the_override_come_first() {
+        let dirs = search_dirs(Some("/a:/b:"), Some("/o"));
+        assert_eq!(&dirs[..3], [std::path::PathBuf::from("/o"), "/a".into(), "/b".into()]);
+        // This machine builds, so its OpenBLAS is where the probe looks (or pkg-config knows it).
+        let here = std::process::Command::new("pkg-config").args(["--exists", "openblas"]).status();
+        assert!(here.is_ok_and(|s| s.success()) || found_in(&search_dirs(None, None)));
+    }
+}
