@@ -17,6 +17,7 @@ mod read_ahead;
 mod report;
 mod results;
 mod search;
+mod summary;
 mod tools;
 
 use std::path::PathBuf;

@@ -7,7 +7,7 @@
 //! - `pr_<bits>`: precision against recall over all Hamming radii (mean over folds);
 //! - `loss_<bits>`: the training loss per epoch (mean over folds).
 //!
-//! Where a figure has no k axis it shows the largest order run ([`crate::report::main_k`]).
+//! Where a figure has no k axis it shows the largest order run ([`crate::summary::main_k`]).
 
 use std::path::Path;
 
@@ -16,7 +16,7 @@ use hagcn_plot::{LineChart, LineStyle, Scale, Series};
 
 use crate::config::ExperimentConfig;
 use crate::output::write_atomic;
-use crate::report::{Group, Stat, all_bits, all_ks, main_k};
+use crate::summary::{Group, Stat, all_bits, all_ks, main_k};
 
 /// Draws every figure into `<out>/plots`; returns `(file stem, caption)` of each.
 pub fn draw_all(out: &Path, config: &ExperimentConfig, groups: &[Group]) -> Result<Vec<(String, String)>> {
