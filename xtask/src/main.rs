@@ -30,6 +30,7 @@ mod gpu_check;
 #[path = "../../crates/hagcn-openblas/probe.rs"]
 #[allow(dead_code)] // only the search; the build prints its own message
 mod openblas_probe;
+mod tidy;
 
 const USAGE: &str = "usage: cargo xtask [--install-deps|--no-install-deps] <task> [args]
 
@@ -579,6 +580,7 @@ fn test(root: &Path) -> Result<()> {
 }
 
 fn lint() -> Result<()> {
+    tidy::check(&workspace_root())?;
     run_checked(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run_checked(cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
     // Without the features as well: the code behind `#[cfg(not(feature = "cuda"))]`.

@@ -16,8 +16,8 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use super::decode::{BYTE_DTYPES, Decode, REAL_DTYPES};
 use super::header::{self, Dtype, NpyHeader, bad, read_error};
-use super::{BYTE_DTYPES, Decode, REAL_DTYPES};
 use crate::error::Result;
 
 /// Reads the rows of a 2-D `.npy` array (C or Fortran order) in blocks.
