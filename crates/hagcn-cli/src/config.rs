@@ -25,7 +25,7 @@ use crate::flags::{TrainingFlags, names, names_or_none, overlay};
 
 /// A classic hashing baseline that `hagcn experiment` fits beside the filters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, VariantArray)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Baseline {
     /// Locality-sensitive hashing (random projections).
     Lsh,
@@ -35,14 +35,38 @@ pub enum Baseline {
     Itq,
     /// Spectral hashing.
     Sh,
+    /// Anchor Graph Hashing, one layer (Liu et al. 2011: 300 k-means anchors, 3 nearest).
+    Agh,
+    /// Anchor Graph Hashing, two layers (two bits per eigenvector).
+    Agh2,
+    /// The AGH embedding with an ITQ rotation (50 iterations) instead of the plain sign.
+    AghItq,
 }
 serde_plain::derive_display_from_serialize!(Baseline);
 serde_plain::derive_fromstr_from_deserialize!(Baseline);
 
 impl Baseline {
-    /// Whether it projects onto principal axes, so needs `bits ≤ d`.
-    pub fn needs_bits_within_dim(self) -> bool {
-        matches!(self, Baseline::Pcah | Baseline::Itq)
+    /// Why the baseline cannot make `bits`-bit codes of `dim`-dimensional inputs from
+    /// `n_train` training rows, if it cannot: PCAH and ITQ project onto at most `d` principal
+    /// axes; AGH needs more training rows than anchors, has at most `anchors − 1`
+    /// eigenvectors, and two-layer AGH spends two bits on each.
+    pub fn cannot_make(self, bits: usize, dim: usize, n_train: usize) -> Option<String> {
+        let anchors = hagcn_eval::AghOptions::default().n_anchors;
+        match self {
+            Baseline::Agh | Baseline::Agh2 | Baseline::AghItq if n_train <= anchors => {
+                Some(format!("{self} needs more training rows than its {anchors} anchors, got {n_train}"))
+            }
+            Baseline::Pcah | Baseline::Itq if bits > dim => {
+                Some(format!("{self} needs at most as many bits as dimensions ({dim})"))
+            }
+            Baseline::Agh | Baseline::AghItq if bits >= anchors => {
+                Some(format!("{self} gives at most {} bits with {anchors} anchors", anchors - 1))
+            }
+            Baseline::Agh2 if bits % 2 == 1 || bits >= 2 * anchors => {
+                Some(format!("{self} needs an even number of bits, at most {}", 2 * (anchors - 1)))
+            }
+            _ => None,
+        }
     }
 }
 

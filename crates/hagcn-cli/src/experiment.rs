@@ -13,8 +13,8 @@ use anyhow::{Context, Result, bail};
 use hagcn_autodiff::Backend;
 use hagcn_data::{Dataset, Split, kfold, split};
 use hagcn_eval::{
-    Hasher, Itq, Lsh, PackedCodes, Pcah, SpectralHashing, TopK, legacy_map, mean_average_precision, pr_curve,
-    precision_at, precision_recall_within_radius, tie_aware_map,
+    Agh, AghItq, AghLayers, AghOptions, Hasher, Itq, Lsh, PackedCodes, Pcah, SpectralHashing, TopK, legacy_map,
+    mean_average_precision, pr_curve, precision_at, precision_recall_within_radius, tie_aware_map,
 };
 use hagcn_model::{EpochEnd, Machine, MachineConfig, Objective, save_checkpoint};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -200,8 +200,8 @@ fn plan(config: &ExperimentConfig, dim: usize, n_train: usize) -> Result<Vec<(Ce
     }
     for &baseline in &config.baselines {
         for &bits in &config.bits {
-            if baseline.needs_bits_within_dim() && bits > dim {
-                eprintln!("skipping {baseline}-{bits}: {baseline} needs at most as many bits as dimensions ({dim})");
+            if let Some(why) = baseline.cannot_make(bits, dim, n_train) {
+                eprintln!("skipping {baseline}-{bits}: {why}");
                 continue;
             }
             grid.push((CellKey { method: baseline.to_string(), bits, k: None, fold: 0 }, Work::Baseline(baseline)));
@@ -212,7 +212,7 @@ fn plan(config: &ExperimentConfig, dim: usize, n_train: usize) -> Result<Vec<(Ce
 
 /// Distinct codes, bit imbalance and mean absolute bit correlation of `codes` (see
 /// [`Diagnostics`]).
-fn code_diagnostics(codes: &PackedCodes, graph_offset: f64) -> Diagnostics {
+fn code_diagnostics(codes: &PackedCodes, graph_offset: Option<f64>) -> Diagnostics {
     let (n, b) = (codes.n_codes(), codes.n_bits());
     let distinct = (0..n).map(|i| codes.code(i)).collect::<std::collections::HashSet<_>>().len();
     let signs = ndarray::Array2::from_shape_fn((n, b), |(i, j)| if codes.bit(i, j) { 1.0 } else { -1.0 });
@@ -543,7 +543,7 @@ impl<'a> Fold<'a> {
         let a_hat = machine.batch_graph(batch.view())?;
         let n = a_hat.nrows() as f64;
         let graph_offset = a_hat.iter().map(|v| (v - 1.0 / n).powi(2)).sum::<f64>().sqrt();
-        Ok(code_diagnostics(db, graph_offset))
+        Ok(code_diagnostics(db, Some(graph_offset)))
     }
 
     /// Fits a classic hashing baseline on the training set and evaluates it like a model.
@@ -559,6 +559,9 @@ impl<'a> Fold<'a> {
             Baseline::Pcah => Box::new(Pcah::fit(x, bits)?),
             Baseline::Itq => Box::new(Itq::fit(x, bits, 50, seed)?),
             Baseline::Sh => Box::new(SpectralHashing::fit(x, bits)?),
+            Baseline::Agh => Box::new(Agh::fit(x, bits, AghLayers::One, &AghOptions::default(), seed)?),
+            Baseline::Agh2 => Box::new(Agh::fit(x, bits, AghLayers::Two, &AghOptions::default(), seed)?),
+            Baseline::AghItq => Box::new(AghItq::fit(x, bits, &AghOptions::default(), 50, seed)?),
         };
         let train_seconds = start.elapsed().as_secs_f64();
         bar.inc(1);
@@ -566,6 +569,7 @@ impl<'a> Fold<'a> {
         let db = hasher.encode(self.database.features.view())?;
         let dir = self.cell_dir(key)?;
         let (e, eval_seconds) = self.evaluate_and_save(&dir, &q, &db, bar)?;
-        Ok(CellResult { baseline: true, train_seconds, eval_seconds, ..self.result(key, e) })
+        let diagnostics = Some(code_diagnostics(&db, None));
+        Ok(CellResult { baseline: true, train_seconds, eval_seconds, diagnostics, ..self.result(key, e) })
     }
 }

@@ -38,7 +38,9 @@ fn numbers(c: &CellResult) -> Vec<(&'static str, String, f64)> {
         rows.push(("distinct_codes", String::new(), d.distinct_codes as f64));
         rows.push(("bit_imbalance", String::new(), d.bit_imbalance));
         rows.push(("bit_correlation", String::new(), d.bit_correlation));
-        rows.push(("graph_offset", String::new(), d.graph_offset));
+        if let Some(offset) = d.graph_offset {
+            rows.push(("graph_offset", String::new(), offset));
+        }
     }
     rows.push(("train_seconds", String::new(), c.train_seconds));
     rows.push(("eval_seconds", String::new(), c.eval_seconds));
@@ -196,10 +198,14 @@ fn markdown(config: &ExperimentConfig, groups: &[Group], figures: &[(String, Str
     }
     md.push_str(&table("method", &h, &rows));
 
-    if head != "all" {
-        writeln!(md, "\n## mAP@all by code length\n").unwrap();
-        let (h, rows) = by_bits(&main_groups, &bits, false, |g| show(g.map("all")));
-        md.push_str(&table("method", &h, &rows));
+    // The other standard cut-offs, where the run computed them.
+    for other in ["1000", "all"] {
+        let computed = main_groups.iter().any(|g| g.map(other).is_some());
+        if other != head && computed {
+            writeln!(md, "\n## mAP@{other} by code length\n").unwrap();
+            let (h, rows) = by_bits(&main_groups, &bits, false, |g| show(g.map(other)));
+            md.push_str(&table("method", &h, &rows));
+        }
     }
 
     if ks.len() > 1 {
@@ -266,9 +272,15 @@ fn markdown(config: &ExperimentConfig, groups: &[Group], figures: &[(String, Str
              much the tie-breaking rule alone moves the number.\n"
         )
         .unwrap();
-        let tie = |g: &Group| show(g.stat(|c| c.tie_aware_map.iter().find(|m| m.at == head).map(|m| m.value)));
-        let (h, rows) = by_bits(&main_groups, &bits, false, tie);
-        md.push_str(&table("method", &h, &rows));
+        let ats = if head == "all" { vec!["all"] } else { vec![head.as_str(), "all"] };
+        for at in ats {
+            let tie = |g: &Group| show(g.stat(|c| c.tie_aware_map.iter().find(|m| m.at == at).map(|m| m.value)));
+            let (h, rows) = by_bits(&main_groups, &bits, false, tie);
+            if at != head {
+                writeln!(md, "\nTie-aware mAP@{at}:\n").unwrap();
+            }
+            md.push_str(&table("method", &h, &rows));
+        }
     }
 
     let last = cutoffs.last().cloned().unwrap_or_else(|| "all".into());
@@ -293,28 +305,28 @@ fn markdown(config: &ExperimentConfig, groups: &[Group], figures: &[(String, Str
         };
         let (h, rows) = by_bits(&trained, &bits, false, cell);
         md.push_str(&table("filter", &h, &rows));
-
-        writeln!(md, "\n## Diagnostics: codes and batch graph\n").unwrap();
-        writeln!(
-            md,
-            "Mean over folds of: distinct database codes / bit imbalance (mean `|2p−1|`, 0 = balanced) / mean \
-             `|corr|` between bits / `‖Â − J/n‖_F` of the filter's graph on a training batch (1 = as far as `J/n` \
-             is from 0).\n"
-        )
-        .unwrap();
-        let diag = |g: &Group| {
-            let d = |f: fn(&crate::results::Diagnostics) -> f64| g.stat(|c| c.diagnostics.as_ref().map(f));
-            Some(format!(
-                "{:.0} / {:.3} / {:.3} / {:.3}",
-                d(|d| d.distinct_codes as f64)?.mean,
-                d(|d| d.bit_imbalance)?.mean,
-                d(|d| d.bit_correlation)?.mean,
-                d(|d| d.graph_offset)?.mean
-            ))
-        };
-        let (h, rows) = by_bits(&trained, &bits, false, diag);
-        md.push_str(&table("filter", &h, &rows));
     }
+
+    writeln!(md, "\n## Diagnostics: codes and batch graph\n").unwrap();
+    writeln!(
+        md,
+        "Mean over folds of: distinct database codes / bit imbalance (mean `|2p−1|`, 0 = balanced) / mean \
+         `|corr|` between bits / `‖Â − J/n‖_F` of the filter's graph on a training batch (1 = as far as `J/n` is \
+         from 0; – for the baselines, which have none).\n"
+    )
+    .unwrap();
+    let diag = |g: &Group| {
+        let d = |f: fn(&crate::results::Diagnostics) -> Option<f64>| g.stat(|c| c.diagnostics.as_ref().and_then(f));
+        let offset = d(|d| d.graph_offset).map_or("–".to_string(), |s| format!("{:.3}", s.mean));
+        Some(format!(
+            "{:.0} / {:.3} / {:.3} / {offset}",
+            d(|d| Some(d.distinct_codes as f64))?.mean,
+            d(|d| Some(d.bit_imbalance))?.mean,
+            d(|d| Some(d.bit_correlation))?.mean,
+        ))
+    };
+    let (h, rows) = by_bits(&main_groups, &bits, false, diag);
+    md.push_str(&table("method", &h, &rows));
 
     if !figures.is_empty() {
         writeln!(md, "\n## Figures\n").unwrap();

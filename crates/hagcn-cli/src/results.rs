@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::output::write_text;
 
-/// How a trained model's codes and batch graph look: whether codes collapse, and whether the
-/// graph carries more than the batch mean.
+/// How a method's codes look (whether they collapse, are balanced, are independent), and for
+/// a trained model whether its batch graph carries more than the batch mean.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Diagnostics {
     /// Distinct codes among the database codes.
@@ -21,8 +21,10 @@ pub struct Diagnostics {
     /// Mean `|corr(bit_i, bit_j)|` over pairs of non-constant bits of the database codes.
     pub bit_correlation: f64,
     /// `‖Â − J/n‖_F` of the filter's batch graph on the first training batch of the last
-    /// epoch (`‖J/n‖_F = 1`): how far the graph is from the constant one.
-    pub graph_offset: f64,
+    /// epoch (`‖J/n‖_F = 1`): how far the graph is from the constant one; `None` for the
+    /// baselines, which have no batch graph.
+    #[serde(default)]
+    pub graph_offset: Option<f64>,
 }
 
 /// One cell of the experiment grid: a method at one code length, filter order and fold.

@@ -433,3 +433,35 @@ fn knn_objective_with_ablation_rows_and_diagnostics() {
         "{err}"
     );
 }
+
+#[test]
+fn anchor_graph_hashing_baselines_run_beside_the_others_with_diagnostics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path(), 420, 12); // 336 training rows: more than AGH's 300 anchors
+    let out = tmp.path().join("run");
+    let o = run(&data, &out, &["--filters", "gcn", "--bits", "8,9", "--baselines", "itq,agh,agh2,agh-itq"]);
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{log}");
+    assert!(log.contains("skipping agh2-9: agh2 needs an even number of bits"), "{log}");
+    let results = read_json(&out.join("results.json"));
+    assert_eq!(
+        cell_names(&results),
+        ["gcn-8", "gcn-9", "itq-8", "itq-9", "agh-8", "agh-9", "agh2-8", "agh-itq-8", "agh-itq-9"]
+    );
+    for cell in results["cells"].as_array().unwrap() {
+        let d = &cell["diagnostics"];
+        assert!(d["distinct_codes"].as_u64().unwrap() >= 1, "{cell}");
+        assert!((0.0..=1.0).contains(&d["bit_imbalance"].as_f64().unwrap()));
+        let baseline = cell["baseline"].as_bool().unwrap();
+        assert_eq!(d["graph_offset"].is_null(), baseline, "only trained models have a batch graph");
+        let map_all = cell["map"].as_array().unwrap().iter().find(|m| m["at"] == "all").unwrap();
+        assert!((0.0..=1.0).contains(&map_all["value"].as_f64().unwrap()));
+    }
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(md.contains("| agh-itq |") && md.contains("## mAP@1000 by code length"), "{md}");
+    // Fewer training rows than anchors: AGH is skipped with the reason, the rest runs.
+    let small = dataset(&tmp.path().join("small"), 120, 10);
+    let o = run(&small, &tmp.path().join("run2"), &["--filters", "gcn", "--bits", "8", "--baselines", "agh"]);
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && log.contains("agh needs more training rows than its 300 anchors"), "{log}");
+}
