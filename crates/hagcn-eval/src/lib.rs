@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod agh;
+pub mod anchors;
 pub mod baselines;
 pub mod codes;
 pub mod error;
@@ -45,6 +46,7 @@ pub mod streaming;
 mod topk;
 
 pub use agh::{Agh, AghItq, AghLayers, AghOptions};
+pub use anchors::{AnchorWeights, Anchors};
 pub use baselines::{Hasher, Itq, Lsh, Pcah};
 pub use codes::{PackedCodes, hamming_distance};
 pub use error::{Error, Result};

@@ -12,121 +12,21 @@
 //! and an anchor that is none of the training points' `s` nearest (`Λ_jj = 0`) is left out
 //! of `M` with a zero row in `W`; see the [AGH module docs](crate::agh).
 
-use ndarray::{Array1, Array2, ArrayView2, Axis, s};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
 use ndarray_linalg::{Eigh, UPLO};
-use rayon::prelude::*;
 
+use crate::anchors::{AnchorWeights, Anchors};
 use crate::baselines::{fix_signs, linalg, validate};
 use crate::error::{Error, Result};
-use crate::kmeans::squared_distances;
 
 /// Eigenvalues of `M` at or above `1 − EIGENVALUE_MARGIN` count as trivial (the authors'
 /// `eigenvalue < 1-1e-3`).
 const EIGENVALUE_MARGIN: f64 = 1e-3;
-/// Points whose anchor distances are computed at once (bounds the `rows × m` buffer).
-const ROW_CHUNK: usize = 4096;
-
-/// Each point's `s` nearest anchors and its weights `z_j(x)` on them: row `i` of the
-/// sparse `Z`, nearest anchor first.
-pub(super) struct AnchorWeights {
-    pub(super) nearest: usize,
-    pub(super) index: Vec<usize>,
-    pub(super) weight: Vec<f64>,
-}
-
-impl AnchorWeights {
-    pub(super) fn rows(&self) -> usize {
-        self.index.len() / self.nearest
-    }
-
-    /// Row `i`: `(anchor, weight)` pairs.
-    pub(super) fn row(&self, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
-        let range = i * self.nearest..(i + 1) * self.nearest;
-        self.index[range.clone()].iter().copied().zip(self.weight[range].iter().copied())
-    }
-
-    /// `Z P` for an `m × r` matrix `P`, each row summed over its anchors nearest first.
-    pub(super) fn times(&self, p: &Array2<f64>) -> Array2<f64> {
-        let r = p.ncols();
-        let mut out = Array2::zeros((self.rows(), r));
-        out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
-            for (j, w) in self.row(i) {
-                for (o, &v) in row.iter_mut().zip(p.row(j)) {
-                    *o += w * v;
-                }
-            }
-        });
-        out
-    }
-
-    /// Dense `Z`, `rows × m`.
-    pub(super) fn dense(&self, m: usize) -> Array2<f64> {
-        let mut z = Array2::zeros((self.rows(), m));
-        for i in 0..self.rows() {
-            for (j, w) in self.row(i) {
-                z[[i, j]] = w;
-            }
-        }
-        z
-    }
-}
-
-/// The `s` nearest anchors of each row of `x` and their squared distances, nearest first,
-/// ties to the lower anchor index (MATLAB's repeated `min`). Row-major `n × s` each.
-fn nearest_anchors(x: ArrayView2<f64>, anchors: ArrayView2<f64>, s: usize) -> (Vec<usize>, Vec<f64>) {
-    let n = x.nrows();
-    let mut index = vec![0usize; n * s];
-    let mut d2 = vec![0.0f64; n * s];
-    for start in (0..n).step_by(ROW_CHUNK) {
-        let end = (start + ROW_CHUNK).min(n);
-        let distances = squared_distances(x.slice(s![start..end, ..]), anchors);
-        index[start * s..end * s]
-            .par_chunks_mut(s)
-            .zip(d2[start * s..end * s].par_chunks_mut(s))
-            .zip(distances.axis_iter(Axis(0)).into_par_iter())
-            .for_each(|((idx, dist), row)| {
-                let mut len = 0;
-                for (j, &v) in row.iter().enumerate() {
-                    if len == s && v >= dist[s - 1] {
-                        continue;
-                    }
-                    // Insert after every kept entry at a distance ≤ v (ties: lower index first).
-                    let mut p = if len < s { len } else { s - 1 };
-                    len = (len + 1).min(s);
-                    while p > 0 && dist[p - 1] > v {
-                        dist[p] = dist[p - 1];
-                        idx[p] = idx[p - 1];
-                        p -= 1;
-                    }
-                    dist[p] = v;
-                    idx[p] = j;
-                }
-            });
-    }
-    (index, d2)
-}
-
-/// Normalised Gaussian weights `exp(−D²/σ²)` over each row's nearest anchors, computed
-/// relative to the nearest one (the same after normalising, without underflow).
-fn kernel_weights(index: Vec<usize>, d2: &[f64], nearest: usize, bandwidth: f64) -> AnchorWeights {
-    let t = bandwidth * bandwidth;
-    let mut weight = vec![0.0; d2.len()];
-    weight.par_chunks_mut(nearest).zip(d2.par_chunks(nearest)).for_each(|(w, d)| {
-        for (wk, &dk) in w.iter_mut().zip(d) {
-            *wk = (-(dk - d[0]) / t).exp();
-        }
-        let sum: f64 = w.iter().fold(0.0, |a, &b| a + b);
-        w.iter_mut().for_each(|v| *v /= sum);
-    });
-    AnchorWeights { nearest, index, weight }
-}
 
 /// The fitted anchor graph: anchors, `s`, `σ` and the spectral projection `W`.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct AnchorGraph {
-    pub(super) anchors: Array2<f64>,
-    pub(super) nearest: usize,
-    pub(super) bandwidth: f64,
+    pub(super) base: Anchors,
     pub(super) eigenvalues: Array1<f64>,
     pub(super) projection: Array2<f64>,
 }
@@ -134,8 +34,7 @@ pub(super) struct AnchorGraph {
 impl AnchorGraph {
     /// The anchor weights `z(x)` of validated embeddings `x` (in `f64`).
     pub(super) fn weights(&self, x: ArrayView2<f64>) -> AnchorWeights {
-        let (index, d2) = nearest_anchors(x, self.anchors.view(), self.nearest);
-        kernel_weights(index, &d2, self.nearest, self.bandwidth)
+        self.base.weights(x)
     }
 
     /// Validates `x` against the training dimension and returns it in `f64`.
@@ -143,8 +42,8 @@ impl AnchorGraph {
         if x.nrows() == 0 {
             return Err(Error::EmptyEmbeddings { rows: x.nrows(), cols: x.ncols() });
         }
-        if x.ncols() != self.anchors.ncols() {
-            return Err(Error::DimensionMismatch { expected: self.anchors.ncols(), got: x.ncols() });
+        if x.ncols() != self.base.anchors().ncols() {
+            return Err(Error::DimensionMismatch { expected: self.base.anchors().ncols(), got: x.ncols() });
         }
         validate(x)
     }
@@ -159,17 +58,7 @@ impl AnchorGraph {
         method: &'static str,
     ) -> Result<(AnchorGraph, AnchorWeights)> {
         let (n, m) = (train.nrows(), anchors.nrows());
-        let (index, d2) = nearest_anchors(train.view(), anchors.view(), nearest);
-        // σ: the mean distance to the s-th nearest anchor (`mean(val(:,s).^0.5)`).
-        let bandwidth = (0..n).fold(0.0, |acc, i| acc + d2[i * nearest + nearest - 1].sqrt()) / n as f64;
-        if bandwidth <= 0.0 || !bandwidth.is_finite() {
-            return Err(Error::DegenerateAnchorGraph(format!(
-                "every training point coincides with its {nearest} nearest anchors, so the kernel bandwidth \
-                 (the mean distance to the {nearest}-th nearest anchor) is 0"
-            )));
-        }
-        let z = kernel_weights(index, &d2, nearest, bandwidth);
-
+        let (base, z) = Anchors::fit_bandwidth(train.view(), anchors, nearest)?;
         // Λ = diag(Zᵀ 1) and Zᵀ Z, summed over points in order.
         let mut lambda = vec![0.0; m];
         let mut ztz = Array2::<f64>::zeros((m, m));
@@ -205,7 +94,7 @@ impl AnchorGraph {
                 projection[[j, k]] = sqrt_n * scale[a] * v[[a, k]] / eigenvalues[k].sqrt();
             }
         }
-        let graph = AnchorGraph { anchors, nearest, bandwidth, eigenvalues, projection };
+        let graph = AnchorGraph { base, eigenvalues, projection };
         Ok((graph, z))
     }
 }
@@ -217,7 +106,9 @@ mod tests {
     use super::super::testing::{clusters, options};
     use super::*;
     use crate::kmeans::KMeans;
+    use crate::kmeans::squared_distances;
     use crate::{Agh, AghLayers, Hasher};
+    use ndarray::s;
 
     #[test]
     fn eigenvalues_and_embedding_follow_the_definitions() {

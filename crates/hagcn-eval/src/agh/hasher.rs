@@ -82,7 +82,9 @@ impl Agh {
         let (graph, z) = AnchorGraph::fit(&x, anchors, nearest, r, method)?;
         let thresholds = match layers {
             AghLayers::One => None,
-            AghLayers::Two => Some(second_layer_thresholds(&z, &z.times(&graph.projection), graph.anchors.nrows())?),
+            AghLayers::Two => {
+                Some(second_layer_thresholds(&z, &z.times(&graph.projection), graph.base.anchors().nrows())?)
+            }
         };
         Ok(Agh { layers, graph, thresholds })
     }
@@ -94,18 +96,18 @@ impl Agh {
 
     /// The anchors `u_j`, `m × d`.
     pub fn anchors(&self) -> ArrayView2<'_, f64> {
-        self.graph.anchors.view()
+        self.graph.base.anchors()
     }
 
     /// The number `s` of nearest anchors each point is tied to.
     pub fn nearest_anchors(&self) -> usize {
-        self.graph.nearest
+        self.graph.base.nearest()
     }
 
     /// The kernel bandwidth `σ` (the kernel is `exp(−D²/σ²)`): the training points' mean
     /// distance to their `s`-th nearest anchor.
     pub fn bandwidth(&self) -> f64 {
-        self.graph.bandwidth
+        self.graph.base.bandwidth()
     }
 
     /// The eigenvalues `σ_k` of `M` behind the projection's columns, decreasing, each in
@@ -133,7 +135,7 @@ impl Agh {
     /// As [`Hasher::encode`].
     pub fn anchor_similarities(&self, x: ArrayView2<f32>) -> Result<Array2<f64>> {
         let x = self.graph.check(x)?;
-        Ok(self.graph.weights(x.view()).dense(self.graph.anchors.nrows()))
+        Ok(self.graph.weights(x.view()).dense(self.graph.base.anchors().nrows()))
     }
 
     /// The spectral embedding `Y = Z(x) W`, `n × r`, before any thresholding.

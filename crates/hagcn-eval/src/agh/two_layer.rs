@@ -16,7 +16,7 @@
 
 use ndarray::{Array2, Axis};
 
-use super::graph::AnchorWeights;
+use crate::anchors::AnchorWeights;
 use crate::error::{Error, Result};
 
 /// The second-layer thresholds `(b⁺, b⁻)` of each column of the training embedding `y`
