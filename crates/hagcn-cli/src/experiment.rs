@@ -16,7 +16,7 @@ use hagcn_eval::{
     Agh, AghItq, AghLayers, AghOptions, Hasher, Itq, Lsh, PackedCodes, Pcah, SpectralHashing, TopK, legacy_map,
     mean_average_precision, pr_curve, precision_at, precision_recall_within_radius, tie_aware_map,
 };
-use hagcn_model::{EpochEnd, Machine, MachineConfig, Objective, save_checkpoint};
+use hagcn_model::{EpochEnd, Machine, MachineConfig, Objective, Readout, save_checkpoint};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use ndarray::Array1;
 use serde_json::json;
@@ -236,19 +236,24 @@ fn code_diagnostics(codes: &PackedCodes, graph_offset: Option<f64>) -> Diagnosti
 }
 
 /// The method name of a model's cells: the filter (`gcn`) for the faithful objective,
-/// `gcn-knn` for the knn objective, with each ablated part appended (`gcn-knn.cosine-target`).
+/// `gcn-knn` for the knn objective, then `-nbr` with the neighbourhood filter, `-itq` with the
+/// ITQ read-out, and each ablated part (`gcn-knn-nbr.no-propagation`).
 pub fn method_name(mc: &MachineConfig) -> String {
-    match mc.objective {
-        Objective::Hagcn => mc.filter.to_string(),
-        Objective::Knn => {
-            let mut name = format!("{}-knn", mc.filter);
-            for a in &mc.ablate {
-                name.push('.');
-                name.push_str(&a.to_string());
-            }
-            name
-        }
+    let mut name = mc.filter.to_string();
+    if mc.objective == Objective::Knn {
+        name.push_str("-knn");
     }
+    if mc.anchors > 0 {
+        name.push_str("-nbr");
+    }
+    if mc.readout == Readout::Itq {
+        name.push_str("-itq");
+    }
+    for a in &mc.ablate {
+        name.push('.');
+        name.push_str(&a.to_string());
+    }
+    name
 }
 
 /// The run's dataset and its folder; a bundled dataset is fetched on first use.

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Arg, Args, Command};
-use hagcn_model::{Objective, TrainingOptions};
+use hagcn_model::{Objective, Readout, TrainingOptions};
 use strum::VariantArray;
 
 /// `overlay!(flags => target; a, b, c)` sets `target.a = flags.a` for every flag given.
@@ -51,12 +51,26 @@ pub struct TrainingFlags {
     /// Weight λ of the bit-balance and decorrelation terms (knn objective)
     #[arg(long)]
     pub regularization: Option<f64>,
+    /// Anchors of the neighbourhood filter: inputs propagated over the anchor graph of the
+    /// training set (0: off)
+    #[arg(long)]
+    pub anchors: Option<usize>,
+    /// Nearest anchors each point is tied to (neighbourhood filter)
+    #[arg(long)]
+    pub nearest_anchors: Option<usize>,
+    /// Propagation steps over the anchor graph (neighbourhood filter)
+    #[arg(long)]
+    pub hops: Option<usize>,
+    /// How codes are read off the logits: sign, or itq (a rotation fitted after training)
+    #[arg(long, value_parser = names::<Readout>())]
+    pub readout: Option<Readout>,
 }
 
 impl TrainingFlags {
     /// Replaces the options given as flags.
     pub fn apply_to(&self, options: &mut TrainingOptions) {
-        overlay!(self => options; epochs, batch_size, hidden, lr, gamma, seed, objective, knn, regularization);
+        overlay!(self => options; epochs, batch_size, hidden, lr, gamma, seed, objective, knn, regularization, anchors,
+            nearest_anchors, hops, readout);
     }
 }
 

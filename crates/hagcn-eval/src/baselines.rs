@@ -367,7 +367,7 @@ impl Hasher for Itq {
 /// Gaussian matrix drawn from a ChaCha8 stream seeded with `seed`, `iterations` alternating
 /// steps `B = sign(V R)`, `R = Ŝ Sᵀ` (SVD `Vᵀ B = Ŝ Ω Sᵀ`). Returns `R` and the loss
 /// `‖B − V R‖²_F` before the first step and after each (`iterations + 1` values).
-pub(crate) fn itq_rotation(v: &Array2<f64>, iterations: usize, seed: u64) -> Result<(Array2<f64>, Vec<f64>)> {
+pub fn itq_rotation(v: &Array2<f64>, iterations: usize, seed: u64) -> Result<(Array2<f64>, Vec<f64>)> {
     let n_bits = v.ncols();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let gaussian = Array2::from_shape_fn((n_bits, n_bits), |_| StandardNormal.sample(&mut rng));

@@ -47,7 +47,7 @@ mod topk;
 
 pub use agh::{Agh, AghItq, AghLayers, AghOptions};
 pub use anchors::{AnchorWeights, Anchors};
-pub use baselines::{Hasher, Itq, Lsh, Pcah};
+pub use baselines::{Hasher, Itq, Lsh, Pcah, itq_rotation};
 pub use codes::{PackedCodes, hamming_distance};
 pub use error::{Error, Result};
 pub use faiss::FaissBinaryFlatHeader;

@@ -75,6 +75,12 @@ pub enum Ablation {
     NoRegularizers,
     /// No hash loss at all (`γ = 0`): the model is trained by reconstruction alone.
     NoHashLoss,
+    /// No propagation over the anchor graph: the model sees the centred inputs themselves
+    /// (the neighbourhood filter replaced by the identity).
+    NoPropagation,
+    /// Trained on propagated inputs, but new points are encoded without their neighbours
+    /// (their own scaled, centred rows instead of their anchors' propagated features).
+    EncodeWithoutNeighbours,
 }
 serde_plain::derive_display_from_serialize!(Ablation);
 serde_plain::derive_fromstr_from_deserialize!(Ablation);
@@ -83,6 +89,20 @@ impl Ablation {
     /// Every ablation.
     pub const ALL: &[Ablation] = Ablation::VARIANTS;
 }
+
+/// How codes are read off the hash layer's logits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, VariantArray)]
+#[serde(rename_all = "lowercase")]
+pub enum Readout {
+    /// Bit = logit ≥ 0 (spec §4).
+    #[default]
+    Sign,
+    /// Bit = sign of the centred logits times an ITQ rotation fitted on the training rows
+    /// after training (Gong & Lazebnik's iterative quantisation, 50 iterations).
+    Itq,
+}
+serde_plain::derive_display_from_serialize!(Readout);
+serde_plain::derive_fromstr_from_deserialize!(Readout);
 
 /// The filter order of the reference (`k = 18`), and the default everywhere.
 pub const DEFAULT_K: usize = 18;
@@ -117,6 +137,27 @@ pub struct MachineConfig {
     /// Parts of the `knn` objective switched off (an ablation study); empty by default.
     #[serde(default)]
     pub ablate: Vec<Ablation>,
+    /// Anchors `m` of the neighbourhood filter over the training set (0: none): each input
+    /// is replaced by its propagation over the anchor graph ([`crate::neighbourhood`]).
+    #[serde(default)]
+    pub anchors: usize,
+    /// Nearest anchors `s` each point is tied to (neighbourhood filter; default 3).
+    #[serde(default = "default_nearest_anchors")]
+    pub nearest_anchors: usize,
+    /// Steps `p` of propagation over the anchor graph (neighbourhood filter; default 2).
+    #[serde(default = "default_hops")]
+    pub hops: usize,
+    /// How codes are read off the logits: `sign` (default) or `itq`.
+    #[serde(default)]
+    pub readout: Readout,
+}
+
+fn default_nearest_anchors() -> usize {
+    3
+}
+
+fn default_hops() -> usize {
+    2
 }
 
 fn default_knn() -> usize {
@@ -145,6 +186,10 @@ impl MachineConfig {
             knn: default_knn(),
             regularization: default_regularization(),
             ablate: Vec::new(),
+            anchors: 0,
+            nearest_anchors: default_nearest_anchors(),
+            hops: default_hops(),
+            readout: Readout::Sign,
         }
     }
 
@@ -178,6 +223,20 @@ impl MachineConfig {
         if self.objective == Objective::Hagcn && !self.ablate.is_empty() {
             return bad("ablate applies to the knn objective only".into());
         }
+        if self.anchors > 0 && !(1..=self.anchors).contains(&self.nearest_anchors) {
+            return bad(format!(
+                "nearest_anchors must be between 1 and anchors ({}), got {}",
+                self.anchors, self.nearest_anchors
+            ));
+        }
+        if self.anchors > 0 && self.hops == 0 {
+            return bad("hops must be at least 1 when the neighbourhood filter is on (anchors > 0)".into());
+        }
+        if self.anchors == 0
+            && self.ablate.iter().any(|a| matches!(a, Ablation::NoPropagation | Ablation::EncodeWithoutNeighbours))
+        {
+            return bad("the no-propagation ablations need the neighbourhood filter (anchors > 0)".into());
+        }
         if self.filter == Filter::Spline && self.k < 4 {
             return bad(format!("the spline filter needs k ≥ 4 (cubic B-splines), got {}", self.k));
         }
@@ -192,6 +251,11 @@ impl MachineConfig {
     /// Whether inputs are centred by the stored training mean.
     pub fn centres_inputs(&self) -> bool {
         self.objective == Objective::Knn && !self.ablates(Ablation::NoCentring)
+    }
+
+    /// Whether inputs are propagated over the anchor graph of the training set.
+    pub fn propagates(&self) -> bool {
+        self.anchors > 0 && !self.ablates(Ablation::NoPropagation)
     }
 
     /// Whether the codes are computed from the hidden features `Z` (else from the input).

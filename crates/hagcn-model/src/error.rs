@@ -14,6 +14,9 @@ pub enum Error {
     /// A linear-algebra failure (the eigensolver of a spectral filter).
     #[error(transparent)]
     Linalg(#[from] hagcn_linalg::Error),
+    /// The anchor graph of the neighbourhood filter, or the ITQ read-out, failed.
+    #[error(transparent)]
+    Anchors(#[from] hagcn_eval::Error),
     /// A data-handling failure (the batch schedule).
     #[error(transparent)]
     Data(#[from] hagcn_data::Error),
@@ -54,9 +57,13 @@ pub enum Error {
         /// The loss value.
         value: f64,
     },
-    /// The model centres its inputs but no training mean was fitted.
-    #[error("this model centres its inputs: call Machine::fit_input_mean on the training features before training")]
-    InputMeanNotFitted,
+    /// The model centres or filters its inputs, or reads its codes out with ITQ, but has
+    /// not fitted them on a training set.
+    #[error(
+        "this model fits its input mean, neighbourhood filter or read-out on the training set: call \
+         Machine::fit_inputs (and Machine::fit_readout after training) first"
+    )]
+    InputsNotFitted,
     /// A checkpoint could not be read or written.
     #[error("checkpoint {path}: {message}")]
     Checkpoint {

@@ -32,15 +32,17 @@ mod checkpoint;
 pub mod config;
 mod error;
 pub mod filters;
+mod fitted;
 pub mod forward;
 pub mod loss;
 mod machine;
+pub mod neighbourhood;
 pub mod params;
 pub mod training;
 
 pub use batch_graph::{BatchGraph, KnnBatch};
 pub use checkpoint::{Checkpoint, load_checkpoint, save_checkpoint};
-pub use config::{Ablation, DEFAULT_K, Filter, MachineConfig, Objective};
+pub use config::{Ablation, DEFAULT_K, Filter, MachineConfig, Objective, Readout};
 pub use error::{Error, Result};
 pub use loss::{LossParts, record_loss};
 pub use machine::{Machine, StateDict};

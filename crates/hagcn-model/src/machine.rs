@@ -6,10 +6,12 @@ use hagcn_linalg::Real;
 use ndarray::{Array2, ArrayView2, Axis, s};
 
 use crate::batch_graph::BatchGraph;
+use crate::fitted::{Fitted, Stage};
 use crate::forward::{encoder, record_encoding};
 use crate::loss::{LossParts, record_loss};
+use crate::neighbourhood::Neighbourhood;
 use crate::params::{ParamSpec, Params, init_params, param_specs};
-use crate::{Error, Filter, MachineConfig, Result};
+use crate::{Error, Filter, MachineConfig, Readout, Result};
 
 /// Parameter names and host copies of their values, in `state_dict` order.
 pub type StateDict<E> = Vec<(&'static str, Array2<E>)>;
@@ -22,21 +24,22 @@ pub struct Machine<B: Backend> {
     params: Vec<B::Tensor>,
     adam: Adam<B>,
     seed: u64,
-    /// The input mean subtracted before everything (models that centre their inputs);
-    /// `None` until fitted or loaded.
-    input_mean: Option<Vec<f64>>,
+    /// What the model fits on its training set (input mean, neighbourhood filter, read-out);
+    /// `None`s until fitted or loaded.
+    fitted: Fitted,
 }
 
 impl<B: Backend> Machine<B> {
     /// A freshly initialised model (PyTorch's default initialisation, drawn from `seed`).
-    /// A model that centres its inputs (the `knn` objective) needs [`Machine::fit_input_mean`]
-    /// before it trains or encodes.
+    /// A model that centres or filters its inputs needs [`Machine::fit_inputs`] before it
+    /// trains or encodes, and one with the ITQ read-out [`Machine::fit_readout`] before it
+    /// encodes ([`crate::TrainingOptions::train`] does both).
     pub fn new(backend: B, config: MachineConfig, adam: AdamConfig, seed: u64) -> Result<Self> {
         config.validate()?;
         let specs = param_specs(&config);
         let values = init_params(&specs, seed);
         let mut machine = Self::from_params(backend, config, adam, values, seed)?;
-        machine.input_mean = None; // zeros until fitted: training refuses to start without it
+        machine.fitted = Fitted::default(); // zeros until fitted: training refuses to start without them
         Ok(machine)
     }
 
@@ -66,55 +69,84 @@ impl<B: Backend> Machine<B> {
             }
             params.push(backend.upload(v.mapv(B::Elem::of).view())?);
         }
-        let input_mean =
-            specs.iter().position(|s| s.name == "input_mean").map(|at| values[at].iter().copied().collect());
+        let fitted = Fitted::from_values(&config, &specs, &values)?;
         let shapes: Vec<_> = specs.iter().map(|s| s.shape).collect();
         let adam = Adam::new(&backend, adam, &shapes)?;
-        Ok(Machine { backend, config, specs, params, adam, seed, input_mean })
+        Ok(Machine { backend, config, specs, params, adam, seed, fitted })
     }
 
-    /// Sets the input mean of a model that centres its inputs (the `knn` objective) to the
-    /// column means of `features` (the training split), computed in `f64` and rounded to `f32`
-    /// (the precision of checkpoints). Does nothing for
-    /// a model that does not centre.
+    /// Fits what the model takes from its training set, `features` (the training split):
+    /// the input mean of a model that centres (column means in `f64`, rounded to `f32`, the
+    /// precision of checkpoints), then the neighbourhood filter of one that propagates
+    /// ([`crate::neighbourhood`], on the centred rows, seeded by the model's seed). Does
+    /// nothing for a model that does neither.
     ///
     /// # Errors
     ///
     /// [`Error::BatchShape`] when `features` has no rows or the wrong width,
-    /// [`Error::NonFiniteInput`] for NaN or infinite values.
-    pub fn fit_input_mean(&mut self, features: ArrayView2<f32>) -> Result<()> {
-        let Some(at) = self.specs.iter().position(|s| s.name == "input_mean") else {
+    /// [`Error::NonFiniteInput`] for NaN or infinite values, and the neighbourhood filter's.
+    pub fn fit_inputs(&mut self, features: ArrayView2<f32>) -> Result<()> {
+        if !self.config.centres_inputs() && !self.config.propagates() {
             return Ok(());
-        };
+        }
         let (rows, cols) = features.dim();
         if rows == 0 || cols != self.config.in_size {
             return Err(Error::BatchShape { rows, cols, in_size: self.config.in_size });
         }
-        let mut mean = vec![0.0f64; cols];
-        for ((row, col), &v) in features.indexed_iter() {
-            if !v.is_finite() {
-                return Err(Error::NonFiniteInput { row, col });
-            }
-            mean[col] += v as f64;
+        if self.config.centres_inputs() {
+            let mean = Fitted::fit_mean(features)?;
+            self.set_param("input_mean", Array2::from_shape_vec((1, cols), mean.clone()).expect("1 × d"))?;
+            self.fitted.input_mean = Some(mean);
         }
-        // rounded to f32, as a checkpoint stores it, so a reloaded model encodes identically
-        mean.iter_mut().for_each(|m| *m = (*m / rows as f64) as f32 as f64);
-        let row = Array2::from_shape_fn((1, cols), |(_, j)| B::Elem::of(mean[j]));
-        self.params[at] = self.backend.upload(row.view())?;
-        self.input_mean = Some(mean);
+        if self.config.propagates() {
+            self.fitted.neighbourhood = None;
+            let centred = self.fitted.centre(&self.config, features.mapv(f64::from))?;
+            let c = &self.config;
+            let filter = Neighbourhood::fit(centred.view(), c.anchors, c.nearest_anchors, c.hops, self.seed)?;
+            self.set_param("neighbourhood.anchors", filter.anchors().to_owned())?;
+            self.set_param("neighbourhood.features", filter.features().to_owned())?;
+            self.set_param("neighbourhood.bandwidth", Array2::from_elem((1, 1), filter.bandwidth()))?;
+            self.set_param("neighbourhood.scale", Array2::from_elem((1, 1), filter.scale()))?;
+            self.fitted.neighbourhood = Some(filter);
+        }
         Ok(())
     }
 
-    /// `x` minus the input mean, as `f64` (a model that does not centre returns `x`).
-    fn centred(&self, x: ArrayView2<B::Elem>) -> Result<Array2<f64>> {
-        let mut out = x.mapv(|v| v.as_f64());
-        if self.config.centres_inputs() {
-            let mean = self.input_mean.as_ref().ok_or(Error::InputMeanNotFitted)?;
-            for mut row in out.rows_mut() {
-                row.iter_mut().zip(mean).for_each(|(v, m)| *v -= m);
-            }
+    /// Fits the ITQ read-out ([`crate::Readout::Itq`]) on the logits of `features` (the
+    /// training split), after training; does nothing for the sign read-out.
+    ///
+    /// # Errors
+    ///
+    /// As [`Machine::hash_logits`], and the ITQ rotation's.
+    pub fn fit_readout(&mut self, features: ArrayView2<f32>) -> Result<()> {
+        if self.config.readout != Readout::Itq {
+            return Ok(());
         }
-        Ok(out)
+        self.fitted.readout = None;
+        let logits = self.logits(features, false)?.mapv(f64::from);
+        let (mean, rotation) = Fitted::fit_readout(logits.view(), self.seed)?;
+        let b = mean.len();
+        self.set_param("readout.mean", Array2::from_shape_vec((1, b), mean.clone()).expect("1 × b"))?;
+        self.set_param("readout.rotation", rotation.clone())?;
+        self.fitted.readout = Some((mean, rotation));
+        Ok(())
+    }
+
+    /// Uploads `value` as the parameter `name`.
+    fn set_param(&mut self, name: &str, value: Array2<f64>) -> Result<()> {
+        let at = self.specs.iter().position(|s| s.name == name).expect("a parameter of this configuration");
+        self.params[at] = self.backend.upload(value.mapv(B::Elem::of).view())?;
+        Ok(())
+    }
+
+    /// The rows the model sees for `x` at `stage` (see [`crate::fitted`]), as `f64`.
+    fn inputs(&self, x: ArrayView2<B::Elem>, stage: Stage) -> Result<Array2<f64>> {
+        self.fitted.inputs(&self.config, x.mapv(|v| v.as_f64()), stage)
+    }
+
+    /// Whether the model changes its rows before the network sees them.
+    fn transforms_inputs(&self) -> bool {
+        self.config.centres_inputs() || self.config.propagates()
     }
 
     /// The model's hyper-parameters.
@@ -174,9 +206,9 @@ impl<B: Backend> Machine<B> {
             .map(|(s, t)| if train && s.trainable { g.param(t.clone()) } else { g.constant(t.clone()) })
             .collect();
         let start = self.lanczos_start(g, x.nrows())?;
-        let centred = self.centred(x)?; // x itself (as f64) when the model does not centre
-        let graph = BatchGraph::new(&self.config, centred.view())?;
-        let rows = if self.config.centres_inputs() { centred.mapv(B::Elem::of) } else { x.to_owned() };
+        let inputs = self.inputs(x, Stage::Train)?; // x itself (as f64) when the model changes nothing
+        let graph = BatchGraph::new(&self.config, inputs.view())?;
+        let rows = if self.transforms_inputs() { inputs.mapv(B::Elem::of) } else { x.to_owned() };
         let xv = g.constant(self.backend.upload(rows.view())?);
         let parts = record_loss(&self.config, g, xv, &pv, &graph, start)?;
         Ok((pv, parts))
@@ -197,12 +229,13 @@ impl<B: Backend> Machine<B> {
     pub fn batch_graph(&self, x: ArrayView2<f32>) -> Result<Array2<f64>> {
         let x = x.mapv(|v| B::Elem::of(v as f64));
         self.check_batch(x.view())?;
-        match BatchGraph::new(&self.config, self.centred(x.view())?.view())? {
+        let inputs = self.inputs(x.view(), Stage::Train)?;
+        match BatchGraph::new(&self.config, inputs.view())? {
             BatchGraph::Knn(batch) => Ok(batch.a_hat),
             BatchGraph::Similarity => {
                 let mut g = Graph::new(self.backend.clone());
                 let pv: Vec<Var> = self.params.iter().map(|t| g.constant(t.clone())).collect();
-                let xv = g.constant(self.backend.upload(x.view())?);
+                let xv = g.constant(self.backend.upload(inputs.mapv(B::Elem::of).view())?);
                 let z = encoder(&mut g, xv, &Params::new(&self.specs, &pv))?;
                 let z = self.backend.download(g.value(z)?)?.mapv(|v| v.as_f64());
                 let n = z.nrows() as f64;
@@ -273,6 +306,11 @@ impl<B: Backend> Machine<B> {
     /// order, so a checkpoint gives the same logits and codes, bit for bit, on any machine,
     /// thread count and backend (training uses the faster GEMM).
     pub fn hash_logits(&self, x: ArrayView2<f32>) -> Result<Array2<f32>> {
+        self.logits(x, true)
+    }
+
+    /// [`Machine::hash_logits`], with or without the read-out's rotation.
+    fn logits(&self, x: ArrayView2<f32>, read_out: bool) -> Result<Array2<f32>> {
         let (rows, cols) = x.dim();
         if cols != self.config.in_size {
             return Err(Error::BatchShape { rows, cols, in_size: self.config.in_size });
@@ -283,8 +321,9 @@ impl<B: Backend> Machine<B> {
         let mut out = Array2::zeros((rows, self.config.bits));
         for start in (0..rows).step_by(Self::HASH_CHUNK) {
             let end = (start + Self::HASH_CHUNK).min(rows);
-            let logits = self.hash_logits_chunk(x.slice(s![start..end, ..]))?;
-            out.slice_mut(s![start..end, ..]).assign(&logits);
+            let block = x.slice(s![start..end, ..]).mapv(|v| B::Elem::of(v as f64));
+            let logits = self.logits_block(block.view(), read_out)?;
+            out.slice_mut(s![start..end, ..]).assign(&logits.mapv(|v| v.as_f64() as f32));
         }
         Ok(out)
     }
@@ -292,27 +331,30 @@ impl<B: Backend> Machine<B> {
     /// Rows per device call of [`Machine::hash_logits`].
     pub const HASH_CHUNK: usize = 4096;
 
-    /// The logits of one chunk of rows, as [`Machine::hash_logits`] computes each chunk (the
-    /// caller has checked the width and the values).
-    fn hash_logits_chunk(&self, x: ArrayView2<f32>) -> Result<Array2<f32>> {
-        let logits = self.hash_logits_block(x.mapv(|v| B::Elem::of(v as f64)).view())?;
-        Ok(logits.mapv(|v| v.as_f64() as f32))
-    }
-
     /// The logits of a block of rows already in the device's element type, with no checks
     /// and no conversion: what [`Machine::hash_logits`] computes for each chunk of
     /// [`Machine::HASH_CHUNK`] rows, so a streaming encoder that calls it on the same chunks
     /// gets bit-identical codes. The caller checks the width and that the values are finite.
     pub fn hash_logits_block(&self, x: ArrayView2<B::Elem>) -> Result<Array2<B::Elem>> {
+        self.logits_block(x, true)
+    }
+
+    fn logits_block(&self, x: ArrayView2<B::Elem>, read_out: bool) -> Result<Array2<B::Elem>> {
         let mut g = Graph::with_arithmetic(self.backend.clone(), Arithmetic::Reproducible);
-        let input = if self.config.centres_inputs() {
-            self.backend.upload(self.centred(x)?.mapv(B::Elem::of).view())?
+        let input = if self.transforms_inputs() {
+            self.backend.upload(self.inputs(x, Stage::Encode)?.mapv(B::Elem::of).view())?
         } else {
             self.backend.upload(x)?
         };
         let xv = g.constant(input);
         let pv: Vec<Var> = self.params.iter().map(|t| g.constant(t.clone())).collect();
         let logits = record_encoding(&self.config, &mut g, xv, &Params::new(&self.specs, &pv))?;
-        Ok(self.backend.download(g.value(logits)?)?)
+        let logits = self.backend.download(g.value(logits)?)?;
+        if !read_out || self.config.readout == Readout::Sign {
+            return Ok(logits);
+        }
+        let mut rotated = logits.mapv(|v| v.as_f64());
+        self.fitted.read_out(&self.config, &mut rotated)?;
+        Ok(rotated.mapv(B::Elem::of))
     }
 }

@@ -5,7 +5,7 @@ use ndarray::Array2;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::{Filter, MachineConfig};
+use crate::{Filter, MachineConfig, Readout};
 
 /// How a parameter is initialised (PyTorch's defaults).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -19,6 +19,8 @@ pub enum Init {
     Ones,
     /// All zeros (layer-norm bias).
     Zeros,
+    /// The identity matrix (the ITQ read-out's rotation before it is fitted).
+    Identity,
 }
 
 /// Name, shape and initialisation of one parameter.
@@ -40,7 +42,10 @@ pub struct ParamSpec {
 /// The parameters a configuration has, in `state_dict` order (spec §2).
 ///
 /// The `knn` objective hashes the hidden features (`w2` is `b × h`) and stores the training
-/// mean of the inputs as a last, untrained `input_mean` (`1 × d`).
+/// mean of the inputs as a last, untrained `input_mean` (`1 × d`). Then come the other
+/// fitted, untrained values: the neighbourhood filter's `neighbourhood.{anchors, features}`
+/// (`m × d`), `neighbourhood.{bandwidth, scale}`, and the ITQ read-out's `readout.mean`
+/// (`1 × b`) and `readout.rotation` (`b × b`).
 ///
 /// Unlike the reference, only parameters the filter uses exist: `layer_norm.*` and a
 /// `h × h` `w.*` for gcn; `k × k` `w.*` for fourier and spline; no `w.*` for cheby and
@@ -95,6 +100,20 @@ pub fn param_specs(c: &MachineConfig) -> Vec<ParamSpec> {
             trainable: false,
         });
     }
+    // Fitted, not trained, after the rest for the same reason.
+    let fitted =
+        |name, shape: (usize, usize), is_vector, init| ParamSpec { name, shape, is_vector, init, trainable: false };
+    if c.propagates() {
+        let m = c.anchors;
+        specs.push(fitted("neighbourhood.anchors", (m, d), false, Init::Zeros));
+        specs.push(fitted("neighbourhood.features", (m, d), false, Init::Zeros));
+        specs.push(fitted("neighbourhood.bandwidth", (1, 1), true, Init::Zeros));
+        specs.push(fitted("neighbourhood.scale", (1, 1), true, Init::Zeros));
+    }
+    if c.readout == Readout::Itq {
+        specs.push(fitted("readout.mean", (1, b), true, Init::Zeros));
+        specs.push(fitted("readout.rotation", (b, b), false, Init::Identity));
+    }
     specs
 }
 
@@ -142,6 +161,7 @@ pub fn init_params(specs: &[ParamSpec], seed: u64) -> Vec<Array2<f64>> {
             }
             Init::Ones => Array2::ones(s.shape),
             Init::Zeros => Array2::zeros(s.shape),
+            Init::Identity => Array2::eye(s.shape.0),
         })
         .collect()
 }

@@ -232,7 +232,11 @@ fn knn_config(filter: Filter) -> MachineConfig {
 #[test]
 fn knn_objective_gradcheck_f64_for_every_filter_and_ablation() {
     let mut cases: Vec<MachineConfig> = Filter::ALL.iter().map(|&f| knn_config(f)).collect();
-    for &a in crate::Ablation::ALL {
+    // The propagation ablations act on the rows before the differentiable graph, not in it.
+    let in_graph = crate::Ablation::ALL
+        .iter()
+        .filter(|a| !matches!(a, crate::Ablation::NoPropagation | crate::Ablation::EncodeWithoutNeighbours));
+    for &a in in_graph {
         let mut c = knn_config(Filter::Gcn);
         c.ablate = vec![a];
         cases.push(c);
@@ -307,9 +311,9 @@ fn knn_model_centres_by_the_fitted_mean_and_trains() {
     let x = synthetic_batch(24, 16, 1).mapv(|v| v + 5.0); // far from zero mean
     let adam = AdamConfig { lr: 1e-3, ..AdamConfig::default() };
     let mut m = Machine::new(CpuBackend::<f32>::new(), config.clone(), adam, 3).unwrap();
-    assert!(matches!(m.train_step(x.view()), Err(Error::InputMeanNotFitted)));
-    assert!(matches!(m.hash_logits(x.view()), Err(Error::InputMeanNotFitted)));
-    m.fit_input_mean(x.view()).unwrap();
+    assert!(matches!(m.train_step(x.view()), Err(Error::InputsNotFitted)));
+    assert!(matches!(m.hash_logits(x.view()), Err(Error::InputsNotFitted)));
+    m.fit_inputs(x.view()).unwrap();
     let first = m.train_step(x.view()).unwrap();
     for _ in 0..100 {
         m.train_step(x.view()).unwrap();
@@ -338,13 +342,69 @@ fn knn_model_centres_by_the_fitted_mean_and_trains() {
     assert_eq!(back.hash_logits(x.view()).unwrap(), logits);
 }
 
+/// The neighbourhood filter and the ITQ read-out: fitted on the training rows, the codes
+/// are the read-out of the network's logits on the propagated rows, and a checkpoint
+/// reproduces them bit for bit.
+#[test]
+fn a_model_with_the_neighbourhood_filter_and_itq_readout_trains_and_round_trips() {
+    let mut config = MachineConfig::new(10, 8, Filter::Gcn);
+    config.hidden = 16;
+    config.objective = crate::Objective::Knn;
+    config.knn = 3;
+    config.gamma = 1.0;
+    config.anchors = 12;
+    config.hops = 2;
+    config.readout = crate::Readout::Itq;
+    let x = synthetic_batch(60, 10, 7);
+    let adam = AdamConfig { lr: 1e-3, ..AdamConfig::default() };
+    let mut m = Machine::new(CpuBackend::<f32>::new(), config.clone(), adam, 5).unwrap();
+    assert!(matches!(m.train_step(x.view()), Err(Error::InputsNotFitted)));
+    m.fit_inputs(x.view()).unwrap();
+    m.train_step(x.view()).unwrap();
+    assert!(matches!(m.hash_logits(x.view()), Err(Error::InputsNotFitted)), "the read-out is not fitted yet");
+    m.fit_readout(x.view()).unwrap();
+    let logits = m.hash_logits(x.view()).unwrap();
+    // by hand: centre, propagate, network, then (L − μ) R
+    let state = m.state_dict().unwrap();
+    let get = |name: &str| state.iter().find(|(n, _)| *n == name).unwrap().1.mapv(f64::from);
+    let filter = crate::neighbourhood::Neighbourhood::from_parts(
+        get("neighbourhood.anchors"),
+        get("neighbourhood.features"),
+        3,
+        get("neighbourhood.bandwidth")[[0, 0]],
+        get("neighbourhood.scale")[[0, 0]],
+    )
+    .unwrap();
+    let f = filter.propagate((x.mapv(f64::from) - get("input_mean")).view());
+    let gelu = |v: f64| 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2));
+    let z = (f.dot(&get("w1.weight").t()) + get("w1.bias")).mapv(gelu);
+    let l = z.dot(&get("w2.weight").t()) + get("w2.bias");
+    let expect = (l - get("readout.mean")).dot(&get("readout.rotation"));
+    assert!(logits.iter().zip(&expect).all(|(a, b)| (*a as f64 - b).abs() < 1e-4));
+    let r = get("readout.rotation");
+    assert!((r.t().dot(&r) - Array2::<f64>::eye(8)).iter().all(|v| v.abs() < 1e-5), "a rotation");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nbr.npz");
+    save_checkpoint(&m, &path, false).unwrap();
+    let ck = load_checkpoint(&path).unwrap();
+    assert_eq!(ck.config, config);
+    let back = Machine::from_params(CpuBackend::<f32>::new(), ck.config, adam, ck.params, 5).unwrap();
+    assert_eq!(back.hash_logits(x.view()).unwrap(), logits, "a checkpoint encodes bit for bit");
+    // encoding without neighbours differs (the ablation does something)
+    let mut ablated = config.clone();
+    ablated.ablate = vec![crate::Ablation::EncodeWithoutNeighbours];
+    let ck = load_checkpoint(&path).unwrap();
+    let ab = Machine::from_params(CpuBackend::<f32>::new(), ablated, adam, ck.params, 5).unwrap();
+    assert_ne!(ab.hash_logits(x.view()).unwrap(), logits);
+}
+
 #[test]
 fn knn_batch_too_small_is_a_clear_error() {
     let mut config = knn_config(Filter::Gcn);
     config.knn = 5;
     let mut m = Machine::new(CpuBackend::<f32>::new(), config, AdamConfig::default(), 1).unwrap();
     let x = synthetic_batch(5, 5, 1);
-    m.fit_input_mean(x.view()).unwrap();
+    m.fit_inputs(x.view()).unwrap();
     let err = m.train_step(x.view()).unwrap_err().to_string();
     assert!(err.contains("knn = 5 for a batch of 5 rows"), "{err}");
 }

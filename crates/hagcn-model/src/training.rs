@@ -8,7 +8,7 @@ use hagcn_autodiff::{AdamConfig, Backend};
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use crate::{Ablation, Error, Filter, LossParts, Machine, MachineConfig, Objective, Result};
+use crate::{Ablation, Error, Filter, LossParts, Machine, MachineConfig, Objective, Readout, Result};
 
 /// Hyper-parameters of a training run beside the model's shape (filter, code length, order
 /// and ablations, which a run chooses per model). Defaults: spec §3 and the reference's
@@ -34,6 +34,15 @@ pub struct TrainingOptions {
     pub knn: usize,
     /// Weight λ of the bit-balance and decorrelation terms (`knn` objective).
     pub regularization: f64,
+    /// Anchors of the neighbourhood filter over the training set; 0 turns it off
+    /// ([`crate::neighbourhood`]).
+    pub anchors: usize,
+    /// Nearest anchors each point is tied to (neighbourhood filter).
+    pub nearest_anchors: usize,
+    /// Propagation steps over the anchor graph (neighbourhood filter).
+    pub hops: usize,
+    /// How codes are read off the logits: `sign` or `itq`.
+    pub readout: Readout,
 }
 
 impl Default for TrainingOptions {
@@ -51,6 +60,10 @@ impl Default for TrainingOptions {
             objective: model.objective,
             knn: model.knn,
             regularization: model.regularization,
+            anchors: model.anchors,
+            nearest_anchors: model.nearest_anchors,
+            hops: model.hops,
+            readout: model.readout,
         }
     }
 }
@@ -84,6 +97,10 @@ impl TrainingOptions {
         config.knn = self.knn;
         config.regularization = self.regularization;
         config.ablate = ablate.to_vec();
+        config.anchors = self.anchors;
+        config.nearest_anchors = self.nearest_anchors;
+        config.hops = self.hops;
+        config.readout = self.readout;
         config
     }
 
@@ -120,6 +137,13 @@ impl TrainingOptions {
             return bad(format!(
                 "knn {} must be smaller than batch_size {}: each row needs knn other rows",
                 model.knn, self.batch_size
+            ));
+        }
+        if model.propagates() && model.anchors >= n_train {
+            return bad(format!(
+                "anchors {} must be fewer than the training rows ({n_train}): the neighbourhood filter's k-means \
+                 needs a point per anchor",
+                model.anchors
             ));
         }
         if model.min_batch_rows() > self.batch_size {
@@ -170,8 +194,9 @@ impl TrainingOptions {
     }
 
     /// The training loop: [`TrainingOptions::epochs`] epochs over the rows of `features`,
-    /// batched by [`TrainingOptions::epoch_batches`]. A model that centres its inputs first
-    /// fits the input mean on `features`. `on_step(epoch, losses)` runs after every step and
+    /// batched by [`TrainingOptions::epoch_batches`]. A model first fits what it takes from
+    /// its training set on `features` ([`Machine::fit_inputs`]), and after the last epoch its
+    /// read-out ([`Machine::fit_readout`]; evaluations of earlier epochs read codes by sign). `on_step(epoch, losses)` runs after every step and
     /// `on_epoch` after every epoch, with the model (to evaluate it, for example).
     pub fn train<B: Backend, E>(
         &self,
@@ -184,7 +209,7 @@ impl TrainingOptions {
         E: From<Error>,
     {
         if machine.steps() == 0 {
-            machine.fit_input_mean(features)?; // a no-op for a model that does not centre
+            machine.fit_inputs(features)?; // a no-op for a model that neither centres nor filters
         }
         let model = machine.config().clone();
         for epoch in 0..self.epochs {
@@ -192,6 +217,9 @@ impl TrainingOptions {
             let start = Instant::now();
             let mean = machine.train_epoch(features, &batches, |_, parts| on_step(epoch + 1, parts))?;
             let seconds = start.elapsed().as_secs_f64();
+            if epoch + 1 == self.epochs {
+                machine.fit_readout(features)?; // a no-op for the sign read-out
+            }
             on_epoch(EpochEnd { epoch: epoch + 1, mean, seconds }, machine)?;
         }
         Ok(())

@@ -23,7 +23,7 @@ fn hash_logits_are_the_same_for_one_and_two_threads() {
         config.hidden = 128;
         config.objective = objective;
         let mut machine = Machine::new(CpuBackend::<f32>::new(), config, AdamConfig::default(), 5).unwrap();
-        machine.fit_input_mean(x.view()).unwrap();
+        machine.fit_inputs(x.view()).unwrap();
         let one = on_threads(1, || machine.hash_logits(x.view()).unwrap());
         let two = on_threads(2, || machine.hash_logits(x.view()).unwrap());
         assert_eq!(one.mapv(f32::to_bits), two.mapv(f32::to_bits), "{objective}: logits moved with the thread count");
