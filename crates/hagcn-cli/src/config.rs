@@ -175,6 +175,10 @@ pub struct ExperimentConfig {
     /// 1: one 80/10/10 split; F ≥ 2: F-fold cross-validation (each fold held out once, as
     /// database + query).
     pub folds: usize,
+    /// Evaluate on a validation split carved from each fold's training rows (80/10/10 of
+    /// them) instead of the fold's database and queries: for choosing settings without
+    /// looking at the numbers that are reported.
+    pub validation: bool,
     /// Hashing baselines on the same splits and code lengths.
     pub baselines: Vec<Baseline>,
     /// Cut-offs of mAP@K (the mAP-vs-neighbours curve).
@@ -218,6 +222,7 @@ impl Default for ExperimentConfig {
             bits: vec![16, 28, 32, 64, 128],
             k: vec![DEFAULT_K],
             folds: 1,
+            validation: false,
             baselines: vec![Baseline::Lsh, Baseline::Pcah, Baseline::Itq],
             map_at: ["10", "100", "200", "500", "1000", "1500", "2000", "2500", "5000", "all"].map(cut).to_vec(),
             headline_map: cut("200"),
@@ -280,6 +285,10 @@ pub struct ExperimentArgs {
     /// Cross-validation folds; 1 is a single 80/10/10 split
     #[arg(long)]
     pub folds: Option<usize>,
+    /// Evaluate on a validation split of each fold's training rows (true or false), to choose
+    /// settings without the reported folds
+    #[arg(long)]
+    pub validation: Option<bool>,
     /// Baselines, comma-separated, or none
     #[arg(long, value_delimiter = ',', value_parser = names_or_none::<Baseline>())]
     pub baselines: Option<Vec<Option<Baseline>>>,
@@ -338,7 +347,7 @@ impl ExperimentArgs {
             Some(path) => ExperimentConfig::load(path)?,
             None => ExperimentConfig::default(),
         };
-        overlay!(self => c; name, dataset, datasets_dir, filters, bits, k, folds, map_at, headline_map,
+        overlay!(self => c; name, dataset, datasets_dir, filters, bits, k, folds, validation, map_at, headline_map,
             precision_at, lookup_radius, eval_every, tie_aware, plots, checkpoints, device, eigen_solver);
         self.training.apply_to(&mut c.training);
         if let Some(list) = &self.baselines {

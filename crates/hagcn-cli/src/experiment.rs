@@ -50,11 +50,14 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         None => {}
     }
     let (dataset, dataset_path) = resolve_dataset(&config)?;
-    let splits = if config.folds == 1 {
+    let mut splits = if config.folds == 1 {
         vec![split(dataset.n_samples(), config.training.seed)?]
     } else {
         kfold(dataset.n_samples(), config.folds, config.training.seed)?
     };
+    if config.validation {
+        splits = splits.iter().map(|s| validation_split(s, config.training.seed)).collect::<Result<_>>()?;
+    }
     let n_train = splits.iter().map(|s| s.train.len()).min().expect("at least one fold");
     let grid = plan(&config, dataset.dim(), n_train)?;
 
@@ -254,6 +257,15 @@ pub fn method_name(mc: &MachineConfig) -> String {
         name.push_str(&a.to_string());
     }
     name
+}
+
+/// The validation split of a fold: its training rows split again 80/10/10 into training,
+/// database and query rows (seeded by the run's seed, drawn apart from the outer split), so
+/// settings are chosen without touching the fold's own database and queries.
+fn validation_split(outer: &Split, seed: u64) -> Result<Split> {
+    let inner = split(outer.train.len(), seed ^ 0x7a11_da7e_5eed_0001)?;
+    let pick = |positions: &[usize]| positions.iter().map(|&p| outer.train[p]).collect::<Vec<_>>();
+    Ok(Split { train: pick(&inner.train), database: pick(&inner.database), query: pick(&inner.query) })
 }
 
 /// The run's dataset and its folder; a bundled dataset is fetched on first use.
@@ -576,5 +588,23 @@ impl<'a> Fold<'a> {
         let (e, eval_seconds) = self.evaluate_and_save(&dir, &q, &db, bar)?;
         let diagnostics = Some(code_diagnostics(&db, None));
         Ok(CellResult { baseline: true, train_seconds, eval_seconds, diagnostics, ..self.result(key, e) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_splits_partition_the_folds_training_rows_only() {
+        for outer in kfold(1000, 5, 3).unwrap() {
+            let inner = validation_split(&outer, 3).unwrap();
+            let mut all: Vec<usize> = [&inner.train[..], &inner.database, &inner.query].concat();
+            all.sort_unstable();
+            let mut train = outer.train.clone();
+            train.sort_unstable();
+            assert_eq!(all, train, "exactly the fold's training rows, each once");
+            assert_eq!((inner.train.len(), inner.database.len(), inner.query.len()), (640, 80, 80));
+        }
     }
 }

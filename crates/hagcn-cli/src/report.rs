@@ -157,7 +157,10 @@ fn markdown(config: &ExperimentConfig, groups: &[Group], figures: &[(String, Str
     // Rows at the main order (and every order-free method).
     let main_groups: Vec<Group> = groups.iter().filter(|g| g.k.is_none() || g.k == main).cloned().collect();
     let folds = groups.iter().map(|g| g.cells.len()).max().unwrap_or(0);
-    let spread = if folds > 1 { format!("mean ± std over {folds} folds") } else { "one split".to_string() };
+    let mut spread = if folds > 1 { format!("mean ± std over {folds} folds") } else { "one split".to_string() };
+    if config.validation {
+        spread.push_str(", on validation splits carved from the training rows");
+    }
     let head = config.headline_map.to_string();
     let t = &config.training;
     let mut md = String::new();

@@ -465,3 +465,27 @@ fn anchor_graph_hashing_baselines_run_beside_the_others_with_diagnostics() {
     let log = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success() && log.contains("agh needs more training rows than its 300 anchors"), "{log}");
 }
+
+#[test]
+fn validation_runs_use_a_split_of_the_training_rows_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path(), 120, 10);
+    let out = tmp.path().join("val");
+    let o = run(&data, &out, &["--filters", "gcn", "--bits", "8", "--validation", "true", "--baselines", "itq"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let results = read_json(&out.join("results.json"));
+    // 120 rows: the fold trains on 96; the validation split takes 76 / 10 / 10 of those 96
+    for cell in results["cells"].as_array().unwrap() {
+        assert_eq!(
+            (cell["n_train"].as_u64(), cell["n_database"].as_u64(), cell["n_query"].as_u64()),
+            (Some(76), Some(10), Some(10))
+        );
+    }
+    assert!(std::fs::read_to_string(out.join("results.md")).unwrap().contains("validation splits"));
+    // The validation rows are training rows of the fold: its query labels are not the held-out ones.
+    let plain = tmp.path().join("plain");
+    assert!(run(&data, &plain, &["--filters", "gcn", "--bits", "8", "--baselines", "none"]).status.success());
+    let q_val: ndarray::Array1<i64> = ndarray_npy::read_npy(out.join("gcn-8-fold1/query_labels.npy")).unwrap();
+    let q_held: ndarray::Array1<i64> = ndarray_npy::read_npy(plain.join("gcn-8-fold1/query_labels.npy")).unwrap();
+    assert_eq!((q_val.len(), q_held.len()), (10, 12));
+}
