@@ -674,3 +674,38 @@ pub(crate) fn sorted_graph(left: &Prepared, right: &Prepared, k: usize, chosen: 
         values: Array2::from_shape_vec((n, k), values).expect("n × k values"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    #[test]
+    fn the_bounded_heap_keeps_the_best_k_whatever_the_order() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for k in [1, 2, 5, 16] {
+            // Few distinct keys, so many ties broken by index.
+            let mut all: Vec<Candidate> =
+                (0..60).map(|id| Candidate { key: rng.random_range(0..6) as f32, id }).collect();
+            let mut best = all.clone();
+            best.sort_by(|a, b| b.key.total_cmp(&a.key).then(a.id.cmp(&b.id)));
+            let best: Vec<(f32, u32)> = best[..k].iter().map(|c| (c.key, c.id)).collect();
+            for _ in 0..20 {
+                for i in (1..all.len()).rev() {
+                    all.swap(i, rng.random_range(0..=i));
+                }
+                let mut heap = vec![Candidate { key: f32::NEG_INFINITY, id: u32::MAX }; k];
+                let mut len = 0;
+                let mut threshold = f32::NEG_INFINITY;
+                for &c in &all {
+                    threshold = offer(&mut heap, &mut len, c);
+                }
+                assert_eq!(threshold, best[k - 1].0, "the threshold is the k-th key");
+                heap.sort_by(|a, b| b.key.total_cmp(&a.key).then(a.id.cmp(&b.id)));
+                assert_eq!(heap.iter().map(|c| (c.key, c.id)).collect::<Vec<_>>(), best);
+            }
+        }
+    }
+}

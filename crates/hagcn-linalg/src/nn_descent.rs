@@ -59,7 +59,7 @@ pub struct NnDescentOptions {
     /// Seed of all the randomness (the initial pools and the samples of every round).
     pub seed: u64,
     /// Candidates kept per point while building (`K`), at least `k`; the graph keeps the best
-    /// `k`. `None` takes `max(2k, 20)`, capped at `n − 1`.
+    /// `k`. `None` takes `max(2k, k + 20)`, capped at `n − 1`.
     pub pool: Option<usize>,
     /// Sample rate `ρ ∈ (0, 1]`: each round joins up to `⌈ρK⌉` new candidates per point and
     /// as many from each reverse list.
@@ -102,7 +102,7 @@ pub fn knn_graph_nn_descent(
     let rows = Prepared::new(OP, data, metric)?;
     let n = rows.n();
     check_k(OP, k, n - 1)?;
-    let pool = options.pool.unwrap_or((2 * k).max(20)).min(n - 1);
+    let pool = options.pool.unwrap_or((2 * k).max(k + 20)).min(n - 1);
     if pool < k {
         return Err(crate::Error::InvalidArgument {
             op: OP,
@@ -115,7 +115,7 @@ pub fn knn_graph_nn_descent(
             reason: format!("the sample rate must be in (0, 1], got {}", options.sample_rate),
         });
     }
-    if !(options.delta >= 0.0) {
+    if options.delta.is_nan() || options.delta < 0.0 {
         return Err(crate::Error::InvalidArgument {
             op: OP,
             reason: format!("delta must be a non-negative number, got {}", options.delta),
@@ -190,25 +190,84 @@ fn sample_front<'a>(items: &'a mut [u32], m: usize, rng: &mut ChaCha8Rng) -> &'a
     &mut items[..m]
 }
 
-/// `Σ x_i y_i` in `f32`: 32 lanes of fused multiply–adds, then the lanes summed in order,
-/// so the result depends only on the inputs. (This form vectorises to AVX; a tree reduction
-/// of the lanes keeps LLVM at two-lane vectors.)
-#[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    const LANES: usize = 32;
-    let (ac, at) = a.as_chunks::<LANES>();
-    let (bc, bt) = b.as_chunks::<LANES>();
-    let mut acc = [0f32; LANES];
-    for (x, y) in ac.iter().zip(bc) {
-        for l in 0..LANES {
-            acc[l] = x[l].mul_add(y[l], acc[l]);
+/// Lanes of [`dot4`]'s accumulators.
+const LANES: usize = 16;
+
+/// The four products `a·b_p` in `f32` (all rows of one length). Lane `l` of pair `p`
+/// accumulates `fma(a_i, b_p,i, ·)` over the coordinates `i ≡ l (mod 16)` in order, the
+/// coordinates past the last multiple of 16 go to a sequential tail, and the result is the
+/// lanes summed in order plus the tail. Each product thus depends only on its two rows, and
+/// not on their order (`fma(x, y, s) = fma(y, x, s)`), so a key is a function of the
+/// unordered pair. With AVX2 and FMA (detected at run time) the lanes are two 8-wide
+/// registers per pair, the same arithmetic bit for bit; LLVM does not vectorise the portable
+/// loop well for a run-time length. Four at a time, `a` is loaded once per four products.
+fn dot4(a: &[f32], b: [&[f32]; 4]) -> [f32; 4] {
+    let len = b.iter().fold(a.len(), |m, r| m.min(r.len()));
+    let (a, b) = (&a[..len], b.map(|r| &r[..len]));
+    let body = len / LANES * LANES;
+    #[cfg(target_arch = "x86_64")]
+    let acc = if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has the features the function is compiled for.
+        unsafe { lanes_avx2(a, b, body) }
+    } else {
+        lanes_portable(a, b, body)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let acc = lanes_portable(a, b, body);
+    let mut out = [0f32; 4];
+    for p in 0..4 {
+        let mut tail = 0f32;
+        for (&x, &y) in a[body..].iter().zip(&b[p][body..]) {
+            tail = x.mul_add(y, tail);
+        }
+        out[p] = acc[p].iter().sum::<f32>() + tail;
+    }
+    out
+}
+
+/// The lane sums of [`dot4`] over the first `body` coordinates (a multiple of [`LANES`], at
+/// most every row's length).
+fn lanes_portable(a: &[f32], b: [&[f32]; 4], body: usize) -> [[f32; LANES]; 4] {
+    let mut acc = [[0f32; LANES]; 4];
+    for c in (0..body).step_by(LANES) {
+        for p in 0..4 {
+            for l in 0..LANES {
+                acc[p][l] = a[c + l].mul_add(b[p][c + l], acc[p][l]);
+            }
         }
     }
-    let mut tail = 0f32;
-    for (&x, &y) in at.iter().zip(bt) {
-        tail = x.mul_add(y, tail);
+    acc
+}
+
+/// [`lanes_portable`] with AVX2 and FMA: lanes `0..8` and `8..16` of each pair in two
+/// registers, the same fused multiply–adds in the same order.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn lanes_avx2(a: &[f32], b: [&[f32]; 4], body: usize) -> [[f32; LANES]; 4] {
+    use std::arch::x86_64::{__m256, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setzero_ps, _mm256_storeu_ps};
+    assert!(body <= a.len() && b.iter().all(|r| body <= r.len()));
+    let mut acc: [__m256; 8] = [_mm256_setzero_ps(); 8];
+    for c in (0..body).step_by(LANES) {
+        // SAFETY: c + 16 ≤ body ≤ the length of every row (asserted above), so each
+        // unaligned 8-float load reads inside its slice.
+        unsafe {
+            let x0 = _mm256_loadu_ps(a.as_ptr().add(c));
+            let x1 = _mm256_loadu_ps(a.as_ptr().add(c + 8));
+            for p in 0..4 {
+                acc[2 * p] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b[p].as_ptr().add(c)), acc[2 * p]);
+                acc[2 * p + 1] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(b[p].as_ptr().add(c + 8)), acc[2 * p + 1]);
+            }
+        }
     }
-    acc.iter().sum::<f32>() + tail
+    let mut out = [[0f32; LANES]; 4];
+    for p in 0..4 {
+        // SAFETY: each store writes 8 floats into a 16-float array, at offset 0 or 8.
+        unsafe {
+            _mm256_storeu_ps(out[p].as_mut_ptr(), acc[2 * p]);
+            _mm256_storeu_ps(out[p].as_mut_ptr().add(8), acc[2 * p + 1]);
+        }
+    }
+    out
 }
 
 /// The NN-descent state: the rows, one locked pool per point and the pools' thresholds.
@@ -257,9 +316,10 @@ impl<'r> Pools<'r> {
                 let mut len = 0;
                 list.entries.resize(capacity, Entry { key: f32::NEG_INFINITY, id: u32::MAX, new: true, round: 0 });
                 let mut threshold = f32::NEG_INFINITY;
-                for u in picked {
-                    let e = Entry { key: pools.key(v, u as usize), id: u, new: true, round: 0 };
-                    threshold = offer(&mut list.entries, &mut len, e);
+                for chunk in picked.chunks(4) {
+                    for (&u, key) in chunk.iter().zip(pools.keys(v as u32, chunk)) {
+                        threshold = offer(&mut list.entries, &mut len, Entry { key, id: u, new: true, round: 0 });
+                    }
                 }
                 pools.threshold[v].store(threshold.to_bits(), Ordering::Relaxed);
                 Mutex::new(list)
@@ -269,13 +329,13 @@ impl<'r> Pools<'r> {
         let per_sample = ((options.sample_rate * capacity as f64).ceil() as usize).max(1);
         for round in 1..=options.max_rounds {
             let (new, old) = pools.candidates(&base, round, per_sample);
-            new.par_iter().zip(&old).for_each(|(new, old)| {
+            new.par_iter().zip(&old).for_each_init(Vec::new, |partners, (new, old)| {
                 for (a, &u1) in new.iter().enumerate() {
-                    for &u2 in &new[a + 1..] {
-                        pools.join(u1, u2, round);
-                    }
-                    for &u2 in old {
-                        pools.join(u1, u2, round);
+                    partners.clear();
+                    partners.extend_from_slice(&new[a + 1..]);
+                    partners.extend_from_slice(old);
+                    for chunk in partners.chunks(4) {
+                        pools.join(u1, chunk, round);
                     }
                 }
             });
@@ -294,16 +354,23 @@ impl<'r> Pools<'r> {
         pools
     }
 
-    /// The key of the pair `(u, v)` (symmetric: the same bits either way round).
+    /// The keys of `u` with each of `vs` (1 to 4 points) in the first `vs.len()` entries.
+    /// A key is a function of the unordered pair (see [`dot4`]; the two squared norms are
+    /// subtracted lower index first).
     #[inline]
-    fn key(&self, u: usize, v: usize) -> f32 {
-        let (u, v) = (u.min(v), u.max(v));
+    fn keys(&self, u: u32, vs: &[u32]) -> [f32; 4] {
         let d = self.d;
-        let ab = dot(&self.rows[u * d..(u + 1) * d], &self.rows[v * d..(v + 1) * d]);
-        match self.metric {
-            Metric::Cosine => ab,
-            Metric::Euclidean => 2.0 * ab - self.sq_norms[u] - self.sq_norms[v],
+        let row = |i: u32| &self.rows[i as usize * d..(i as usize + 1) * d];
+        let last = vs.len() - 1;
+        let ab = dot4(row(u), [0, 1, 2, 3].map(|p| row(vs[p.min(last)])));
+        let mut keys = ab;
+        if self.metric == Metric::Euclidean {
+            for (key, &v) in keys.iter_mut().zip(vs) {
+                let (lo, hi) = (u.min(v) as usize, u.max(v) as usize);
+                *key = 2.0 * *key - self.sq_norms[lo] - self.sq_norms[hi];
+            }
         }
+        keys
     }
 
     /// Steps 1–2 of a round: every point's `new` and `old` candidate lists, sorted and
@@ -378,11 +445,14 @@ impl<'r> Pools<'r> {
             .unzip()
     }
 
-    /// Step 3 for one pair: offers each of `u1`, `u2` to the other's pool.
-    fn join(&self, u1: u32, u2: u32, round: usize) {
-        let key = self.key(u1 as usize, u2 as usize);
-        self.insert(u1 as usize, Entry { key, id: u2, new: true, round: round as u32 });
-        self.insert(u2 as usize, Entry { key, id: u1, new: true, round: round as u32 });
+    /// Step 3 for the pairs `(u1, u2)`, `u2 ∈ partners` (1 to 4): offers each of `u1`, `u2`
+    /// to the other's pool.
+    fn join(&self, u1: u32, partners: &[u32], round: usize) {
+        let round = round as u32;
+        for (&u2, key) in partners.iter().zip(self.keys(u1, partners)) {
+            self.insert(u1 as usize, Entry { key, id: u2, new: true, round });
+            self.insert(u2 as usize, Entry { key, id: u1, new: true, round });
+        }
     }
 
     fn insert(&self, v: usize, e: Entry) {
@@ -397,5 +467,48 @@ impl<'r> Pools<'r> {
         let mut len = capacity;
         let threshold = offer(&mut list.entries, &mut len, e);
         self.threshold[v].store(threshold.to_bits(), Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `dot4` as its docs define it, one product at a time.
+    fn dot_by_definition(a: &[f32], b: &[f32]) -> f32 {
+        let body = a.len() / LANES * LANES;
+        let mut lanes = [0f32; LANES];
+        for (i, (&x, &y)) in a[..body].iter().zip(b).enumerate() {
+            lanes[i % LANES] = x.mul_add(y, lanes[i % LANES]);
+        }
+        let mut tail = 0f32;
+        for (&x, &y) in a[body..].iter().zip(&b[body..]) {
+            tail = x.mul_add(y, tail);
+        }
+        lanes.iter().sum::<f32>() + tail
+    }
+
+    #[test]
+    fn dot4_is_the_defined_sum_bit_for_bit_on_every_path() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for d in [1, 15, 16, 17, 33, 64, 100, 768] {
+            let rows: Vec<Vec<f32>> = (0..5)
+                .map(|_| (0..d).map(|_| rng.random_range(-1.0f32..1.0) * 10f32.powi(rng.random_range(-3..4))).collect())
+                .collect();
+            let b = [&rows[1][..], &rows[2][..], &rows[3][..], &rows[4][..]];
+            let expected = b.map(|r| dot_by_definition(&rows[0], r));
+            // Run-time dispatch (AVX2 + FMA where available), and the portable lanes.
+            let got = dot4(&rows[0], b);
+            let body = d / LANES * LANES;
+            let portable = lanes_portable(&rows[0], b, body);
+            for p in 0..4 {
+                assert_eq!(got[p].to_bits(), expected[p].to_bits(), "d = {d}, pair {p}");
+                let tail = rows[0][body..].iter().zip(&b[p][body..]).fold(0f32, |t, (&x, &y)| x.mul_add(y, t));
+                assert_eq!((portable[p].iter().sum::<f32>() + tail).to_bits(), expected[p].to_bits());
+                // Symmetric in its two rows.
+                let swapped = dot4(b[p], [&rows[0][..]; 4]);
+                assert_eq!(swapped[0].to_bits(), got[p].to_bits());
+            }
+        }
     }
 }

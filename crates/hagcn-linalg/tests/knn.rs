@@ -287,23 +287,27 @@ fn results_are_identical_on_one_and_two_threads() {
 
 #[test]
 fn nn_descent_recall_on_clustered_embeddings() {
-    // 10,000 embedding-like rows in 64 dimensions, clusters of 500.
-    let x = clustered_rows(10_000, 64, 500, 3.0, 16);
+    // 10,000 embedding-like rows in 64 dimensions, clusters of 500 whose spread (12 / √(j+1)
+    // on coordinate j) makes them overlap: a pool of 20 gets about 0.95 here, the default
+    // pool of 30 about 0.99.
+    let x = clustered_rows(10_000, 64, 500, 12.0, 16);
     for metric in [Metric::Cosine, Metric::Euclidean] {
         let exact = knn_graph_exact(x.view(), 10, metric).unwrap();
         let approx = knn_graph_nn_descent(x.view(), 10, metric, &NnDescentOptions::new(1)).unwrap();
         check_well_formed(&approx, x.view(), x.view(), true);
         let recall = approx.recall(&exact).unwrap();
         eprintln!("{metric:?}: NN-descent recall {recall:.4}");
-        assert!(recall >= 0.97, "{metric:?}: recall {recall}");
-        // The pool size buys recall: a pool of k recovers less.
+        // Measured 0.9908 (cosine) and 0.9914 (Euclidean), 0.990–0.991 with seed 2.
+        assert!(recall >= 0.98, "{metric:?}: recall {recall}");
+        // The pool size buys recall: a pool of k recovers less (measured 0.67–0.72).
         let small = NnDescentOptions { pool: Some(10), ..NnDescentOptions::new(1) };
         let small = knn_graph_nn_descent(x.view(), 10, metric, &small).unwrap().recall(&exact).unwrap();
         eprintln!("{metric:?}: NN-descent recall with a pool of k: {small:.4}");
         assert!(small < recall);
         // Another seed does about as well.
         let other = knn_graph_nn_descent(x.view(), 10, metric, &NnDescentOptions::new(2)).unwrap();
-        assert!(other.recall(&exact).unwrap() >= 0.97);
+        let other = other.recall(&exact).unwrap();
+        assert!(other >= 0.98, "{metric:?}: recall {other} with seed 2");
     }
 }
 
