@@ -288,8 +288,7 @@ fn results_are_identical_on_one_and_two_threads() {
 #[test]
 fn nn_descent_recall_on_clustered_embeddings() {
     // 10,000 embedding-like rows in 64 dimensions, clusters of 500 whose spread (12 / √(j+1)
-    // on coordinate j) makes them overlap: a pool of 20 gets about 0.95 here, the default
-    // pool of 30 about 0.99.
+    // on coordinate j) makes them overlap.
     let x = clustered_rows(10_000, 64, 500, 12.0, 16);
     for metric in [Metric::Cosine, Metric::Euclidean] {
         let exact = knn_graph_exact(x.view(), 10, metric).unwrap();
@@ -297,9 +296,9 @@ fn nn_descent_recall_on_clustered_embeddings() {
         check_well_formed(&approx, x.view(), x.view(), true);
         let recall = approx.recall(&exact).unwrap();
         eprintln!("{metric:?}: NN-descent recall {recall:.4}");
-        // Measured 0.9908 (cosine) and 0.9914 (Euclidean), 0.990–0.991 with seed 2.
-        assert!(recall >= 0.98, "{metric:?}: recall {recall}");
-        // The pool size buys recall: a pool of k recovers less (measured 0.67–0.72).
+        // Measured 0.9949 (cosine) and 0.9968 (Euclidean); 0.9953 and 0.9971 with seed 2.
+        assert!(recall >= 0.985, "{metric:?}: recall {recall}");
+        // The pool size buys recall: a pool of k recovers less (measured 0.82–0.83).
         let small = NnDescentOptions { pool: Some(10), ..NnDescentOptions::new(1) };
         let small = knn_graph_nn_descent(x.view(), 10, metric, &small).unwrap().recall(&exact).unwrap();
         eprintln!("{metric:?}: NN-descent recall with a pool of k: {small:.4}");
@@ -307,7 +306,13 @@ fn nn_descent_recall_on_clustered_embeddings() {
         // Another seed does about as well.
         let other = knn_graph_nn_descent(x.view(), 10, metric, &NnDescentOptions::new(2)).unwrap();
         let other = other.recall(&exact).unwrap();
-        assert!(other >= 0.98, "{metric:?}: recall {other} with seed 2");
+        eprintln!("{metric:?}: NN-descent recall with seed 2: {other:.4}");
+        assert!(other >= 0.985, "{metric:?}: recall {other} with seed 2");
+        // Random initial pools only (no trees) take more rounds to about the same recall.
+        let random = NnDescentOptions { trees: 0, ..NnDescentOptions::new(1) };
+        let random = knn_graph_nn_descent(x.view(), 10, metric, &random).unwrap().recall(&exact).unwrap();
+        eprintln!("{metric:?}: NN-descent recall from random pools: {random:.4}");
+        assert!(random >= 0.985, "{metric:?}: recall {random} from random pools");
     }
 }
 
@@ -327,6 +332,8 @@ fn auto_is_exact_up_to_the_threshold_and_nn_descent_above() {
         knn_graph(x.view(), 4, Metric::Cosine, &options).unwrap(),
         knn_graph_exact(x.view(), 4, Metric::Cosine).unwrap()
     );
+    // Small pools and few trees keep the NN-descent above the threshold quick.
+    let options = NnDescentOptions { pool: Some(6), trees: 2, ..options };
     let big = random_rows(EXACT_MAX_ROWS + 1, 3, 19);
     let auto = knn_graph(big.view(), 4, Metric::Euclidean, &options).unwrap();
     assert_eq!(auto, knn_graph_nn_descent(big.view(), 4, Metric::Euclidean, &options).unwrap());
