@@ -51,8 +51,8 @@
 //! differ by less than that may trade places at the `k`-th position; on data whose products
 //! are exact in `f32` (small integers, for example) the result is exactly the brute force's.
 //!
-//! **Cost.** `n²d` multiply–adds for a graph (`n² d / 2` twice: the symmetric half of a GEMM),
-//! `m n d` for `m` queries, plus `O(n² + n k log k)` comparisons. Memory: one
+//! **Cost.** About `n² d / 2` multiply–adds for a graph (the tiles with `I ≤ J`), `m n d` for
+//! `m` queries, plus `O(n²)` comparisons and `O(n k d)` for the reported values. Memory: one
 //! `EXACT_BLOCK_ROWS²` tile of `f32` per worker (1 MiB), the `n × k` heaps, and a copy of the
 //! data when it is normalised (cosine) or not in row-major order; never `n × n`.
 //! [`knn_graph_gemm_floor`] runs the same block products without the selection, the floor a
@@ -61,7 +61,7 @@
 //! # Approximate search and the automatic choice
 //!
 //! [`knn_graph_nn_descent`](crate::nn_descent::knn_graph_nn_descent) builds the graph by
-//! NN-descent in about `O(n^1.14 d)`; [`knn_graph`] picks the exact build up to
+//! NN-descent in empirically about `O(n^1.14 d)` (Dong et al.); [`knn_graph`] picks the exact build up to
 //! [`EXACT_MAX_ROWS`] rows and NN-descent above.
 //!
 //! # Errors

@@ -285,6 +285,36 @@ fn results_are_identical_on_one_and_two_threads() {
     }
 }
 
+unsafe extern "C" {
+    fn openblas_set_num_threads(n: std::os::raw::c_int);
+    fn openblas_get_num_threads() -> std::os::raw::c_int;
+}
+
+#[test]
+fn the_blas_thread_count_does_not_change_the_graph() {
+    // OpenBLAS splits an sgemm along its rows and columns, never the inner dimension, so every
+    // tile entry is the same sum whatever its thread count (the tests link OpenBLAS).
+    let x = random_rows(2 * EXACT_BLOCK_ROWS + 40, 96, 24);
+    let q = random_rows(700, 96, 25);
+    // SAFETY: plain getter and setter of OpenBLAS's thread count.
+    let before = unsafe { openblas_get_num_threads() };
+    let run = |blas_threads| {
+        // SAFETY: as above.
+        unsafe { openblas_set_num_threads(blas_threads) };
+        on_threads(1, || {
+            (
+                knn_graph_exact(x.view(), 8, Metric::Euclidean).unwrap(),
+                knn_query_exact(x.view(), q.view(), 8, Metric::Cosine).unwrap(),
+                knn_graph_gemm_floor(x.view()).unwrap().to_bits(),
+            )
+        })
+    };
+    let (one, two) = (run(1), run(2));
+    // SAFETY: as above.
+    unsafe { openblas_set_num_threads(before) };
+    assert_eq!(one, two);
+}
+
 #[test]
 fn nn_descent_recall_on_clustered_embeddings() {
     // 10,000 embedding-like rows in 64 dimensions, clusters of 500 whose spread (12 / √(j+1)
