@@ -37,8 +37,10 @@
 //! strict total order on the candidates of a row, so the `k` best of them are the same set
 //! whatever order they arrive in. Each key comes from one GEMM tile whose shape and inputs
 //! depend only on the data and the fixed block size, not on the thread count or on which
-//! worker ran it. The graph is therefore identical for any number of rayon (or BLAS) threads
-//! on a given machine and BLAS build.
+//! worker ran it (OpenBLAS splits a product along its rows and columns, never the inner
+//! dimension, so its own thread count does not change an entry either; both are tested). The
+//! graph is therefore identical for any number of rayon or BLAS threads on a given machine
+//! and BLAS build.
 //!
 //! **Reported values.** Once the `k` neighbours of a row are chosen, their similarity or
 //! distance is recomputed in `f64` from the input rows (`a·b / (‖a‖‖b‖)`, clamped to
@@ -60,7 +62,7 @@
 //!
 //! # Approximate search and the automatic choice
 //!
-//! [`knn_graph_nn_descent`](crate::nn_descent::knn_graph_nn_descent) builds the graph by
+//! [`knn_graph_nn_descent`] builds the graph by
 //! NN-descent in empirically about `O(n^1.14 d)` (Dong et al.); [`knn_graph`] picks the exact build up to
 //! [`EXACT_MAX_ROWS`] rows and NN-descent above.
 //!
@@ -118,13 +120,24 @@ pub const EXACT_BLOCK_ROWS: usize = 512;
 
 /// The largest set [`knn_graph`] builds exactly; above it, [`knn_graph`] runs NN-descent.
 ///
-/// The exact build costs `n² d` multiply–adds, NN-descent about `n^1.14 d`. Measured on two
-/// Zen 4 cores (OpenBLAS, `d = 768`, `k = 10`, clustered data; `benches/knn.rs`), the exact
-/// build of 20,000 rows takes 2.3 s and NN-descent 1.6 s at 0.98 recall; at 50,000 rows
-/// exact takes 11 s and NN-descent 4.5 s. Up to 20,000 rows exact is about as fast and
-/// has recall 1, so it is kept; beyond, the quadratic cost takes over (100,000 rows:
-/// exact 45 s).
-pub const EXACT_MAX_ROWS: usize = 20_000;
+/// The exact build costs `n² d / 2` multiply–adds, NN-descent empirically about `n^1.14 d`
+/// with a much larger constant. Measured in process CPU time on two Zen 4 cores (OpenBLAS
+/// single-threaded under rayon, `d = 768`, `k = 10`, cosine, the overlapping clusters of
+/// `benches/knn.rs`; NN-descent with the default options):
+///
+/// | rows | exact | NN-descent | its recall |
+/// |---:|---:|---:|---:|
+/// | 20,000 | 4.3 s | 6.7 s | 0.978 |
+/// | 50,000 | 24 s | 20 s | 0.952 |
+/// | 100,000 | 91 s | 40 s | 0.925 |
+/// | 200,000 | 353 s | 89 s | 0.893 |
+///
+/// Up to 100,000 rows the exact graph costs at most about twice NN-descent's and loses no
+/// neighbour (NN-descent with a pool of 40 gets 0.964 at 100,000 rows but then takes 61 s);
+/// beyond, the quadratic cost pulls away (4× at 200,000 rows, and growing linearly with `n`).
+/// At smaller `d` the exact build is relatively cheaper still (its per-pair cost is a GEMM's,
+/// NN-descent's carries a fixed overhead), so the threshold errs towards NN-descent there.
+pub const EXACT_MAX_ROWS: usize = 100_000;
 
 /// How closeness between two rows is measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
