@@ -67,6 +67,28 @@ pub enum Error {
         /// The length it got.
         got: usize,
     },
+    /// A requested number of neighbours `k` is not in `1..=available` (for the graph of a set
+    /// `available = n − 1`, since a row is not its own neighbour; for queries `available = n`).
+    #[error("{op}: asked for k = {k} neighbours out of {available} candidates; need 1 <= k <= {available}")]
+    InvalidNeighborCount {
+        /// The routine that complained.
+        op: &'static str,
+        /// The requested count.
+        k: usize,
+        /// How many candidates each row has.
+        available: usize,
+    },
+    /// A row of the input cannot be used with the chosen metric (it holds NaN or infinity, it
+    /// is zero under the cosine metric, or it is too large for `f32` distances).
+    #[error("{op}: row {row} {reason}")]
+    BadRow {
+        /// The routine that complained.
+        op: &'static str,
+        /// The first offending row.
+        row: usize,
+        /// What is wrong with it, for humans.
+        reason: &'static str,
+    },
     /// Some other argument is out of its domain.
     #[error("{op}: {reason}")]
     InvalidArgument {

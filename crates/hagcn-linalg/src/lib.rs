@@ -1,4 +1,5 @@
-//! Spectral graph building blocks on [`ndarray`], usable without the rest of hagcn.
+//! Spectral graph building blocks and k-nearest-neighbour graphs on [`ndarray`], usable
+//! without the rest of hagcn.
 //!
 //! ```
 //! # extern crate openblas_src;
@@ -15,7 +16,8 @@
 //!
 //! # What it offers
 //!
-//! Every routine is generic over [`Real`] (`f32`, `f64`) and returns [`Result`].
+//! Every spectral routine is generic over [`Real`] (`f32`, `f64`); the kNN routines take `f32`
+//! rows. All return [`Result`].
 //!
 //! | area | items | module docs |
 //! |---|---|---|
@@ -25,8 +27,9 @@
 //! | Lanczos with reorthogonalisation and breakdown handling, Ritz pairs | [`LinOp`], [`lanczos`](fn@lanczos), [`lanczos_eigen`], [`Lanczos`], [`LanczosOptions`], [`Which`] | [`lanczos`](mod@lanczos) |
 //! | Chebyshev polynomials of a matrix and the filter `Σ_j T_j(A) Z` | [`chebyshev_matrices`], [`chebyshev_sum`], [`chebyshev_apply`], [`chebyshev_filter`], [`chebyshev_polynomial`] | [`chebyshev`] |
 //! | B-spline basis (Cox–de Boor) and its gradient | [`bspline_basis`], [`bspline_basis_backward`], [`BsplineBasis`] | [`bspline`] |
+//! | k-nearest-neighbour graphs (cosine, Euclidean; `f32` rows): exact by blocked GEMM, queries, NN-descent, automatic choice | [`knn_graph_exact`], [`knn_query_exact`], [`knn_graph_nn_descent`], [`knn_graph`], [`KnnGraph`], [`Metric`], [`NnDescentOptions`], [`knn_graph_gemm_floor`], [`EXACT_BLOCK_ROWS`], [`EXACT_MAX_ROWS`] | [`knn`], [`nn_descent`] |
 //!
-//! The five areas in one example: the Fourier basis of a graph, its spline basis, the
+//! The spectral areas in one example: the Fourier basis of a graph, its spline basis, the
 //! Chebyshev filter, and a Lanczos approximation of the top of the spectrum.
 //!
 //! ```
@@ -77,7 +80,9 @@ pub mod bspline;
 pub mod chebyshev;
 pub mod eigh;
 mod error;
+pub mod knn;
 pub mod lanczos;
+pub mod nn_descent;
 mod real;
 pub mod smallest_eigen;
 
@@ -92,8 +97,13 @@ pub use eigh::{
     symmetric_eigen_backward,
 };
 pub use error::{Error, Result};
+pub use knn::{
+    EXACT_BLOCK_ROWS, EXACT_MAX_ROWS, KnnGraph, Metric, knn_graph, knn_graph_exact, knn_graph_gemm_floor,
+    knn_query_exact,
+};
 pub use lanczos::{
     Lanczos, LanczosOptions, LinOp, REORTHOGONALIZATION_PASSES, Which, breakdown_threshold, lanczos, lanczos_eigen,
 };
+pub use nn_descent::{NnDescentOptions, knn_graph_nn_descent};
 pub use real::Real;
 pub use smallest_eigen::{SmallestEigen, smallest_eigen};
