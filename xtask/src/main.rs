@@ -14,6 +14,8 @@
 //! cargo xtask cuda-kernels         NVRTC + ptxas check of every CUDA kernel (PyPI wheels, no GPU)
 //! cargo xtask cuda-kernels --tsan  the kernels' CPU-emulation tests under ThreadSanitizer
 //! cargo xtask gpu-check --prepare DIR  binaries, PTX, MNIST and run.sh for a GPU machine
+//! cargo xtask tables [--check]    the results tables of README.md and docs/ from docs/results/
+//! cargo xtask publish RUN NAME    copy a run's summary.csv, metrics.csv, config.json to docs/results/NAME
 //! cargo xtask doctor              report what is installed, change nothing
 //! ```
 //! `--install-deps` / `--no-install-deps` before the task name choose whether a missing
@@ -30,6 +32,7 @@ mod gpu_check;
 #[path = "../../crates/hagcn-openblas/probe.rs"]
 #[allow(dead_code)] // only the search; the build prints its own message
 mod openblas_probe;
+mod tables;
 mod tidy;
 
 const USAGE: &str = "usage: cargo xtask [--install-deps|--no-install-deps] <task> [args]
@@ -56,6 +59,11 @@ tasks:
                      build everything a GPU machine without Rust or internet needs into DIR (release
                      binaries with --features cuda, their OpenBLAS, the kernels' PTX, MNIST) with a
                      DIR/run.sh that runs the CUDA tests, one epoch of every filter and the GPU benches
+  tables [--check]   regenerate every results table of README.md and docs/*.md from the committed
+                     docs/results/<run>/ files (--check: fail if one is out of date; lint runs it)
+  publish RUN NAME [--force]
+                     copy a finished run's summary.csv, metrics.csv and config.json into
+                     docs/results/NAME (refuses to replace one without --force)
   doctor             report compilers, OpenBLAS, npm and CPU features; changes nothing";
 
 fn main() {
@@ -161,6 +169,16 @@ fn run() -> Result<()> {
                 _ => bail!("usage: cargo xtask gpu-check --prepare DIR"),
             }
         }
+        "tables" => match rest {
+            [] => tables::run(&root, false),
+            [flag] if flag == "--check" => tables::run(&root, true),
+            _ => bail!("usage: cargo xtask tables [--check]"),
+        },
+        "publish" => match rest {
+            [run, name] => tables::publish(&root, &invoked_from.join(run), name, false),
+            [run, name, flag] if flag == "--force" => tables::publish(&root, &invoked_from.join(run), name, true),
+            _ => bail!("usage: cargo xtask publish RUN_DIR NAME [--force]"),
+        },
         "doctor" => {
             doctor();
             Ok(())
@@ -581,6 +599,7 @@ fn test(root: &Path) -> Result<()> {
 
 fn lint() -> Result<()> {
     tidy::check(&workspace_root())?;
+    tables::run(&workspace_root(), true)?;
     run_checked(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run_checked(cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
     // Without the features as well: the code behind `#[cfg(not(feature = "cuda"))]`.

@@ -325,8 +325,13 @@ fn make_out_dir(out: Option<PathBuf>, name: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// The revision of the source tree this binary was built from (`…-dirty` with uncommitted
+/// changes), asked of git in that tree wherever the run starts; `None` outside a checkout.
 fn git_revision() -> Option<String> {
-    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output().ok()?;
+    let out = std::process::Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "describe", "--always", "--dirty", "--abbrev=40"])
+        .output()
+        .ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
