@@ -293,27 +293,36 @@ fn render(root: &Path, spec: &str) -> Result<String> {
     Ok(body)
 }
 
-/// (run, method) rows: `methods=` in its order, else every method of every run.
-fn rows<'a>(runs: &'a [Run], spec: &Spec) -> Result<Vec<(&'a Run, String)>> {
+/// One row of a table: a run's method and how the row is labelled.
+struct Row<'a> {
+    run: &'a Run,
+    method: String,
+    label: String,
+}
+
+/// The rows: `methods=` in its order, else every method of every run.
+fn rows<'a>(runs: &'a [Run], spec: &Spec) -> Result<Vec<Row<'a>>> {
     match spec.list("methods") {
         Some(list) => list
             .into_iter()
-            .map(|m| {
-                let run = runs
-                    .iter()
-                    .find(|r| r.methods().contains(&m))
-                    .with_context(|| format!("no run has method {m:?}"))?;
-                Ok((run, m))
+            .map(|entry| {
+                // `run:method` picks the run, and the row is labelled `method (run)`
+                let (run, m, label) = match entry.split_once(':') {
+                    Some((r, m)) => (runs.iter().find(|run| run.name == r), m.to_string(), format!("{m} ({r})")),
+                    None => (runs.iter().find(|run| run.methods().contains(&entry)), entry.clone(), entry.clone()),
+                };
+                let run = run.filter(|r| r.methods().contains(&m)).with_context(|| format!("no run has {entry:?}"))?;
+                Ok(Row { run, method: m, label })
             })
             .collect(),
         None => {
-            let mut out: Vec<(&Run, String)> = Vec::new();
-            for r in runs {
-                for m in r.methods() {
-                    if out.iter().any(|(_, seen)| *seen == m) {
-                        bail!("method {m:?} is in two runs; choose with methods=");
+            let mut out: Vec<Row> = Vec::new();
+            for run in runs {
+                for m in run.methods() {
+                    if out.iter().any(|row| row.method == m) {
+                        bail!("method {m:?} is in two runs; choose with methods=run:method");
                     }
-                    out.push((r, m));
+                    out.push(Row { run, label: m.clone(), method: m });
                 }
             }
             Ok(out)
@@ -345,14 +354,14 @@ fn main_table(runs: &[Run], spec: &Spec, metric: &str, at: &str) -> Result<Strin
     let bits = all_bits(runs);
     let best: Vec<Option<f64>> = bits
         .iter()
-        .map(|&b| rows.iter().filter_map(|(r, m)| r.stat(m, b, metric, at)).map(|s| s.mean).reduce(f64::max))
+        .map(|&b| rows.iter().filter_map(|r| r.run.stat(&r.method, b, metric, at)).map(|s| s.mean).reduce(f64::max))
         .collect();
     let columns: Vec<String> = bits.iter().map(|b| format!("{b} bits")).collect();
     let mut s = header(&format!("{} (mean ± std over folds)", metric_label(metric, at)), &columns);
-    for (run, method) in &rows {
-        write!(s, "| {method} |")?;
+    for row in &rows {
+        write!(s, "| {} |", row.label)?;
         for (&b, best) in bits.iter().zip(&best) {
-            match run.stat(method, b, metric, at) {
+            match row.run.stat(&row.method, b, metric, at) {
                 Some(x) => {
                     let cell = match x.std {
                         Some(std) => format!("{:.3} ± {std:.3}", x.mean),
@@ -386,20 +395,28 @@ fn paired(a: &BTreeMap<usize, f64>, b: &BTreeMap<usize, f64>) -> Option<(f64, Op
 
 fn paired_table(runs: &[Run], spec: &Spec, metric: &str, at: &str) -> Result<String> {
     let ablation = spec.need("kind")? == "ablation";
-    let reference = spec.need("reference")?;
-    let ref_run = runs
-        .iter()
-        .find(|r| r.methods().iter().any(|m| m == reference))
-        .with_context(|| format!("no run has the reference method {reference:?}"))?;
+    // `reference=method` or `reference=run:method`
+    let (ref_run, reference) = match spec.need("reference")?.split_once(':') {
+        Some((r, m)) => (runs.iter().find(|run| run.name == r && run.methods().iter().any(|x| x == m)), m),
+        None => {
+            let m = spec.need("reference")?;
+            (runs.iter().find(|run| run.methods().iter().any(|x| x == m)), m)
+        }
+    };
+    let ref_run = ref_run.with_context(|| format!("no run has the reference method {reference:?}"))?;
     let identity = ref_run.split_identity();
+    let prefix = format!("{reference}.");
     let mut others = rows(runs, spec)?;
-    others.retain(|(_, m)| m != reference && (!ablation || m.starts_with(&format!("{reference}."))));
+    others.retain(|r| {
+        let same = r.method == reference && std::ptr::eq(r.run, ref_run);
+        !same && (!ablation || r.method.starts_with(&prefix))
+    });
     if others.is_empty() {
         bail!("nothing to compare {reference:?} with");
     }
-    for (run, m) in &others {
-        if run.split_identity() != identity {
-            bail!("{m:?} ({}) was not run on the folds of {reference:?} ({identity})", run.split_identity());
+    for r in &others {
+        if r.run.split_identity() != identity {
+            bail!("{:?} ({}) was not run on the folds of {reference:?} ({identity})", r.label, r.run.split_identity());
         }
     }
     let bits = all_bits(runs);
@@ -410,12 +427,11 @@ fn paired_table(runs: &[Run], spec: &Spec, metric: &str, at: &str) -> Result<Str
         format!("{} of {reference} − method", metric_label(metric, at))
     };
     let mut s = header(&corner, &columns);
-    for (run, m) in &others {
-        let label =
-            if ablation { m.strip_prefix(&format!("{reference}.")).unwrap_or(m).to_string() } else { m.clone() };
+    for r in &others {
+        let label = if ablation { r.method.strip_prefix(&prefix).unwrap_or(&r.label) } else { &r.label };
         write!(s, "| {label} |")?;
         for &b in &bits {
-            let pair = ref_run.per_fold(reference, b, metric, at).zip(run.per_fold(m, b, metric, at));
+            let pair = ref_run.per_fold(reference, b, metric, at).zip(r.run.per_fold(&r.method, b, metric, at));
             let diff = pair.and_then(|(r, o)| if ablation { paired(o, r) } else { paired(r, o) });
             match diff {
                 Some((mean, Some(std), n)) => {
@@ -437,11 +453,11 @@ fn diagnostics_table(runs: &[Run], spec: &Spec, bits: usize) -> Result<String> {
     let columns: Vec<String> = spec.list("metrics").unwrap_or_else(|| defaults.map(String::from).to_vec());
     let names: Vec<String> = columns.iter().map(|c| c.replace('_', " ")).collect();
     let mut s = header(&format!("{bits} bits, means over folds"), &names);
-    for (run, m) in rows(runs, spec)? {
-        write!(s, "| {m} |")?;
+    for row in rows(runs, spec)? {
+        write!(s, "| {} |", row.label)?;
         for metric in &columns {
             // counts and large numbers without decimals, the rest to three places
-            match run.stat(&m, bits, metric, "") {
+            match row.run.stat(&row.method, bits, metric, "") {
                 Some(x) if x.mean.abs() >= 100.0 => write!(s, " {:.0} |", x.mean)?,
                 Some(x) => write!(s, " {:.3} |", x.mean)?,
                 None => s.push_str(" – |"),
