@@ -468,9 +468,11 @@ fn diagnostics_table(runs: &[Run], spec: &Spec, bits: usize) -> Result<String> {
     for row in rows(runs, spec)? {
         write!(s, "| {} |", row.label)?;
         for metric in &columns {
-            // counts and large numbers without decimals, the rest to three places
+            // large numbers without decimals, counts and measurements to one place, the rest to three
+            let coarse = ["codes", "seconds", "mib", "second"].iter().any(|unit| metric.ends_with(unit));
             match row.run.stat(&row.method, bits, metric, "") {
                 Some(x) if x.mean.abs() >= 100.0 => write!(s, " {:.0} |", x.mean)?,
+                Some(x) if coarse => write!(s, " {:.1} |", x.mean)?,
                 Some(x) => write!(s, " {:.3} |", x.mean)?,
                 None => s.push_str(" – |"),
             }

@@ -62,9 +62,10 @@
 //!
 //! # Approximate search and the automatic choice
 //!
-//! [`knn_graph_nn_descent`] builds the graph by
-//! NN-descent in empirically about `O(n^1.14 d)` (Dong et al.); [`knn_graph`] picks the exact build up to
-//! [`EXACT_MAX_ROWS`] rows and NN-descent above.
+//! [`knn_graph_nn_descent`](crate::knn_graph_nn_descent) builds the graph by
+//! NN-descent in empirically about `O(n^1.14 d)` (Dong et al.); [`knn_graph`](crate::knn_graph)
+//! (in [`nn_descent`](crate::nn_descent)) picks the exact build up to [`EXACT_MAX_ROWS`] rows and
+//! NN-descent above.
 //!
 //! # Errors
 //!
@@ -106,7 +107,6 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, CowArray, Ix2, s};
 use rayon::prelude::*;
 
-use crate::nn_descent::{NnDescentOptions, knn_graph_nn_descent};
 use crate::{Error, Result};
 
 /// Rows per block of the exact search: tiles are `EXACT_BLOCK_ROWS × EXACT_BLOCK_ROWS` keys
@@ -287,19 +287,6 @@ pub fn knn_query_exact(data: ArrayView2<f32>, queries: ArrayView2<f32>, k: usize
     });
     let candidates = blocks.into_iter().map(|b| b.into_inner().unwrap_or_else(PoisonError::into_inner)).collect();
     Ok(finish(&new, &rows, k, candidates))
-}
-
-/// The `k`-nearest-neighbour graph of the rows of `data`, exact for up to [`EXACT_MAX_ROWS`]
-/// rows ([`knn_graph_exact`]) and by NN-descent with `options` above
-/// ([`knn_graph_nn_descent`]).
-///
-/// Deterministic for given `options` (its seed), and identical for any thread count.
-pub fn knn_graph(data: ArrayView2<f32>, k: usize, metric: Metric, options: &NnDescentOptions) -> Result<KnnGraph> {
-    if data.nrows() <= EXACT_MAX_ROWS {
-        knn_graph_exact(data, k, metric)
-    } else {
-        knn_graph_nn_descent(data, k, metric, options)
-    }
 }
 
 /// The block products of [`knn_graph_exact`] on `data` with no selection: the same tiles

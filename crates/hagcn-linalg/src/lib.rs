@@ -98,12 +98,11 @@ pub use eigh::{
 };
 pub use error::{Error, Result};
 pub use knn::{
-    EXACT_BLOCK_ROWS, EXACT_MAX_ROWS, KnnGraph, Metric, knn_graph, knn_graph_exact, knn_graph_gemm_floor,
-    knn_query_exact,
+    EXACT_BLOCK_ROWS, EXACT_MAX_ROWS, KnnGraph, Metric, knn_graph_exact, knn_graph_gemm_floor, knn_query_exact,
 };
 pub use lanczos::{
     Lanczos, LanczosOptions, LinOp, REORTHOGONALIZATION_PASSES, Which, breakdown_threshold, lanczos, lanczos_eigen,
 };
-pub use nn_descent::{NnDescentOptions, knn_graph_nn_descent};
+pub use nn_descent::{NnDescentOptions, knn_graph, knn_graph_nn_descent};
 pub use real::Real;
 pub use smallest_eigen::{SmallestEigen, smallest_eigen};

@@ -68,7 +68,9 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::Result;
-use crate::knn::{Candidate, KnnGraph, Metric, Prepared, Ranked, check_k, offer, sorted_graph};
+use crate::knn::{
+    Candidate, EXACT_MAX_ROWS, KnnGraph, Metric, Prepared, Ranked, check_k, knn_graph_exact, offer, sorted_graph,
+};
 
 /// Settings of [`knn_graph_nn_descent`].
 #[derive(Clone, Debug, PartialEq)]
@@ -558,6 +560,19 @@ impl<'r> Pools<'r> {
         }
         let threshold = offer(&mut list.entries, &mut list.len, e);
         self.threshold[v].store(threshold.to_bits(), Ordering::Relaxed);
+    }
+}
+
+/// The `k`-nearest-neighbour graph of the rows of `data`, exact for up to [`EXACT_MAX_ROWS`]
+/// rows ([`knn_graph_exact`]) and by NN-descent with `options` above
+/// ([`knn_graph_nn_descent`]).
+///
+/// Deterministic for given `options` (its seed), and identical for any thread count.
+pub fn knn_graph(data: ArrayView2<f32>, k: usize, metric: Metric, options: &NnDescentOptions) -> Result<KnnGraph> {
+    if data.nrows() <= EXACT_MAX_ROWS {
+        knn_graph_exact(data, k, metric)
+    } else {
+        knn_graph_nn_descent(data, k, metric, options)
     }
 }
 
