@@ -568,7 +568,12 @@ impl<'r> Pools<'r> {
 /// ([`knn_graph_nn_descent`]).
 ///
 /// Deterministic for given `options` (its seed), and identical for any thread count.
-pub fn knn_graph(data: ndarray::ArrayView2<f32>, k: usize, metric: Metric, options: &NnDescentOptions) -> Result<KnnGraph> {
+pub fn knn_graph(
+    data: ndarray::ArrayView2<f32>,
+    k: usize,
+    metric: Metric,
+    options: &NnDescentOptions,
+) -> Result<KnnGraph> {
     if data.nrows() <= EXACT_MAX_ROWS {
         knn_graph_exact(data, k, metric)
     } else {
