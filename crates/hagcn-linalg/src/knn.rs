@@ -118,7 +118,7 @@ use crate::{Error, Result};
 /// the selection passes read it back.
 pub const EXACT_BLOCK_ROWS: usize = 512;
 
-/// The largest set [`knn_graph`] builds exactly; above it, [`knn_graph`] runs NN-descent.
+/// The largest set [`knn_graph`](crate::knn_graph) builds exactly; above it, it runs NN-descent.
 ///
 /// The exact build costs `n² d / 2` multiply–adds, NN-descent empirically about `n^1.14 d`
 /// with a much larger constant. Measured in process CPU time on two Zen 4 cores (OpenBLAS

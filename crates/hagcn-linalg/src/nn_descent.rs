@@ -58,7 +58,7 @@
 //! (768 dimensions, cosine) it falls as `n` grows at a fixed pool: 0.978, 0.952, 0.925 and
 //! 0.893 at 20,000, 50,000, 100,000 and 200,000 rows; a pool of 40 gives 0.979 at 50,000 and
 //! 0.964 at 100,000 rows for about 1.5× the time. On well-separated clusters it is 0.9999.
-//! The times are in [`EXACT_MAX_ROWS`](crate::EXACT_MAX_ROWS)'s docs.
+//! The times are in [`EXACT_MAX_ROWS`]'s docs.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -110,7 +110,7 @@ impl Default for NnDescentOptions {
 /// (see the [module docs](self)); a row is not its own neighbour.
 ///
 /// Deterministic for a given `options.seed`, and identical for any thread count. Fails like
-/// [`knn_graph_exact`](crate::knn_graph_exact) on bad input, and with
+/// [`knn_graph_exact`] on bad input, and with
 /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a pool smaller than `k`, a
 /// sample rate outside `(0, 1]` or a negative or NaN `delta`.
 pub fn knn_graph_nn_descent(
