@@ -278,6 +278,25 @@ impl<B: Backend> Machine<B> {
         batches: &[Vec<usize>],
         mut on_step: impl FnMut(usize, &LossParts<f64>),
     ) -> Result<LossParts<f64>> {
+        self.try_train_epoch(features, batches, |batch_idx, parts| -> Result<()> {
+            on_step(batch_idx, parts);
+            Ok(())
+        })
+    }
+
+    /// [`Machine::train_epoch`] whose `on_step` may stop the epoch: its first error is
+    /// returned at once, after the step it followed (so the model has taken every step
+    /// before it and none after). A front end checks for an interrupt there, such as the
+    /// Python package's Ctrl-C.
+    pub fn try_train_epoch<E>(
+        &mut self,
+        features: ArrayView2<f32>,
+        batches: &[Vec<usize>],
+        mut on_step: impl FnMut(usize, &LossParts<f64>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<LossParts<f64>, E>
+    where
+        E: From<Error>,
+    {
         let mut sum = LossParts { loss: 0.0, reconstruction: 0.0, hash: 0.0, regularization: 0.0 };
         for (batch_idx, rows) in batches.iter().enumerate() {
             let batch = features.select(Axis(0), rows).mapv(|v| B::Elem::of(v as f64));
@@ -286,7 +305,7 @@ impl<B: Backend> Machine<B> {
             sum.reconstruction += parts.reconstruction;
             sum.hash += parts.hash;
             sum.regularization += parts.regularization;
-            on_step(batch_idx, &parts);
+            on_step(batch_idx, &parts)?;
         }
         let n = batches.len().max(1) as f64;
         Ok(LossParts {

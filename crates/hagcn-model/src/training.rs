@@ -203,6 +203,30 @@ impl TrainingOptions {
         machine: &mut Machine<B>,
         features: ArrayView2<f32>,
         mut on_step: impl FnMut(usize, &LossParts<f64>),
+        on_epoch: impl FnMut(EpochEnd, &Machine<B>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E>
+    where
+        E: From<Error>,
+    {
+        self.try_train(
+            machine,
+            features,
+            |epoch, parts| {
+                on_step(epoch, parts);
+                Ok(())
+            },
+            on_epoch,
+        )
+    }
+
+    /// [`TrainingOptions::train`] whose `on_step` may stop training: its first error is
+    /// returned at once, after the step it followed, and the model keeps the steps taken
+    /// (its read-out is then not fitted). The Python package stops there on Ctrl-C.
+    pub fn try_train<B: Backend, E>(
+        &self,
+        machine: &mut Machine<B>,
+        features: ArrayView2<f32>,
+        mut on_step: impl FnMut(usize, &LossParts<f64>) -> std::result::Result<(), E>,
         mut on_epoch: impl FnMut(EpochEnd, &Machine<B>) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E>
     where
@@ -215,7 +239,7 @@ impl TrainingOptions {
         for epoch in 0..self.epochs {
             let batches = self.epoch_batches(features.nrows(), epoch, &model)?;
             let start = Instant::now();
-            let mean = machine.train_epoch(features, &batches, |_, parts| on_step(epoch + 1, parts))?;
+            let mean = machine.try_train_epoch(features, &batches, |_, parts| on_step(epoch + 1, parts))?;
             let seconds = start.elapsed().as_secs_f64();
             if epoch + 1 == self.epochs {
                 machine.fit_readout(features)?; // a no-op for the sign read-out
@@ -241,6 +265,38 @@ mod tests {
         model.filter = Filter::Gcn;
         assert_eq!(opts.epoch_batches(23, 0, &model).unwrap().len(), 3);
         assert_eq!(opts.batches_per_epoch(23, &model), 3);
+    }
+
+    #[test]
+    fn try_train_stops_after_the_step_whose_callback_fails_and_otherwise_equals_train() {
+        use hagcn_autodiff::CpuBackend;
+        let opts = TrainingOptions { epochs: 3, batch_size: 4, hidden: 8, ..TrainingOptions::default() };
+        let features = ndarray::Array2::from_shape_fn((16, 6), |(i, j)| ((i * 6 + j) as f32 * 0.37).sin());
+        let config = opts.machine_config(6, 8, Filter::Gcn, crate::DEFAULT_K, &[]);
+        let machine = || opts.new_machine(CpuBackend::<f32>::new(), config.clone()).unwrap();
+
+        // 4 batches per epoch: a stop after the 6th step comes in the second epoch.
+        let (mut stopped, mut steps_seen, mut epochs_seen) = (machine(), 0, 0);
+        let result = opts.try_train(
+            &mut stopped,
+            features.view(),
+            |_, _| {
+                steps_seen += 1;
+                if steps_seen == 6 { Err(Error::Config("stop".into())) } else { Ok(()) }
+            },
+            |_, _| -> Result<()> {
+                epochs_seen += 1;
+                Ok(())
+            },
+        );
+        assert!(matches!(result, Err(Error::Config(m)) if m == "stop"));
+        assert_eq!((stopped.steps(), steps_seen, epochs_seen), (6, 6, 1));
+
+        let (mut a, mut b) = (machine(), machine());
+        opts.train(&mut a, features.view(), |_, _| {}, |_, _| -> Result<()> { Ok(()) }).unwrap();
+        opts.try_train(&mut b, features.view(), |_, _| -> Result<()> { Ok(()) }, |_, _| Ok(())).unwrap();
+        assert_eq!(a.steps(), 12);
+        assert_eq!(a.state_dict().unwrap(), b.state_dict().unwrap());
     }
 
     #[test]

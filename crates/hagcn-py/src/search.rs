@@ -1,0 +1,114 @@
+//! `hagcn.search` and `hagcn.evaluate`: `hagcn search` and `hagcn eval` on NumPy arrays.
+
+use hagcn_eval::{PackedCodes, StreamingTopK, TopK, mean_average_precision};
+use ndarray::{ArrayView2, s};
+use numpy::PyArray2;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::arrays;
+use crate::errors::{Failure, value_error};
+use crate::interrupt::Interrupts;
+
+/// Database bytes per block: `hagcn search`'s default block.
+const BLOCK_BYTES: usize = 16 << 20;
+
+/// Checks two sets of codes as `hagcn search` does: the same width, a non-empty database.
+fn check_widths(q: ArrayView2<u8>, db: ArrayView2<u8>) -> PyResult<usize> {
+    if q.ncols() != db.ncols() {
+        return Err(value_error(format!(
+            "query codes are {} bytes wide but database codes are {}: they come from different code lengths",
+            q.ncols(),
+            db.ncols()
+        )));
+    }
+    if db.ncols() == 0 {
+        return Err(value_error(format!("codes of 0 bytes (shape {:?})", db.shape())));
+    }
+    if db.nrows() == 0 {
+        return Err(value_error("db_codes: the database is empty"));
+    }
+    Ok(db.ncols())
+}
+
+/// The `k` nearest database codes of every query by Hamming distance, as faiss's
+/// `IndexBinaryFlat.search` returns them: `(D, I)`, distances int32 and database indices
+/// int64, both `(n_query, min(k, n_db))`, nearest first, ties in database order. They are
+/// `hagcn search`'s results, read the same way (blocks of 16 MiB of database codes).
+///
+/// The GIL is released; Ctrl-C raises `KeyboardInterrupt` after the block in progress.
+#[pyfunction]
+#[pyo3(signature = (query_codes, db_codes, k=10))]
+pub fn search<'py>(
+    py: Python<'py>,
+    query_codes: &Bound<'py, PyAny>,
+    db_codes: &Bound<'py, PyAny>,
+    k: usize,
+) -> PyResult<(Bound<'py, PyArray2<i32>>, Bound<'py, PyArray2<i64>>)> {
+    if k == 0 {
+        return Err(value_error("k must be at least 1"));
+    }
+    let q = arrays::codes(query_codes, "query_codes")?;
+    let db = arrays::codes(db_codes, "db_codes")?;
+    let (qv, dbv) = (q.as_array(), db.as_array());
+    let n_bytes = check_widths(qv, dbv)?;
+    let (idx, dist) = py.detach(|| -> Result<_, Failure> {
+        let queries = PackedCodes::from_bytes(qv.to_owned(), 8 * n_bytes)?;
+        let mut topk = StreamingTopK::new(&queries, k)?;
+        let block_codes = (BLOCK_BYTES / n_bytes).max(1);
+        let mut interrupts = Interrupts::new();
+        for start in (0..dbv.nrows()).step_by(block_codes) {
+            interrupts.check()?;
+            let end = (start + block_codes).min(dbv.nrows());
+            topk.push(&PackedCodes::from_bytes(dbv.slice(s![start..end, ..]).to_owned(), 8 * n_bytes)?)?;
+        }
+        Ok(topk.finish()?)
+    })?;
+    let distances = PyArray2::from_owned_array(py, dist.mapv(|d| d as i32));
+    let indices = PyArray2::from_owned_array(py, idx.mapv(|i| i as i64));
+    Ok((distances, indices))
+}
+
+/// mAP@K of the Hamming ranking of the queries against the database (relevant = the same
+/// label; every query counts; ties by database index), one value per entry of `map_at`
+/// (integers, or `"all"` for the whole database), as `hagcn eval` prints them. Returns a
+/// dict from each entry of `map_at` to its mAP.
+///
+/// The GIL is released while it ranks.
+#[pyfunction]
+#[pyo3(signature = (query_codes, db_codes, query_labels, db_labels, map_at=None))]
+pub fn evaluate<'py>(
+    py: Python<'py>,
+    query_codes: &Bound<'py, PyAny>,
+    db_codes: &Bound<'py, PyAny>,
+    query_labels: &Bound<'py, PyAny>,
+    db_labels: &Bound<'py, PyAny>,
+    map_at: Option<Vec<Bound<'py, PyAny>>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let q = arrays::codes(query_codes, "query_codes")?;
+    let db = arrays::codes(db_codes, "db_codes")?;
+    let (qv, dbv) = (q.as_array(), db.as_array());
+    let n_bytes = check_widths(qv, dbv)?;
+    let (ql, dbl) = (arrays::labels(query_labels, "query_labels")?, arrays::labels(db_labels, "db_labels")?);
+    let keys = match map_at {
+        Some(keys) => keys,
+        None => vec![200usize.into_pyobject(py)?.into_any(), "all".into_pyobject(py)?.into_any()],
+    };
+    let ks = keys
+        .iter()
+        .map(|key| {
+            let text = key.str()?.to_string();
+            text.parse::<TopK>().map_err(|e| value_error(format!("map_at {text:?}: {e}")))
+        })
+        .collect::<PyResult<Vec<TopK>>>()?;
+    let maps = py.detach(|| -> Result<Vec<f64>, Failure> {
+        let queries = PackedCodes::from_bytes(qv.to_owned(), 8 * n_bytes)?;
+        let database = PackedCodes::from_bytes(dbv.to_owned(), 8 * n_bytes)?;
+        Ok(mean_average_precision(&queries, &ql, &database, &dbl, &ks)?)
+    })?;
+    let out = PyDict::new(py);
+    for (key, value) in keys.iter().zip(maps) {
+        out.set_item(key, value)?;
+    }
+    Ok(out)
+}
