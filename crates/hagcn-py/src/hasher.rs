@@ -132,11 +132,16 @@ impl Hasher {
         if let Some(r) = readout {
             opts.readout = parse::<Readout>("readout", r)?;
         }
-        let ablate = ablate.unwrap_or_default().iter().map(|a| parse::<Ablation>("ablate", a)).collect::<PyResult<_>>()?;
+        let ablate =
+            ablate.unwrap_or_default().iter().map(|a| parse::<Ablation>("ablate", a)).collect::<PyResult<_>>()?;
         let filter = filter.map(|f| parse::<Filter>("filter", f)).transpose()?.unwrap_or(Filter::Gcn);
         let settings = Settings { opts, bits: bits.unwrap_or(32), filter, k: k.unwrap_or(DEFAULT_K), ablate };
         // The settings that do not depend on the data are checked now (bits, k, hidden, ...).
-        settings.opts.machine_config(1, settings.bits, filter, settings.k, &settings.ablate).validate().map_err(Failure::from)?;
+        settings
+            .opts
+            .machine_config(1, settings.bits, filter, settings.k, &settings.ablate)
+            .validate()
+            .map_err(Failure::from)?;
         Ok(Hasher { settings, model: None, steps: 0 })
     }
 
@@ -308,7 +313,13 @@ impl Hasher {
             Some(m) => format!("fitted on {} features, {} steps", m.config().in_size, self.steps),
             None => "not fitted".into(),
         };
-        format!("Hasher(bits={}, objective={:?}, filter={:?}, k={}; {state})", s.bits, s.opts.objective.to_string(), s.filter.to_string(), s.k)
+        format!(
+            "Hasher(bits={}, objective={:?}, filter={:?}, k={}; {state})",
+            s.bits,
+            s.opts.objective.to_string(),
+            s.filter.to_string(),
+            s.k
+        )
     }
 }
 
@@ -323,7 +334,9 @@ fn encode_rows(model: &Model, rows: FeaturesView<'_>, n: usize, d: usize, bits: 
         interrupts.check()?;
         let end = (start + Model::HASH_CHUNK).min(n);
         let block: ArrayView2<f32> = match rows {
-            FeaturesView::F32(a) if a.slice(s![start..end, ..]).is_standard_layout() => a.slice_move(s![start..end, ..]),
+            FeaturesView::F32(a) if a.slice(s![start..end, ..]).is_standard_layout() => {
+                a.slice_move(s![start..end, ..])
+            }
             FeaturesView::F32(a) => {
                 buffer.clear();
                 buffer.extend(a.slice(s![start..end, ..]).iter().copied());
