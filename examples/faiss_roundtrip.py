@@ -11,7 +11,7 @@ import numpy as np
 
 from interop_common import command_line, hagcn_search, make_codes, run
 
-hagcn, work = command_line(__doc__, "faiss")
+hagcn, work, _ = command_line(__doc__, "faiss")
 
 db_npy, query_npy = make_codes(hagcn, work)
 index_path = work / "db.index"

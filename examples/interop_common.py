@@ -1,4 +1,5 @@
-"""Shared by faiss_roundtrip.py and milvus_roundtrip.py: codes made by the hagcn binary itself.
+"""Shared by the round-trip scripts (faiss, milvus-lite, a Milvus server): codes made by the
+hagcn binary itself, and the comparison of a Milvus search with `hagcn search`.
 
 A small clustered dataset is trained into a 28-bit hash function (not a multiple of 8, so the
 zero padding bits of the last byte are part of the check) and a database and a query set are
@@ -15,14 +16,15 @@ BITS = 28
 N_DB, N_QUERY, DIM = 3000, 64, 32
 
 
-def command_line(doc, name):
-    """Parses `--hagcn` and `--work` for a round-trip script; returns the binary and the
-    script's own folder, `WORK/name`."""
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+def command_line(doc, name, parser=None):
+    """Parses `--hagcn` and `--work` (and the arguments `parser` already has) for a round-trip
+    script; returns the binary, the script's own folder, `WORK/name`, and all the arguments."""
+    if parser is None:
+        parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hagcn", required=True, help="the hagcn binary")
     parser.add_argument("--work", required=True, help="a folder for the files")
     args = parser.parse_args()
-    return args.hagcn, pathlib.Path(args.work) / name
+    return args.hagcn, pathlib.Path(args.work) / name, args
 
 
 def run(hagcn, *args):
@@ -68,3 +70,27 @@ def hagcn_search(hagcn, work, query, database, k):
 def hamming(a, b):
     """Hamming distance between two packed codes (uint8 rows)."""
     return int(np.unpackbits(np.bitwise_xor(a, b)).sum())
+
+
+def check_hits(what, k, queries, db, want_idx, want_dist, got):
+    """Checks a Milvus HAMMING search against `hagcn search`'s (want_idx, want_dist), both
+    n_query × k; `got` holds per query its (ids, distances). Milvus promises no order among
+    equally distant results, so: identical distances rank by rank; for every distance below
+    the K-th, the same set of ids; at the K-th distance (where the cut falls among ties), ids
+    that really are at that distance. Prints a line; returns the queries in the same order."""
+    same_order = 0
+    for qi, (ids, distances) in enumerate(got):
+        got_idx = np.array(ids)
+        got_dist = np.array([round(d) for d in distances])
+        assert np.array_equal(got_dist, want_dist[qi]), f"{what} k={k} query {qi}: distances {got_dist} != {want_dist[qi]}"
+        cut = want_dist[qi, -1]
+        for d in np.unique(want_dist[qi]):
+            mine, theirs = set(want_idx[qi][want_dist[qi] == d]), set(got_idx[got_dist == d])
+            if d < cut:
+                assert mine == theirs, f"{what} k={k} query {qi}: ids at distance {d} differ: {sorted(mine ^ theirs)}"
+            else:
+                assert all(hamming(queries[qi], db[i]) == d for i in theirs), f"{what} k={k} query {qi}: wrong distance"
+        same_order += np.array_equal(got_idx, want_idx[qi])
+    print(f"{what}: k={k}: same top-K as hagcn search for all {len(got)} queries "
+          f"(distances rank by rank; ids per distance; {same_order} also in the same order)")
+    return same_order

@@ -10,7 +10,7 @@
 //! cargo xtask lint                fmt --check, clippy -D warnings, rustdoc -D warnings
 //! cargo xtask ci                  test + lint (what CI runs)
 //! cargo xtask bench [ARGS]        criterion benches (ARGS go to the bench binaries)
-//! cargo xtask interop             faiss and Milvus round trips in a Python venv (not in CI)
+//! cargo xtask interop             faiss, milvus-lite and Milvus-server round trips in Python venvs (not in CI)
 //! cargo xtask cuda-kernels         NVRTC + ptxas check of every CUDA kernel (PyPI wheels, no GPU)
 //! cargo xtask cuda-kernels --tsan  the kernels' CPU-emulation tests under ThreadSanitizer
 //! cargo xtask gpu-check --prepare DIR  binaries, PTX, MNIST and run.sh for a GPU machine
@@ -29,6 +29,7 @@ use std::process::{Command, ExitStatus};
 use anyhow::{Context, Result, bail};
 
 mod gpu_check;
+mod milvus;
 #[path = "../../crates/hagcn-openblas/probe.rs"]
 #[allow(dead_code)] // only the search; the build prints its own message
 mod openblas_probe;
@@ -51,7 +52,9 @@ tasks:
   ci                 test, then lint (what .ci/run runs)
   bench [ARGS]       criterion benches in release mode (ARGS go to criterion)
   interop            faiss and Milvus round trips: a Python venv in target/interop-venv with
-                     faiss-cpu, pymilvus and milvus-lite from PyPI (needs python3 and network)
+                     faiss-cpu, pymilvus and milvus-lite from PyPI, then a real Milvus 2.3.5 server
+                     (PyPI package milvus, venv target/milvus-venv) loaded by bulk insert
+                     (needs python3 and network)
   cuda-kernels       compile every kernel of crates/hagcn-cuda/kernels with NVRTC 13.0 (compute_90) and
                      ptxas (sm_90) from pinned PyPI wheels in target/cuda-venv; fails on a compile
                      error, a register spill or static shared memory over 48 KiB (needs python3, network)
@@ -342,7 +345,8 @@ fn interop(root: &Path, hagcn: &Path) -> Result<()> {
                 .arg(&work),
         )?;
     }
-    eprintln!("xtask: interop passed: faiss and Milvus agree with hagcn search");
+    milvus::server_roundtrip(root, hagcn)?;
+    eprintln!("xtask: interop passed: faiss, milvus-lite and a Milvus server (bulk insert) agree with hagcn search");
     Ok(())
 }
 

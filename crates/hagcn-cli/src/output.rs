@@ -6,7 +6,6 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use ndarray::{ArrayBase, ArrayD, Data, Dimension, IxDyn};
-use ndarray_npy::npy::header::{Header, Layout};
 use ndarray_npy::{WritableElement, WriteNpyExt};
 
 /// Writes `path` through a temporary sibling, then renames it into place.
@@ -53,10 +52,46 @@ pub fn refuse_existing(path: &Path, force: bool) -> Result<()> {
 /// Writes the header of a C-order `.npy` array of `T` with `shape`; the caller then
 /// writes its `prod(shape)` elements, so arrays of known size can be written as they are
 /// computed.
+///
+/// The header is byte for byte the one NumPy's `np.save` writes ([`numpy_header`]): Milvus
+/// 2.3.5's bulk insert reads shapes by NumPy's exact layout and misread the header of
+/// ndarray-npy (no `, ` after the shape: `(3000, 4)` read as `[3000]`, `(3000,)` as `[300]`).
 pub fn write_npy_header<T: WritableElement>(w: &mut impl Write, shape: &[usize]) -> Result<()> {
-    let header = Header { type_descriptor: T::type_descriptor(), layout: Layout::Standard, shape: shape.to_vec() };
-    w.write_all(&header.to_bytes()?)?;
+    let descr = T::type_descriptor().format_ascii().context("the dtype of a .npy header")?;
+    w.write_all(&numpy_header(&descr, shape))?;
     Ok(())
+}
+
+/// A C-order `.npy` header as NumPy 2 writes it (`numpy/lib/_format_impl.py`,
+/// `_write_array_header` and `_wrap_header`): the dict's keys sorted, each item followed by
+/// `, `, then as many spaces as the first dimension has digits fewer than 21 (room for the
+/// array to grow in place), then spaces and a newline up to a multiple of 64 bytes (a whole
+/// 64 more when it is already one); format 1.0, or 2.0 when the header exceeds 65,535 bytes.
+fn numpy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
+    let dims = match shape {
+        [n] => format!("({n},)"),
+        _ => format!("({})", shape.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")),
+    };
+    let mut dict = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': {dims}, }}");
+    if let Some(first) = shape.first() {
+        dict.push_str(&" ".repeat(21usize.saturating_sub(first.to_string().len())));
+    }
+    let hlen = dict.len() + 1; // and the newline
+    let pad = |size_bytes: usize| 64 - (8 + size_bytes + hlen) % 64;
+    let mut out = b"\x93NUMPY".to_vec();
+    if hlen + pad(2) <= usize::from(u16::MAX) {
+        out.extend_from_slice(&[1, 0]);
+        out.extend_from_slice(&((hlen + pad(2)) as u16).to_le_bytes());
+        out.extend_from_slice(dict.as_bytes());
+        out.resize(out.len() + pad(2), b' ');
+    } else {
+        out.extend_from_slice(&[2, 0]);
+        out.extend_from_slice(&((hlen + pad(4)) as u32).to_le_bytes());
+        out.extend_from_slice(dict.as_bytes());
+        out.resize(out.len() + pad(4), b' ');
+    }
+    out.push(b'\n');
+    out
 }
 
 /// Reads a float32 or float64 `.npy` of dimension `D` as f64.
@@ -74,5 +109,51 @@ pub fn read_float<D: Dimension>(path: &Path) -> Result<ndarray::Array<f64, D>> {
             path.display(),
             D::NDIM.map_or("n".to_string(), |n| n.to_string())
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 128-byte format-1.0 header holding `dict`, as NumPy pads it.
+    fn numpy_128(dict: &str) -> Vec<u8> {
+        let mut want = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
+        want.extend_from_slice(dict.as_bytes());
+        want.resize(127, b' ');
+        want.push(b'\n');
+        want
+    }
+
+    #[test]
+    fn npy_headers_are_numpys_byte_for_byte() {
+        // The dicts of `np.lib._format_impl._write_array_header` (NumPy 2.4.6), all 128 bytes.
+        let header = |descr: &str, shape: &[usize]| numpy_header(descr, shape);
+        let cases: [(&str, &[usize], &str); 5] = [
+            ("'|u1'", &[3000, 4], "{'descr': '|u1', 'fortran_order': False, 'shape': (3000, 4), }"),
+            ("'<i8'", &[3000], "{'descr': '<i8', 'fortran_order': False, 'shape': (3000,), }"),
+            ("'|u1'", &[0, 8], "{'descr': '|u1', 'fortran_order': False, 'shape': (0, 8), }"),
+            ("'<i8'", &[12_345_678_901], "{'descr': '<i8', 'fortran_order': False, 'shape': (12345678901,), }"),
+            (
+                "'|u1'",
+                &[1, 1_000_000_000_000],
+                "{'descr': '|u1', 'fortran_order': False, 'shape': (1, 1000000000000), }",
+            ),
+        ];
+        for (descr, shape, dict) in cases {
+            assert_eq!(header(descr, shape), numpy_128(dict), "{shape:?}");
+        }
+        let mut w = Vec::new();
+        write_npy_header::<u8>(&mut w, &[3000, 4]).unwrap();
+        assert_eq!(w, numpy_128(cases[0].2));
+        write_npy_header::<i64>(&mut w, &[3000]).unwrap();
+        assert_eq!(w[128..], numpy_128(cases[1].2));
+        // every length is a multiple of 64 and reads back, through ndarray-npy's parser too
+        for shape in [&[5usize, 3][..], &[7], &[2; 40], &[3; 5000], &[1; 30000]] {
+            let h = header("'<f4'", shape);
+            assert_eq!((h.len() % 64, h.last()), (0, Some(&b'\n')), "{shape:?}");
+            let parsed = ndarray_npy::npy::header::Header::from_reader(&mut &h[..]).unwrap();
+            assert_eq!(parsed.shape, shape);
+        }
     }
 }
