@@ -69,7 +69,7 @@ fn as_array<'py>(x: &Bound<'py, PyAny>, name: &str, ndim: usize, what: &str) -> 
         Err(_) => {
             let numpy = x.py().import("numpy")?;
             let converted = numpy.call_method1("asarray", (x,))?;
-            converted.cast_into::<PyUntypedArray>().map_err(|e| PyErr::from(e))?
+            converted.cast_into::<PyUntypedArray>().map_err(PyErr::from)?
         }
     };
     if array.ndim() != ndim {

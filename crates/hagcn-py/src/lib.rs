@@ -10,11 +10,11 @@
 //! hagcn.evaluate(q_codes, db_codes, q_labels, db_labels, map_at=[200, "all"])
 //! ```
 //!
-//! Every computation is the CLI's: [`hasher::Hasher::fit`] is `hagcn train`
-//! (`hagcn_model::TrainingOptions::try_train`), [`hasher::Hasher::encode`] is `hagcn encode`
-//! (`Machine::hash_logits_block` on the same 4096-row blocks), [`search::search`] is
-//! `hagcn search` (`hagcn_eval::StreamingTopK` over the same blocks) and
-//! [`search::evaluate`] is `hagcn eval`, so the same inputs give the same checkpoints, codes,
+//! Every computation is the CLI's: `Hasher.fit` is `hagcn train`
+//! ([`hagcn_model::TrainingOptions::try_train`]), `Hasher.encode` is `hagcn encode`
+//! ([`hagcn_model::Machine::hash_logits_block`] on the same 4096-row blocks), `search` is
+//! `hagcn search` ([`hagcn_eval::StreamingTopK`] over database blocks) and `evaluate` is
+//! `hagcn eval` ([`hagcn_eval::mean_average_precision`]), so the same inputs give the same checkpoints, codes,
 //! neighbours and numbers (the pytest suite in `tests/` compares them with the binary).
 //!
 //! The module's files: `arrays.rs` (NumPy inputs, checked and viewed without copies where

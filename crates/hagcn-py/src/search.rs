@@ -10,6 +10,9 @@ use crate::arrays;
 use crate::errors::{Failure, value_error};
 use crate::interrupt::Interrupts;
 
+/// `(D, I)`: distances and database indices, as faiss returns them.
+type Neighbours<'py> = (Bound<'py, PyArray2<i32>>, Bound<'py, PyArray2<i64>>);
+
 /// Database bytes per block at most: `hagcn search`'s default block.
 const BLOCK_BYTES: usize = 16 << 20;
 
@@ -55,7 +58,7 @@ pub fn search<'py>(
     query_codes: &Bound<'py, PyAny>,
     db_codes: &Bound<'py, PyAny>,
     k: usize,
-) -> PyResult<(Bound<'py, PyArray2<i32>>, Bound<'py, PyArray2<i64>>)> {
+) -> PyResult<Neighbours<'py>> {
     if k == 0 {
         return Err(value_error("k must be at least 1"));
     }
