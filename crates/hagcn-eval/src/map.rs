@@ -60,6 +60,26 @@ pub fn mean_average_precision(
     db_labels: &[usize],
     ks: &[TopK],
 ) -> Result<Vec<f64>> {
+    let per_query = average_precisions_per_query(query, query_labels, database, db_labels, ks)?;
+    Ok((0..ks.len()).map(|j| query_mean(&per_query, |aps| aps[j])).collect())
+}
+
+/// `AP@K` of every query, one value per entry of `ks` in its order: what
+/// [`mean_average_precision`] averages, in query order. The queries are independent, so a
+/// caller may score them a block of queries at a time (to stay interruptible, as the
+/// Python package does) and average the concatenated values in query order with the same
+/// result, bit for bit.
+///
+/// # Errors
+///
+/// As [`mean_average_precision`].
+pub fn average_precisions_per_query(
+    query: &PackedCodes,
+    query_labels: &[usize],
+    database: &PackedCodes,
+    db_labels: &[usize],
+    ks: &[TopK],
+) -> Result<Vec<Vec<f64>>> {
     check_labels("query set", query, query_labels)?;
     check_labels("database", database, db_labels)?;
     for k in ks {
@@ -68,7 +88,7 @@ pub fn mean_average_precision(
     crate::rank::validate_sets(query, database)?;
     let n_database = database.n_codes();
     let Some(k_max) = ks.iter().map(|k| k.len_for(n_database)).max() else {
-        return Ok(Vec::new());
+        return Ok(vec![Vec::new(); query.n_codes()]);
     };
     // Distinct cut-offs in increasing order; `slot[j]` is where `ks[j]` lands among them.
     let mut cuts: Vec<usize> = ks.iter().map(|k| k.len_for(n_database)).collect();
@@ -77,20 +97,21 @@ pub fn mean_average_precision(
     let slot: Vec<usize> =
         ks.iter().map(|k| cuts.binary_search(&k.len_for(n_database)).expect("cut-off listed")).collect();
 
-    let per_query: Vec<Vec<f64>> = if uses_counting(k_max, n_database) {
+    // Each query's AP at the distinct cut-offs, then in the order of `ks`.
+    let in_order = |aps: Vec<f64>| slot.iter().map(|&s| aps[s]).collect::<Vec<f64>>();
+    Ok(if uses_counting(k_max, n_database) {
         let ranker = Ranker::new(query, database, TopK::All)?;
         ranker.par_map_queries(|q_idx| {
             let positions = relevant_positions_counting(&ranker, q_idx, query_labels[q_idx], db_labels);
-            average_precisions(&positions, &cuts)
+            in_order(average_precisions(&positions, &cuts))
         })
     } else {
         let ranker = Ranker::new(query, database, TopK::K(k_max))?;
         ranker.map_rankings(|q_idx, ranking| {
             let positions = relevant_positions(ranking, query_labels[q_idx], db_labels);
-            average_precisions(&positions, &cuts)
+            in_order(average_precisions(&positions, &cuts))
         })
-    };
-    Ok(slot.iter().map(|&s| query_mean(&per_query, |aps| aps[s])).collect())
+    })
 }
 
 /// The mean of `value` over the per-query results, summed in query order (so the result
@@ -235,6 +256,30 @@ mod tests {
             assert!((g - e).abs() < 1e-12, "mAP@{k}: got {g}, expected {e}");
             let brute = brute_map(query, query_labels, database, db_labels, k);
             assert_eq!(g.to_bits(), brute.to_bits(), "mAP@{k}: {g} vs brute force {brute}");
+        }
+    }
+
+    #[test]
+    fn per_query_values_average_to_the_map_bit_for_bit_in_any_blocks_of_queries() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let (q, db) = (random_codes(&mut rng, 37, 12), random_codes(&mut rng, 300, 12));
+        let q_labels: Vec<usize> = (0..37).map(|_| rng.random_range(0..3)).collect();
+        let db_labels: Vec<usize> = (0..300).map(|_| rng.random_range(0..3)).collect();
+        for ks in [vec![TopK::K(5), TopK::All, TopK::K(5)], vec![TopK::K(250), TopK::K(1)]] {
+            let want = mean_average_precision(&q, &q_labels, &db, &db_labels, &ks).unwrap();
+            let mut per_query = Vec::new();
+            for start in (0..37).step_by(8) {
+                let end = (start + 8).min(37);
+                let block =
+                    PackedCodes::from_bytes(q.bytes().slice(ndarray::s![start..end, ..]).to_owned(), 12).unwrap();
+                per_query
+                    .extend(average_precisions_per_query(&block, &q_labels[start..end], &db, &db_labels, &ks).unwrap());
+            }
+            let got: Vec<f64> = (0..ks.len()).map(|j| query_mean(&per_query, |aps| aps[j])).collect();
+            assert_eq!(
+                got.iter().map(|m| m.to_bits()).collect::<Vec<_>>(),
+                want.iter().map(|m| m.to_bits()).collect::<Vec<_>>()
+            );
         }
     }
 

@@ -20,9 +20,10 @@ impl Interrupts {
     /// The longest time between two polls (a step longer than this is polled after it).
     pub const PERIOD: Duration = Duration::from_millis(50);
 
-    /// A poller whose first check polls at once.
+    /// A poller whose first check polls at once (on any clock a process can have).
     pub fn new() -> Self {
-        Interrupts { last: Instant::now() - Self::PERIOD }
+        let now = Instant::now();
+        Interrupts { last: now.checked_sub(Self::PERIOD).unwrap_or(now) }
     }
 
     /// Runs Python's signal handlers if [`Interrupts::PERIOD`] has passed since the last

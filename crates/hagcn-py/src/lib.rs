@@ -14,7 +14,8 @@
 //! ([`hagcn_model::TrainingOptions::try_train`]), `Hasher.encode` is `hagcn encode`
 //! ([`hagcn_model::Machine::hash_logits_block`] on the same 4096-row blocks), `search` is
 //! `hagcn search` ([`hagcn_eval::StreamingTopK`] over database blocks) and `evaluate` is
-//! `hagcn eval` ([`hagcn_eval::mean_average_precision`]), so the same inputs give the same checkpoints, codes,
+//! `hagcn eval` ([`hagcn_eval::mean_average_precision`], as [`hagcn_eval::average_precisions_per_query`]
+//! over blocks of queries averaged in query order), so the same inputs give the same checkpoints, codes,
 //! neighbours and numbers (the pytest suite in `tests/` compares them with the binary).
 //!
 //! The module's files: `arrays.rs` (NumPy inputs, checked and viewed without copies where

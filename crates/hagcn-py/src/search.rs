@@ -1,6 +1,6 @@
 //! `hagcn.search` and `hagcn.evaluate`: `hagcn search` and `hagcn eval` on NumPy arrays.
 
-use hagcn_eval::{PackedCodes, StreamingTopK, TopK, mean_average_precision};
+use hagcn_eval::{PackedCodes, StreamingTopK, TopK, average_precisions_per_query};
 use ndarray::{ArrayView2, s};
 use numpy::PyArray2;
 use pyo3::prelude::*;
@@ -88,7 +88,8 @@ pub fn search<'py>(
 /// (integers, or `"all"` for the whole database), as `hagcn eval` prints them. Returns a
 /// dict from each entry of `map_at` to its mAP.
 ///
-/// The GIL is released while it ranks.
+/// The GIL is released; Ctrl-C raises `KeyboardInterrupt` after the block of queries in
+/// progress.
 #[pyfunction]
 #[pyo3(signature = (query_codes, db_codes, query_labels, db_labels, map_at=None))]
 pub fn evaluate<'py>(
@@ -116,9 +117,36 @@ pub fn evaluate<'py>(
         })
         .collect::<PyResult<Vec<TopK>>>()?;
     let maps = py.detach(|| -> Result<Vec<f64>, Failure> {
-        let queries = PackedCodes::from_bytes(qv.to_owned(), 8 * n_bytes)?;
         let database = PackedCodes::from_bytes(dbv.to_owned(), 8 * n_bytes)?;
-        Ok(mean_average_precision(&queries, &ql, &database, &dbl, &ks)?)
+        let n_queries = qv.nrows();
+        if ql.len() != n_queries {
+            // checked here, as the library checks it, before the labels are cut into blocks
+            let (n_codes, n_labels) = (n_queries, ql.len());
+            return Err(hagcn_eval::Error::LabelsLength { set: "query set", n_codes, n_labels }.into());
+        }
+        // Blocks of queries, so that Ctrl-C is seen between them; the per-query values do not
+        // depend on the blocks, and their mean is taken below in query order, as
+        // `hagcn_eval::mean_average_precision` takes it: the same numbers, bit for bit.
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let per_block = (BLOCK_PAIRS / database.n_codes()).max(4 * threads);
+        let mut per_query: Vec<Vec<f64>> = Vec::with_capacity(n_queries);
+        let mut interrupts = Interrupts::new();
+        // An empty query set still goes through once, for the library's error.
+        for start in (0..n_queries.max(1)).step_by(per_block) {
+            interrupts.check()?;
+            let end = (start + per_block).min(n_queries);
+            let block = PackedCodes::from_bytes(qv.slice(s![start..end, ..]).to_owned(), 8 * n_bytes)?;
+            per_query.extend(average_precisions_per_query(&block, &ql[start..end], &database, &dbl, &ks)?);
+        }
+        Ok((0..ks.len())
+            .map(|j| {
+                let mut total = 0.0f64;
+                for aps in &per_query {
+                    total += aps[j];
+                }
+                total / per_query.len() as f64
+            })
+            .collect())
     })?;
     let out = PyDict::new(py);
     for (key, value) in keys.iter().zip(maps) {

@@ -97,8 +97,10 @@ def test_k_zero_and_other_search_input(tmp_path, cli):
 
 def test_evaluate_input():
     q, db = np.zeros((2, 2), np.uint8), np.zeros((5, 2), np.uint8)
-    with pytest.raises(ValueError, match="labels"):
+    with pytest.raises(ValueError, match="^query set has 2 codes but 3 labels$"):
         hagcn.evaluate(q, db, np.zeros(3, int), np.zeros(5, int))
+    with pytest.raises(ValueError, match="^database has 5 codes but 4 labels$"):
+        hagcn.evaluate(q, db, np.zeros(2, int), np.zeros(4, int))
     with pytest.raises(ValueError, match="query_labels: negative label -1 at 1"):
         hagcn.evaluate(q, db, np.array([0, -1]), np.zeros(5, int))
     with pytest.raises(ValueError, match="db_labels: expected integer labels, found dtype float64"):

@@ -73,7 +73,7 @@ def in_thread(f):
     return t, times
 
 
-@pytest.mark.parametrize("what", ["fit", "encode", "search"])
+@pytest.mark.parametrize("what", ["fit", "encode", "search", "evaluate"])
 def test_the_gil_is_released(what):
     x, _ = clusters(8000, 32)
     h = hagcn.Hasher(**FAST).fit(x[:500])
@@ -82,6 +82,8 @@ def test_the_gil_is_released(what):
         "fit": lambda: hagcn.Hasher(**{**FAST, "epochs": 2}).fit(x[:3000]),
         "encode": lambda: h.encode(x),
         "search": lambda: hagcn.search(codes[:500], np.concatenate([codes] * 4), k=10),
+        "evaluate": lambda: hagcn.evaluate(codes[:500], np.concatenate([codes] * 4), np.zeros(500, int),
+                                           np.zeros(32000, int), map_at=[10]),
     }[what]
     ticks = []
     thread, times = in_thread(work)
@@ -107,6 +109,8 @@ work = {
     "encode": lambda: [h.encode(x) for _ in range(10000)] and None,
     "encode-one-call": lambda: h.encode(np.concatenate([x] * 200)),
     "search": lambda: hagcn.search(codes, np.concatenate([codes] * 200), k=10),
+    "evaluate": lambda: hagcn.evaluate(codes, np.concatenate([codes] * 200), np.zeros(4000, int),
+                                       np.zeros(800000, int), map_at=[100]),
 }[sys.argv[1]]
 def interrupt():
     time.sleep(1.0)
@@ -121,7 +125,7 @@ except KeyboardInterrupt:
 """
 
 
-@pytest.mark.parametrize("what", ["fit", "encode-one-call", "search"])
+@pytest.mark.parametrize("what", ["fit", "encode-one-call", "search", "evaluate"])
 def test_ctrl_c_raises_keyboard_interrupt_within_a_second(tmp_path, what):
     proc = subprocess.run([sys.executable, "-c", INTERRUPTED, what], capture_output=True, text=True, timeout=120,
                           cwd=tmp_path)
@@ -161,3 +165,21 @@ def test_openblas_gets_its_fast_kernels_without_leaking_the_setting():
     env["OPENBLAS_CORETYPE"] = "Haswell"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.split() == ["Haswell", "Haswell"]
+
+
+def test_evaluate_in_blocks_of_queries_equals_one_call(cli, tmp_path):
+    # 5000 queries against 2000 codes: several blocks of queries; the mean is taken over all
+    # of them in query order, so the numbers equal hagcn eval's to the printed digits and
+    # do not depend on the blocks
+    rng = np.random.default_rng(9)
+    q, db = rng.integers(0, 256, (5000, 2), dtype=np.uint8), rng.integers(0, 256, (2000, 2), dtype=np.uint8)
+    ql, dbl = rng.integers(0, 5, 5000), rng.integers(0, 5, 2000)
+    maps = hagcn.evaluate(q, db, ql, dbl, map_at=[100, "all"])
+    for name, a in dict(q=q, db=db, ql=ql, dbl=dbl).items():
+        np.save(tmp_path / f"{name}.npy", a)
+    out = cli("eval", "--query-codes", tmp_path / "q.npy", "--db-codes", tmp_path / "db.npy", "--query-labels",
+              tmp_path / "ql.npy", "--db-labels", tmp_path / "dbl.npy", "--map-at", "100,all").stdout
+    assert out.splitlines() == [f"mAP@100\t{maps[100]:.6f}", f"mAP@all\t{maps['all']:.6f}"]
+    first = hagcn.evaluate(q[:2500], db, ql[:2500], dbl, map_at=["all"])["all"]
+    second = hagcn.evaluate(q[2500:], db, ql[2500:], dbl, map_at=["all"])["all"]
+    assert abs((first + second) / 2 - maps["all"]) < 1e-12

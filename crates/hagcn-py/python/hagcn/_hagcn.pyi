@@ -85,7 +85,8 @@ def evaluate(
     map_at: Optional[List[Union[int, str]]] = None,
 ) -> Dict[Union[int, str], float]:
     """mAP@K for each K of map_at (default [200, "all"]), relevance = the same label, as
-    `hagcn eval` prints them: a dict from each entry of map_at to its mAP."""
+    `hagcn eval` prints them: a dict from each entry of map_at to its mAP. The GIL is
+    released; Ctrl-C interrupts."""
 
 def openblas_corename() -> str:
     """The compute kernel OpenBLAS chose when it was loaded (e.g. SkylakeX, Haswell)."""
