@@ -2,7 +2,7 @@
 `hagcn train`, encode against `hagcn encode`, search against `hagcn search`.
 
     cargo build --release -p hagcn-cli
-    target/py-venv/bin/maturin build --release -m crates/hagcn-py/Cargo.toml -o target/py-wheels \\
+    PATH=target/py-venv/bin:$PATH maturin build --release -m crates/hagcn-py/Cargo.toml -o target/py-wheels \\
         -i target/py-venv/bin/python && target/py-venv/bin/pip install --force-reinstall target/py-wheels/*.whl
     target/py-venv/bin/python crates/hagcn-py/bench.py --hagcn target/release/hagcn --out target/py-bench
     cargo xtask publish target/py-bench python-bench    # the README's table: cargo xtask tables

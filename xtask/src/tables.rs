@@ -359,6 +359,12 @@ fn metric_label(metric: &str, at: &str) -> String {
     }
 }
 
+/// `x` (below 100 in magnitude) to `digits` significant digits: 54.9, 2.56, 0.0671.
+fn significant(x: f64, digits: i32) -> String {
+    let magnitude = if x == 0.0 { 0 } else { x.abs().log10().floor() as i32 };
+    format!("{:.*}", (digits - 1 - magnitude).max(0) as usize, x)
+}
+
 fn main_table(runs: &[Run], spec: &Spec, metric: &str, at: &str) -> Result<String> {
     let rows = rows(runs, spec)?;
     let bits = all_bits(runs);
@@ -468,11 +474,12 @@ fn diagnostics_table(runs: &[Run], spec: &Spec, bits: usize) -> Result<String> {
     for row in rows(runs, spec)? {
         write!(s, "| {} |", row.label)?;
         for metric in &columns {
-            // large numbers without decimals, counts and measurements to one place, the rest to three
+            // large numbers without decimals, counts and measurements to three significant
+            // digits, the rest to three places
             let coarse = ["codes", "seconds", "mib", "second"].iter().any(|unit| metric.ends_with(unit));
             match row.run.stat(&row.method, bits, metric, "") {
                 Some(x) if x.mean.abs() >= 100.0 => write!(s, " {:.0} |", x.mean)?,
-                Some(x) if coarse => write!(s, " {:.1} |", x.mean)?,
+                Some(x) if coarse => write!(s, " {} |", significant(x.mean, 3))?,
                 Some(x) => write!(s, " {:.3} |", x.mean)?,
                 None => s.push_str(" – |"),
             }
@@ -485,6 +492,15 @@ fn diagnostics_table(runs: &[Run], spec: &Spec, bits: usize) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn measurements_keep_three_significant_digits() {
+        assert_eq!(significant(54.86, 3), "54.9");
+        assert_eq!(significant(2.56, 3), "2.56");
+        assert_eq!(significant(0.0671, 3), "0.0671");
+        assert_eq!(significant(0.0, 3), "0.00");
+        assert_eq!(significant(-1.5, 3), "-1.50");
+    }
 
     #[test]
     fn paired_differences_use_shared_folds_only() {
