@@ -107,12 +107,10 @@ def write_run(args, rows_out):
     """The bench as a run folder in `hagcn experiment`'s layout (one "fold"), each file
     written to a temporary name and renamed."""
     args.out.mkdir(parents=True, exist_ok=True)
-    metrics = ["method,bits,k,fold,metric,at,value"]
-    for name, _, t_py, t_cli in rows_out:
-        for metric, value in (("python_seconds", t_py), ("cli_seconds", t_cli), ("python_over_cli", t_py / t_cli)):
-            metrics.append(f"{name},{args.bits},,1,{metric},,{value:.4f}")
-    summary = ["method,bits,k,metric,at,mean,std,folds"]
-    summary += [f"{m},{b},,{metric},,{v},,1" for m, b, _, _, metric, _, v in (l.split(",") for l in metrics[1:])]
+    values = [(name, metric, f"{value:.4f}") for name, _, t_py, t_cli in rows_out
+              for metric, value in (("python_seconds", t_py), ("cli_seconds", t_cli), ("python_over_cli", t_py / t_cli))]
+    metrics = ["method,bits,k,fold,metric,at,value"] + [f"{n},{args.bits},,1,{m},,{v}" for n, m, v in values]
+    summary = ["method,bits,k,metric,at,mean,std,folds"] + [f"{n},{args.bits},,{m},,{v},,1" for n, m, v in values]
     rev = subprocess.run(["git", "-C", str(pathlib.Path(__file__).parent), "describe", "--always", "--dirty",
                           "--abbrev=40"], capture_output=True, text=True).stdout.strip() or None
     config = {

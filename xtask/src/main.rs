@@ -318,16 +318,8 @@ const INTEROP_PACKAGES: [&str; 5] =
 
 /// `cargo xtask interop`: the faiss and Milvus round trips of `examples/`, in a venv.
 fn interop(root: &Path, hagcn: &Path) -> Result<()> {
-    if !have("python3") {
-        bail!("python3 not found (Debian: apt-get install -y python3 python3-venv)");
-    }
     let target = root.join(target_dir());
-    let venv = target.join("interop-venv");
-    let python = venv.join("bin").join("python");
-    if !python.exists() {
-        eprintln!("xtask: creating {}", venv.display());
-        run_checked(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    }
+    let (_, python) = python_venv(root, "interop-venv")?;
     eprintln!("xtask: installing {} from PyPI", INTEROP_PACKAGES.join(" "));
     run_checked(Command::new(&python).args(["-m", "pip", "install", "--quiet"]).args(INTEROP_PACKAGES))?;
     let work = target.join("interop");
@@ -380,15 +372,7 @@ struct KernelResources {
 
 /// `target/cuda-venv` with the pinned wheels; returns its `site-packages/nvidia/cu13`.
 fn cuda_wheels(root: &Path) -> Result<PathBuf> {
-    if !have("python3") {
-        bail!("python3 not found (Debian: apt-get install -y python3 python3-venv)");
-    }
-    let venv = root.join(target_dir()).join("cuda-venv");
-    let python = venv.join("bin").join("python");
-    if !python.exists() {
-        eprintln!("xtask: creating {}", venv.display());
-        run_checked(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    }
+    let (venv, python) = python_venv(root, "cuda-venv")?;
     let marker = venv.join("hagcn-cuda-wheels.txt");
     let wanted = CUDA_WHEELS.join("\n");
     if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
@@ -651,6 +635,21 @@ fn has_openblas() -> bool {
 
 fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+}
+
+/// The Python virtual environment `target/NAME`, made with `python3 -m venv` when it does not
+/// exist yet; returns its folder and its `python`. Installing packages is the caller's.
+fn python_venv(root: &Path, name: &str) -> Result<(PathBuf, PathBuf)> {
+    if !have("python3") {
+        bail!("python3 not found (Debian: apt-get install -y python3 python3-venv)");
+    }
+    let venv = root.join(target_dir()).join(name);
+    let python = venv.join("bin").join("python");
+    if !python.exists() {
+        eprintln!("xtask: creating {}", venv.display());
+        run_checked(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    Ok((venv, python))
 }
 
 fn have(program: &str) -> bool {

@@ -11,7 +11,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::{run_checked, target_dir};
+use crate::{python_venv, run_checked, target_dir};
 
 /// The server and its client, pinned to the versions the check was run with; pymilvus
 /// 2.3.7 imports `pkg_resources` (setuptools before 70) and its `environs` breaks with
@@ -22,12 +22,7 @@ const SERVER_PACKAGES: [&str; 5] = ["milvus==2.3.5", "pymilvus==2.3.7", "setupto
 /// `target/interop/milvus-server` and the server's data under `target/milvus-server`.
 pub fn server_roundtrip(root: &Path, hagcn: &Path) -> Result<()> {
     let target = root.join(target_dir());
-    let venv = target.join("milvus-venv");
-    let python = venv.join("bin").join("python");
-    if !python.exists() {
-        eprintln!("xtask: creating {}", venv.display());
-        run_checked(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    }
+    let (_, python) = python_venv(root, "milvus-venv")?;
     eprintln!("xtask: installing {} from PyPI", SERVER_PACKAGES.join(" "));
     run_checked(
         Command::new(&python)

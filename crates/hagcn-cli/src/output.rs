@@ -78,18 +78,13 @@ fn numpy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
     }
     let hlen = dict.len() + 1; // and the newline
     let pad = |size_bytes: usize| 64 - (8 + size_bytes + hlen) % 64;
+    // format 1.0 stores the header's length in 2 bytes, 2.0 in 4 (both little-endian)
+    let (version, size_bytes) = if hlen + pad(2) <= usize::from(u16::MAX) { (1, 2) } else { (2, 4) };
     let mut out = b"\x93NUMPY".to_vec();
-    if hlen + pad(2) <= usize::from(u16::MAX) {
-        out.extend_from_slice(&[1, 0]);
-        out.extend_from_slice(&((hlen + pad(2)) as u16).to_le_bytes());
-        out.extend_from_slice(dict.as_bytes());
-        out.resize(out.len() + pad(2), b' ');
-    } else {
-        out.extend_from_slice(&[2, 0]);
-        out.extend_from_slice(&((hlen + pad(4)) as u32).to_le_bytes());
-        out.extend_from_slice(dict.as_bytes());
-        out.resize(out.len() + pad(4), b' ');
-    }
+    out.extend_from_slice(&[version, 0]);
+    out.extend_from_slice(&((hlen + pad(size_bytes)) as u32).to_le_bytes()[..size_bytes]);
+    out.extend_from_slice(dict.as_bytes());
+    out.resize(out.len() + pad(size_bytes), b' ');
     out.push(b'\n');
     out
 }

@@ -52,7 +52,7 @@ pub use codes::{PackedCodes, hamming_distance};
 pub use error::{Error, Result};
 pub use faiss::FaissBinaryFlatHeader;
 pub use kmeans::KMeans;
-pub use map::{average_precisions_per_query, mean_average_precision};
+pub use map::{average_precisions_per_query, mean_average_precision, mean_over_queries};
 pub use metrics::{
     PrCurve, RadiusPr, legacy_map, pr_curve, precision_at, precision_recall_within_radius, tie_aware_map,
 };

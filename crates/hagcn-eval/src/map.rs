@@ -61,7 +61,14 @@ pub fn mean_average_precision(
     ks: &[TopK],
 ) -> Result<Vec<f64>> {
     let per_query = average_precisions_per_query(query, query_labels, database, db_labels, ks)?;
-    Ok((0..ks.len()).map(|j| query_mean(&per_query, |aps| aps[j])).collect())
+    Ok(mean_over_queries(&per_query, ks.len()))
+}
+
+/// The mAP of each of `n_ks` cut-offs from [`average_precisions_per_query`]'s values: the
+/// mean over the queries, summed in query order, exactly as [`mean_average_precision`]
+/// takes it (so values gathered a block of queries at a time give its numbers, bit for bit).
+pub fn mean_over_queries(per_query: &[Vec<f64>], n_ks: usize) -> Vec<f64> {
+    (0..n_ks).map(|j| query_mean(per_query, |aps| aps[j])).collect()
 }
 
 /// `AP@K` of every query, one value per entry of `ks` in its order: what
@@ -275,7 +282,7 @@ mod tests {
                 per_query
                     .extend(average_precisions_per_query(&block, &q_labels[start..end], &db, &db_labels, &ks).unwrap());
             }
-            let got: Vec<f64> = (0..ks.len()).map(|j| query_mean(&per_query, |aps| aps[j])).collect();
+            let got = mean_over_queries(&per_query, ks.len());
             assert_eq!(
                 got.iter().map(|m| m.to_bits()).collect::<Vec<_>>(),
                 want.iter().map(|m| m.to_bits()).collect::<Vec<_>>()

@@ -1,6 +1,6 @@
 //! `hagcn.search` and `hagcn.evaluate`: `hagcn search` and `hagcn eval` on NumPy arrays.
 
-use hagcn_eval::{PackedCodes, StreamingTopK, TopK, average_precisions_per_query};
+use hagcn_eval::{PackedCodes, StreamingTopK, TopK, average_precisions_per_query, mean_over_queries};
 use ndarray::{ArrayView2, s};
 use numpy::PyArray2;
 use pyo3::prelude::*;
@@ -125,8 +125,8 @@ pub fn evaluate<'py>(
             return Err(hagcn_eval::Error::LabelsLength { set: "query set", n_codes, n_labels }.into());
         }
         // Blocks of queries, so that Ctrl-C is seen between them; the per-query values do not
-        // depend on the blocks, and their mean is taken below in query order, as
-        // `hagcn_eval::mean_average_precision` takes it: the same numbers, bit for bit.
+        // depend on the blocks, and `mean_over_queries` averages them in query order as
+        // `hagcn_eval::mean_average_precision` does: the same numbers, bit for bit.
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let per_block = (BLOCK_PAIRS / database.n_codes()).max(4 * threads);
         let mut per_query: Vec<Vec<f64>> = Vec::with_capacity(n_queries);
@@ -138,15 +138,7 @@ pub fn evaluate<'py>(
             let block = PackedCodes::from_bytes(qv.slice(s![start..end, ..]).to_owned(), 8 * n_bytes)?;
             per_query.extend(average_precisions_per_query(&block, &ql[start..end], &database, &dbl, &ks)?);
         }
-        Ok((0..ks.len())
-            .map(|j| {
-                let mut total = 0.0f64;
-                for aps in &per_query {
-                    total += aps[j];
-                }
-                total / per_query.len() as f64
-            })
-            .collect())
+        Ok(mean_over_queries(&per_query, ks.len()))
     })?;
     let out = PyDict::new(py);
     for (key, value) in keys.iter().zip(maps) {
