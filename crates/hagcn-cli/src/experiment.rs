@@ -239,7 +239,8 @@ fn code_diagnostics(codes: &PackedCodes, graph_offset: Option<f64>) -> Diagnosti
 }
 
 /// The method name of a model's cells: the filter (`gcn`) for the faithful objective,
-/// `gcn-knn` for the knn objective, then `-nbr` with the neighbourhood filter, `-itq` with the
+/// `gcn-knn` for the knn objective, then `-nbr` with the neighbourhood filter, `-cp` with the
+/// logits propagated over its graph (`code_hops`), `-itq` with the
 /// ITQ read-out, and each ablated part (`gcn-knn-nbr.no-propagation`).
 pub fn method_name(mc: &MachineConfig) -> String {
     let mut name = mc.filter.to_string();
@@ -248,6 +249,9 @@ pub fn method_name(mc: &MachineConfig) -> String {
     }
     if mc.anchors > 0 {
         name.push_str("-nbr");
+    }
+    if mc.code_hops > 0 {
+        name.push_str("-cp");
     }
     if mc.readout == Readout::Itq {
         name.push_str("-itq");

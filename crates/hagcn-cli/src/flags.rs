@@ -61,6 +61,10 @@ pub struct TrainingFlags {
     /// Propagation steps over the anchor graph (neighbourhood filter)
     #[arg(long)]
     pub hops: Option<usize>,
+    /// Propagation steps of the logits over the anchor graph before the read-out: a point's
+    /// logits become its anchors' walk average of the training rows' (neighbourhood filter; 0: none)
+    #[arg(long)]
+    pub code_hops: Option<usize>,
     /// How codes are read off the logits: sign, or itq (a rotation fitted after training)
     #[arg(long, value_parser = names::<Readout>())]
     pub readout: Option<Readout>,
@@ -70,7 +74,7 @@ impl TrainingFlags {
     /// Replaces the options given as flags.
     pub fn apply_to(&self, options: &mut TrainingOptions) {
         overlay!(self => options; epochs, batch_size, hidden, lr, gamma, seed, objective, knn, regularization, anchors,
-            nearest_anchors, hops, readout);
+            nearest_anchors, hops, code_hops, readout);
     }
 }
 

@@ -81,6 +81,9 @@ pub enum Ablation {
     /// Trained on propagated inputs, but new points are encoded without their neighbours
     /// (their own scaled, centred rows instead of their anchors' propagated features).
     EncodeWithoutNeighbours,
+    /// No propagation of the logits over the anchor graph (`code_hops` switched off): codes
+    /// are read off each point's own logits.
+    NoCodePropagation,
 }
 serde_plain::derive_display_from_serialize!(Ablation);
 serde_plain::derive_fromstr_from_deserialize!(Ablation);
@@ -147,6 +150,12 @@ pub struct MachineConfig {
     /// Steps `p` of propagation over the anchor graph (neighbourhood filter; default 2).
     #[serde(default = "default_hops")]
     pub hops: usize,
+    /// Steps `q` of propagation of the logits over the anchor graph before the read-out
+    /// (neighbourhood filter; 0, the default: none). With `q > 0` a point's logits are the
+    /// `q`-step anchor-walk average of the training rows' logits, `z(x) M^{q-1} Λ^{-1} Zᵀ L`
+    /// ([`crate::neighbourhood`]), fitted after training.
+    #[serde(default)]
+    pub code_hops: usize,
     /// How codes are read off the logits: `sign` (default) or `itq`.
     #[serde(default)]
     pub readout: Readout,
@@ -189,6 +198,7 @@ impl MachineConfig {
             anchors: 0,
             nearest_anchors: default_nearest_anchors(),
             hops: default_hops(),
+            code_hops: 0,
             readout: Readout::Sign,
         }
     }
@@ -232,10 +242,16 @@ impl MachineConfig {
         if self.anchors > 0 && self.hops == 0 {
             return bad("hops must be at least 1 when the neighbourhood filter is on (anchors > 0)".into());
         }
+        if self.anchors == 0 && self.code_hops > 0 {
+            return bad("code_hops needs the neighbourhood filter (anchors > 0)".into());
+        }
         if self.anchors == 0
             && self.ablate.iter().any(|a| matches!(a, Ablation::NoPropagation | Ablation::EncodeWithoutNeighbours))
         {
             return bad("the no-propagation ablations need the neighbourhood filter (anchors > 0)".into());
+        }
+        if self.code_hops == 0 && self.ablate.contains(&Ablation::NoCodePropagation) {
+            return bad("the no-code-propagation ablation needs code_hops > 0".into());
         }
         if self.filter == Filter::Spline && self.k < 4 {
             return bad(format!("the spline filter needs k ≥ 4 (cubic B-splines), got {}", self.k));
@@ -256,6 +272,15 @@ impl MachineConfig {
     /// Whether inputs are propagated over the anchor graph of the training set.
     pub fn propagates(&self) -> bool {
         self.anchors > 0 && !self.ablates(Ablation::NoPropagation)
+    }
+
+    /// Whether the logits are propagated over the anchor graph before the read-out: only
+    /// with propagated inputs, and not when new points are encoded without neighbours.
+    pub fn propagates_codes(&self) -> bool {
+        self.code_hops > 0
+            && self.propagates()
+            && !self.ablates(Ablation::EncodeWithoutNeighbours)
+            && !self.ablates(Ablation::NoCodePropagation)
     }
 
     /// Whether the codes are computed from the hidden features `Z` (else from the input).

@@ -7,6 +7,10 @@
 //! propagates); its codes are the signs of the logits `L`, or with the ITQ read-out of
 //! `(L − μ) R`, where `μ` is the training rows' mean logit and `R` the ITQ rotation of the
 //! centred training logits (Gong & Lazebnik 2011, 50 iterations), fitted after training.
+//! With `code_hops = q > 0` the logits `L` are first propagated over the anchor graph: a
+//! point's logits are `z(x) G_q`, `G_q = M^{q-1} Λ^{-1} Zᵀ L_train` (`m × b`, fitted after
+//! training from the network's logits of the training rows), and the network itself is not
+//! run on new points.
 
 use hagcn_eval::itq_rotation;
 use ndarray::{Array2, ArrayView2};
@@ -30,6 +34,8 @@ pub(crate) enum Stage {
 pub(crate) struct Fitted {
     pub(crate) input_mean: Option<Vec<f64>>,
     pub(crate) neighbourhood: Option<Neighbourhood>,
+    /// `G_q`, the anchors' propagated logits (`m × b`).
+    pub(crate) anchor_logits: Option<Array2<f64>>,
     /// `(μ, R)`.
     pub(crate) readout: Option<(Vec<f64>, Array2<f64>)>,
 }
@@ -54,11 +60,12 @@ impl Fitted {
             )?),
             _ => None,
         };
+        let anchor_logits = value(specs, values, "readout.anchor_logits").cloned();
         let readout = value(specs, values, "readout.rotation").map(|rotation| {
             let mean = value(specs, values, "readout.mean").expect("stored with the rotation");
             (mean.iter().copied().collect(), rotation.clone())
         });
-        Ok(Fitted { input_mean, neighbourhood, readout })
+        Ok(Fitted { input_mean, neighbourhood, anchor_logits, readout })
     }
 
     /// The rows the model sees for the raw rows `x` at `stage`, in `f64`: centred, then
@@ -78,6 +85,17 @@ impl Fitted {
             };
         }
         Ok(rows)
+    }
+
+    /// The propagated logits `z(x) G_q` of the raw rows `x` ([`MachineConfig::propagates_codes`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InputsNotFitted`] before [`crate::Machine::fit_readout`].
+    pub(crate) fn anchor_logits(&self, config: &MachineConfig, x: Array2<f64>) -> Result<Array2<f64>> {
+        let g = self.anchor_logits.as_ref().ok_or(Error::InputsNotFitted)?;
+        let filter = self.neighbourhood.as_ref().ok_or(Error::InputsNotFitted)?;
+        Ok(filter.apply(self.centre(config, x)?.view(), g))
     }
 
     /// `x` minus the input mean when the model centres, else `x`.

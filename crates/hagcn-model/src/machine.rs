@@ -112,23 +112,36 @@ impl<B: Backend> Machine<B> {
         Ok(())
     }
 
-    /// Fits the ITQ read-out ([`crate::Readout::Itq`]) on the logits of `features` (the
-    /// training split), after training; does nothing for the sign read-out.
+    /// Fits what reads codes off the network after training, on `features` (the training
+    /// split): the logits' propagation over the anchor graph (`code_hops > 0`), then the ITQ
+    /// read-out ([`crate::Readout::Itq`]) of the (propagated) logits. Does nothing for a
+    /// model with neither.
     ///
     /// # Errors
     ///
     /// As [`Machine::hash_logits`], and the ITQ rotation's.
     pub fn fit_readout(&mut self, features: ArrayView2<f32>) -> Result<()> {
-        if self.config.readout != Readout::Itq {
+        if self.config.readout != Readout::Itq && !self.config.propagates_codes() {
             return Ok(());
         }
         self.fitted.readout = None;
-        let logits = self.logits(features, false)?.mapv(f64::from);
-        let (mean, rotation) = Fitted::fit_readout(logits.view(), self.seed)?;
-        let b = mean.len();
-        self.set_param("readout.mean", Array2::from_shape_vec((1, b), mean.clone()).expect("1 × b"))?;
-        self.set_param("readout.rotation", rotation.clone())?;
-        self.fitted.readout = Some((mean, rotation));
+        self.fitted.anchor_logits = None;
+        let mut logits = self.logits(features, false)?.mapv(f64::from);
+        if self.config.propagates_codes() {
+            let centred = self.fitted.centre(&self.config, features.mapv(f64::from))?;
+            let filter = self.fitted.neighbourhood.as_ref().ok_or(Error::InputsNotFitted)?;
+            let g = filter.walk_values(centred.view(), logits.view(), self.config.code_hops);
+            logits = filter.apply(centred.view(), &g);
+            self.set_param("readout.anchor_logits", g.clone())?;
+            self.fitted.anchor_logits = Some(g);
+        }
+        if self.config.readout == Readout::Itq {
+            let (mean, rotation) = Fitted::fit_readout(logits.view(), self.seed)?;
+            let b = mean.len();
+            self.set_param("readout.mean", Array2::from_shape_vec((1, b), mean.clone()).expect("1 × b"))?;
+            self.set_param("readout.rotation", rotation.clone())?;
+            self.fitted.readout = Some((mean, rotation));
+        }
         Ok(())
     }
 
@@ -359,6 +372,11 @@ impl<B: Backend> Machine<B> {
     }
 
     fn logits_block(&self, x: ArrayView2<B::Elem>, read_out: bool) -> Result<Array2<B::Elem>> {
+        if read_out && self.config.propagates_codes() {
+            let mut logits = self.fitted.anchor_logits(&self.config, x.mapv(|v| v.as_f64()))?;
+            self.fitted.read_out(&self.config, &mut logits)?;
+            return Ok(logits.mapv(B::Elem::of));
+        }
         let mut g = Graph::with_arithmetic(self.backend.clone(), Arithmetic::Reproducible);
         let input = if self.transforms_inputs() {
             self.backend.upload(self.inputs(x, Stage::Encode)?.mapv(B::Elem::of).view())?

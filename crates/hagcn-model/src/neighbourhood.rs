@@ -23,7 +23,7 @@
 //! filters identically; the weights and the product `z(x) U_p` are sums in a fixed order, so
 //! the filter gives the same bits on every machine and thread count.
 
-use hagcn_eval::Anchors;
+use hagcn_eval::{AnchorWeights, Anchors};
 use ndarray::{Array2, ArrayView2};
 
 use crate::{Error, Result};
@@ -61,36 +61,23 @@ impl Neighbourhood {
                 x.nrows()
             )));
         }
-        let x32 = x.mapv(|v| v as f32);
-        let (fitted, _) = Anchors::fit(x32.view(), anchors, nearest, 100, seed)?;
+        // k-means on the rows as a checkpoint's f32 would hold them (a copy freed at once).
+        let (fitted, _) = Anchors::fit(x.mapv(|v| v as f32).view(), anchors, nearest, 100, seed)?;
         // Rounded as a checkpoint stores them, then the training rows' weights from those.
         let fitted = Anchors::from_parts(fitted.anchors().mapv(f32_round), nearest, f32_round(fitted.bandwidth()))?;
-        let z = fitted.weights(x);
-        let m = anchors;
-        let mut lambda = vec![0.0f64; m];
-        let mut u = Array2::<f64>::zeros((m, x.ncols()));
-        let mut ztz = Array2::<f64>::zeros((m, m));
+        let walk = AnchorWalk::new(&fitted, x);
+        let up = walk.steps(walk.pull(x), hops);
+        // Σ ‖F_i‖² over the training rows, one row of F at a time (not n × d at once).
+        let mut sum_sq = 0.0f64;
+        let mut row = vec![0.0f64; up.ncols()];
         for i in 0..x.nrows() {
-            for (a, wa) in z.row(i) {
-                lambda[a] += wa;
-                u.row_mut(a).scaled_add(wa, &x.row(i));
-                for (b, wb) in z.row(i) {
-                    ztz[[a, b]] += wa * wb;
-                }
+            row.fill(0.0);
+            for (a, w) in walk.z.row(i) {
+                row.iter_mut().zip(up.row(a)).for_each(|(o, &v)| *o += w * v);
             }
+            row.iter().for_each(|v| sum_sq += v * v);
         }
-        // An anchor no training point is tied to has Λ_jj = 0 and zero rows: keep them zero.
-        for (j, &l) in lambda.iter().enumerate() {
-            let inv = if l > 0.0 { 1.0 / l } else { 0.0 };
-            u.row_mut(j).mapv_inplace(|v| v * inv);
-            ztz.row_mut(j).mapv_inplace(|v| v * inv);
-        }
-        let mut up = u;
-        for _ in 1..hops {
-            up = ztz.dot(&up);
-        }
-        let f_train = z.times(&up);
-        let mean_sq = f_train.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64;
+        let mean_sq = sum_sq / x.nrows() as f64;
         if !(mean_sq > 0.0 && mean_sq.is_finite()) {
             return Err(Error::Config("the neighbourhood filter maps every training row to 0".into()));
         }
@@ -130,6 +117,28 @@ impl Neighbourhood {
         self.anchors.weights(x).times(&self.features)
     }
 
+    /// `q` steps of the anchor walk over values `v` of the training rows (`n × r`, e.g. the
+    /// network's logits), as the `m × r` matrix `G_q = M^{q-1} Λ^{-1} Zᵀ v` from which a point's
+    /// walked value is `z(x) G_q` ([`Neighbourhood::apply`]); for the training rows that is
+    /// `A^q v`. `x` are the centred training rows the filter was fitted on. Rounded to `f32`,
+    /// as a checkpoint stores it.
+    ///
+    /// # Panics
+    ///
+    /// When `x` and `v` have different numbers of rows or `steps = 0` (callers' invariants).
+    pub fn walk_values(&self, x: ArrayView2<f64>, v: ArrayView2<f64>, steps: usize) -> Array2<f64> {
+        assert_eq!(x.nrows(), v.nrows(), "one value row per training row");
+        assert!(steps >= 1, "at least one step");
+        let walk = AnchorWalk::new(&self.anchors, x);
+        walk.steps(walk.pull(v), steps).mapv(f32_round)
+    }
+
+    /// `z(x) G` for the centred rows `x` (`n × d`) and an `m × r` matrix `G` of anchor values
+    /// ([`Neighbourhood::walk_values`]): each point's weighted average of its anchors' rows.
+    pub fn apply(&self, x: ArrayView2<f64>, g: &Array2<f64>) -> Array2<f64> {
+        self.anchors.weights(x).times(g)
+    }
+
     /// The rows scaled as the filter scales its output, but not propagated (the ablation that
     /// encodes without neighbours).
     pub fn scale_only(&self, x: ArrayView2<f64>) -> Array2<f64> {
@@ -154,6 +163,59 @@ impl Neighbourhood {
     /// The output scale `c`.
     pub fn scale(&self) -> f64 {
         self.scale
+    }
+}
+
+/// The anchor graph's walk on the training rows: their weights `Z`, `Λ^{-1}` and
+/// `M = Λ^{-1} Zᵀ Z`.
+struct AnchorWalk {
+    z: AnchorWeights,
+    lambda_inv: Vec<f64>,
+    m: Array2<f64>,
+}
+
+impl AnchorWalk {
+    fn new(anchors: &Anchors, x: ArrayView2<f64>) -> Self {
+        let z = anchors.weights(x);
+        let count = anchors.anchors().nrows();
+        let mut lambda = vec![0.0f64; count];
+        let mut m = Array2::<f64>::zeros((count, count));
+        for i in 0..x.nrows() {
+            for (a, wa) in z.row(i) {
+                lambda[a] += wa;
+                for (b, wb) in z.row(i) {
+                    m[[a, b]] += wa * wb;
+                }
+            }
+        }
+        // An anchor no training point is tied to has Λ_jj = 0 and zero rows: keep them zero.
+        let lambda_inv: Vec<f64> = lambda.iter().map(|&l| if l > 0.0 { 1.0 / l } else { 0.0 }).collect();
+        for (j, &inv) in lambda_inv.iter().enumerate() {
+            m.row_mut(j).mapv_inplace(|v| v * inv);
+        }
+        AnchorWalk { z, lambda_inv, m }
+    }
+
+    /// `Λ^{-1} Zᵀ v` (`m × r`) for values `v` of the training rows (`n × r`).
+    fn pull(&self, v: ArrayView2<f64>) -> Array2<f64> {
+        let mut u = Array2::<f64>::zeros((self.lambda_inv.len(), v.ncols()));
+        for i in 0..v.nrows() {
+            for (a, wa) in self.z.row(i) {
+                u.row_mut(a).scaled_add(wa, &v.row(i));
+            }
+        }
+        for (j, &inv) in self.lambda_inv.iter().enumerate() {
+            u.row_mut(j).mapv_inplace(|v| v * inv);
+        }
+        u
+    }
+
+    /// `M^{steps-1} u`.
+    fn steps(&self, mut u: Array2<f64>, steps: usize) -> Array2<f64> {
+        for _ in 1..steps {
+            u = self.m.dot(&u);
+        }
+        u
     }
 }
 
@@ -192,6 +254,25 @@ mod tests {
             }
             let mean_sq = got.iter().map(|v| v * v).sum::<f64>() / 60.0;
             assert!((mean_sq - 1.0).abs() < 1e-5, "unit mean squared norm, got {mean_sq}");
+        }
+    }
+
+    /// `walk_values`: for the training rows, `z(x) G_q = A^q v` (dense matrices).
+    #[test]
+    fn walked_values_of_the_training_rows_are_q_steps_of_the_anchor_walk() {
+        let x = clusters(50, 4, 3);
+        let f = Neighbourhood::fit(x.view(), 7, 3, 1, 2).unwrap();
+        let v = Array2::from_shape_fn((50, 3), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+        let z = f.anchors.weights(x.view()).dense(7);
+        let lambda: Vec<f64> = (0..7).map(|j| z.column(j).sum()).collect();
+        let a = z.dot(&Array2::from_shape_fn((7, 50), |(j, i)| z[[i, j]] / lambda[j]));
+        let mut want = v.clone();
+        for q in 1..=3 {
+            want = a.dot(&want);
+            let got = f.apply(x.view(), &f.walk_values(x.view(), v.view(), q));
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() < 1e-5 * (1.0 + w.abs()), "q {q}: {g} vs {w}");
+            }
         }
     }
 

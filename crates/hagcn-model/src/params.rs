@@ -44,7 +44,8 @@ pub struct ParamSpec {
 /// The `knn` objective hashes the hidden features (`w2` is `b × h`) and stores the training
 /// mean of the inputs as a last, untrained `input_mean` (`1 × d`). Then come the other
 /// fitted, untrained values: the neighbourhood filter's `neighbourhood.{anchors, features}`
-/// (`m × d`), `neighbourhood.{bandwidth, scale}`, and the ITQ read-out's `readout.mean`
+/// (`m × d`), `neighbourhood.{bandwidth, scale}`, the propagated logits' `readout.anchor_logits`
+/// (`m × b`, with `code_hops > 0`), and the ITQ read-out's `readout.mean`
 /// (`1 × b`) and `readout.rotation` (`b × b`).
 ///
 /// Unlike the reference, only parameters the filter uses exist: `layer_norm.*` and a
@@ -109,6 +110,9 @@ pub fn param_specs(c: &MachineConfig) -> Vec<ParamSpec> {
         specs.push(fitted("neighbourhood.features", (m, d), false, Init::Zeros));
         specs.push(fitted("neighbourhood.bandwidth", (1, 1), true, Init::Zeros));
         specs.push(fitted("neighbourhood.scale", (1, 1), true, Init::Zeros));
+    }
+    if c.propagates_codes() {
+        specs.push(fitted("readout.anchor_logits", (c.anchors, b), false, Init::Zeros));
     }
     if c.readout == Readout::Itq {
         specs.push(fitted("readout.mean", (1, b), true, Init::Zeros));

@@ -398,6 +398,82 @@ fn a_model_with_the_neighbourhood_filter_and_itq_readout_trains_and_round_trips(
     assert_ne!(ab.hash_logits(x.view()).unwrap(), logits);
 }
 
+/// `code_hops = q`: a point's logits are its anchors' `q`-step walk average of the training
+/// rows' network logits, `z(x) M^{q-1} Λ^{-1} Zᵀ L`, i.e. `A^q L` for the training rows; the
+/// ITQ read-out is fitted on those, and a checkpoint reproduces the codes bit for bit.
+#[test]
+fn a_model_that_propagates_its_logits_reads_them_off_its_anchors_and_round_trips() {
+    let mut config = MachineConfig::new(10, 8, Filter::Gcn);
+    config.hidden = 16;
+    config.objective = crate::Objective::Knn;
+    config.knn = 3;
+    config.gamma = 1.0;
+    config.anchors = 12;
+    config.hops = 2;
+    config.code_hops = 2;
+    config.readout = crate::Readout::Itq;
+    let x = synthetic_batch(60, 10, 8);
+    let adam = AdamConfig { lr: 1e-3, ..AdamConfig::default() };
+    let mut m = Machine::new(CpuBackend::<f32>::new(), config.clone(), adam, 5).unwrap();
+    m.fit_inputs(x.view()).unwrap();
+    m.train_step(x.view()).unwrap();
+    assert!(matches!(m.hash_logits(x.view()), Err(Error::InputsNotFitted)), "not fitted yet");
+    m.fit_readout(x.view()).unwrap();
+    let logits = m.hash_logits(x.view()).unwrap();
+    // by hand: the network's logits L of the training rows, A² L with dense matrices, then ITQ
+    let state = m.state_dict().unwrap();
+    let get = |name: &str| state.iter().find(|(n, _)| *n == name).unwrap().1.mapv(f64::from);
+    let centred = x.mapv(f64::from) - get("input_mean");
+    let filter = crate::neighbourhood::Neighbourhood::from_parts(
+        get("neighbourhood.anchors"),
+        get("neighbourhood.features"),
+        3,
+        get("neighbourhood.bandwidth")[[0, 0]],
+        get("neighbourhood.scale")[[0, 0]],
+    )
+    .unwrap();
+    let gelu = |v: f64| 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2));
+    let hidden = (filter.propagate(centred.view()).dot(&get("w1.weight").t()) + get("w1.bias")).mapv(gelu);
+    let l = hidden.dot(&get("w2.weight").t()) + get("w2.bias");
+    let anchors = hagcn_eval::Anchors::from_parts(get("neighbourhood.anchors"), 3, filter.bandwidth()).unwrap();
+    let z = anchors.weights(centred.view()).dense(12);
+    let lambda: Vec<f64> = (0..12).map(|j| z.column(j).sum()).collect();
+    let inv = |j: usize| if lambda[j] > 0.0 { 1.0 / lambda[j] } else { 0.0 };
+    let a = z.dot(&Array2::from_shape_fn((12, 60), |(j, i)| z[[i, j]] * inv(j)));
+    let walked = a.dot(&a.dot(&l));
+    let mean = walked.mean_axis(ndarray::Axis(0)).unwrap();
+    assert!(mean.iter().zip(get("readout.mean").iter()).all(|(a, b)| (a - b).abs() < 1e-4), "ITQ of A² L");
+    let expect = (walked - get("readout.mean")).dot(&get("readout.rotation"));
+    let worst = logits.iter().zip(&expect).map(|(a, b)| (*a as f64 - b).abs()).fold(0.0, f64::max);
+    assert!(worst < 1e-4, "off by {worst}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cp.npz");
+    save_checkpoint(&m, &path, false).unwrap();
+    let ck = load_checkpoint(&path).unwrap();
+    assert_eq!(ck.config, config);
+    let back = Machine::from_params(CpuBackend::<f32>::new(), ck.config, adam, ck.params, 5).unwrap();
+    assert_eq!(back.hash_logits(x.view()).unwrap(), logits, "a checkpoint encodes bit for bit");
+    // the ablation reads the network's own logits: different codes, the parameters otherwise alike
+    let mut ablated = config.clone();
+    ablated.ablate = vec![crate::Ablation::NoCodePropagation];
+    let mut ab = Machine::new(CpuBackend::<f32>::new(), ablated, adam, 5).unwrap();
+    ab.fit_inputs(x.view()).unwrap();
+    ab.train_step(x.view()).unwrap();
+    ab.fit_readout(x.view()).unwrap();
+    assert_ne!(ab.hash_logits(x.view()).unwrap(), logits);
+}
+
+#[test]
+fn code_propagation_needs_the_neighbourhood_filter() {
+    let mut c = knn_config(Filter::Gcn);
+    c.code_hops = 2;
+    assert!(c.validate().unwrap_err().to_string().contains("code_hops needs the neighbourhood filter"));
+    c.code_hops = 0;
+    c.anchors = 10;
+    c.ablate = vec![crate::Ablation::NoCodePropagation];
+    assert!(c.validate().unwrap_err().to_string().contains("needs code_hops > 0"));
+}
+
 #[test]
 fn knn_batch_too_small_is_a_clear_error() {
     let mut config = knn_config(Filter::Gcn);

@@ -41,6 +41,8 @@ pub struct TrainingOptions {
     pub nearest_anchors: usize,
     /// Propagation steps over the anchor graph (neighbourhood filter).
     pub hops: usize,
+    /// Propagation steps of the logits over the anchor graph before the read-out (0: none).
+    pub code_hops: usize,
     /// How codes are read off the logits: `sign` or `itq`.
     pub readout: Readout,
 }
@@ -63,6 +65,7 @@ impl Default for TrainingOptions {
             anchors: model.anchors,
             nearest_anchors: model.nearest_anchors,
             hops: model.hops,
+            code_hops: model.code_hops,
             readout: model.readout,
         }
     }
@@ -100,6 +103,7 @@ impl TrainingOptions {
         config.anchors = self.anchors;
         config.nearest_anchors = self.nearest_anchors;
         config.hops = self.hops;
+        config.code_hops = self.code_hops;
         config.readout = self.readout;
         config
     }
@@ -196,7 +200,7 @@ impl TrainingOptions {
     /// The training loop: [`TrainingOptions::epochs`] epochs over the rows of `features`,
     /// batched by [`TrainingOptions::epoch_batches`]. A model first fits what it takes from
     /// its training set on `features` ([`Machine::fit_inputs`]), and after the last epoch its
-    /// read-out ([`Machine::fit_readout`]; evaluations of earlier epochs read codes by sign). `on_step(epoch, losses)` runs after every step and
+    /// read-out ([`Machine::fit_readout`]). `on_step(epoch, losses)` runs after every step and
     /// `on_epoch` after every epoch, with the model (to evaluate it, for example).
     pub fn train<B: Backend, E>(
         &self,
@@ -242,7 +246,7 @@ impl TrainingOptions {
             let mean = machine.try_train_epoch(features, &batches, |_, parts| on_step(epoch + 1, parts))?;
             let seconds = start.elapsed().as_secs_f64();
             if epoch + 1 == self.epochs {
-                machine.fit_readout(features)?; // a no-op for the sign read-out
+                machine.fit_readout(features)?; // a no-op for the sign read-out of unpropagated logits
             }
             on_epoch(EpochEnd { epoch: epoch + 1, mean, seconds }, machine)?;
         }

@@ -51,6 +51,7 @@ impl Settings {
             anchors: config.anchors,
             nearest_anchors: config.nearest_anchors,
             hops: config.hops,
+            code_hops: config.code_hops,
             readout: config.readout,
             ..TrainingOptions::default()
         };
@@ -92,7 +93,7 @@ impl Hasher {
     #[pyo3(signature = (
         bits=None, *, objective=None, filter=None, k=None, seed=None, device="cpu", epochs=None,
         batch_size=None, hidden=None, lr=None, gamma=None, knn=None, regularization=None, anchors=None,
-        nearest_anchors=None, hops=None, readout=None, ablate=None
+        nearest_anchors=None, hops=None, code_hops=None, readout=None, ablate=None
     ))]
     #[allow(clippy::too_many_arguments)] // one per setting of `hagcn train`, all keyword arguments
     fn new(
@@ -112,6 +113,7 @@ impl Hasher {
         anchors: Option<usize>,
         nearest_anchors: Option<usize>,
         hops: Option<usize>,
+        code_hops: Option<usize>,
         readout: Option<&str>,
         ablate: Option<Vec<String>>,
     ) -> PyResult<Self> {
@@ -125,7 +127,20 @@ impl Hasher {
         macro_rules! set {
             ($($field:ident),*) => { $(if let Some(v) = $field { opts.$field = v; })* };
         }
-        set!(seed, epochs, batch_size, hidden, lr, gamma, knn, regularization, anchors, nearest_anchors, hops);
+        set!(
+            seed,
+            epochs,
+            batch_size,
+            hidden,
+            lr,
+            gamma,
+            knn,
+            regularization,
+            anchors,
+            nearest_anchors,
+            hops,
+            code_hops
+        );
         if let Some(o) = objective {
             opts.objective = parse::<Objective>("objective", o)?;
         }
@@ -302,6 +317,7 @@ impl Hasher {
         d.set_item("anchors", opts.anchors)?;
         d.set_item("nearest_anchors", opts.nearest_anchors)?;
         d.set_item("hops", opts.hops)?;
+        d.set_item("code_hops", opts.code_hops)?;
         d.set_item("readout", opts.readout.to_string())?;
         d.set_item("ablate", ablate.iter().map(ToString::to_string).collect::<Vec<_>>())?;
         Ok(d)

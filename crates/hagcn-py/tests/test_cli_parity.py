@@ -14,6 +14,9 @@ SETTINGS = [
     # the neighbourhood filter and the ITQ read-out: parts fitted on the training set
     dict(bits=8, objective="knn", filter="gcn", seed=11, epochs=2, batch_size=64, hidden=32, anchors=20, hops=2,
          readout="itq"),
+    # ... and the logits propagated over the anchor graph
+    dict(bits=8, objective="knn", filter="gcn", seed=5, epochs=2, batch_size=64, hidden=32, anchors=20, hops=2,
+         code_hops=2, readout="itq"),
 ]
 
 

@@ -54,7 +54,7 @@ def test_defaults_are_hagcn_trains():
     # the same list as the type stub (python/hagcn/_hagcn.pyi) shows
     assert hagcn.Hasher().params == dict(
         bits=32, objective="hagcn", filter="gcn", k=18, seed=42, device="cpu", epochs=20, batch_size=128,
-        hidden=768, lr=1e-4, gamma=1e-4, knn=5, regularization=0.1, anchors=0, nearest_anchors=3, hops=2,
+        hidden=768, lr=1e-4, gamma=1e-4, knn=5, regularization=0.1, anchors=0, nearest_anchors=3, hops=2, code_hops=0,
         readout="sign", ablate=[])
     assert not hagcn.Hasher().is_fitted and hagcn.Hasher().n_features is None
 

@@ -38,6 +38,7 @@ class Hasher:
         anchors: int = 0,
         nearest_anchors: int = 3,
         hops: int = 2,
+        code_hops: int = 0,
         readout: str = "sign",
         ablate: Optional[Sequence[str]] = None,
     ) -> None:
