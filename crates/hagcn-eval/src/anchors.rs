@@ -51,8 +51,26 @@ impl Anchors {
         if nearest == 0 || nearest > n_anchors {
             return Err(Error::NearestAnchors { nearest, n_anchors });
         }
-        let centres = KMeans::fit(train, n_anchors, kmeans_iterations, seed)?.centres().to_owned();
-        Anchors::fit_bandwidth(validate(train)?.view(), centres, nearest)
+        Anchors::fit_f64(validate(train)?.view(), n_anchors, nearest, kmeans_iterations, seed)
+    }
+
+    /// [`Anchors::fit`] on rows already in `f64`, read in place (no copy of `train`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Anchors::fit`].
+    pub fn fit_f64(
+        train: ArrayView2<f64>,
+        n_anchors: usize,
+        nearest: usize,
+        kmeans_iterations: usize,
+        seed: u64,
+    ) -> Result<(Anchors, AnchorWeights)> {
+        if nearest == 0 || nearest > n_anchors {
+            return Err(Error::NearestAnchors { nearest, n_anchors });
+        }
+        let centres = KMeans::fit_f64(train, n_anchors, kmeans_iterations, seed)?.centres().to_owned();
+        Anchors::fit_bandwidth(train, centres, nearest)
     }
 
     /// Given anchors (`m × d`, checked by the caller), the bandwidth of `train` and its

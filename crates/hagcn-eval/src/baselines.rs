@@ -110,13 +110,20 @@ fn signs_to_codes(values: ArrayView2<f64>) -> PackedCodes {
 
 /// Checks that `x` is non-empty and finite and returns it in `f64`.
 pub(crate) fn validate(x: ArrayView2<f32>) -> Result<Array2<f64>> {
+    let x = x.mapv(f64::from);
+    check_f64(x.view())?;
+    Ok(x)
+}
+
+/// [`validate`] for rows already in `f64`, without a copy.
+pub(crate) fn check_f64(x: ArrayView2<f64>) -> Result<()> {
     if x.nrows() == 0 || x.ncols() == 0 {
         return Err(Error::EmptyEmbeddings { rows: x.nrows(), cols: x.ncols() });
     }
     if let Some(((row, col), _)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(Error::NonFiniteEmbedding { row, col });
     }
-    Ok(x.mapv(f64::from))
+    Ok(())
 }
 
 /// Validates `x` against a fitted mean and returns `x − μ` in `f64`.

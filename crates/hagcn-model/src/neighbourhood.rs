@@ -61,8 +61,9 @@ impl Neighbourhood {
                 x.nrows()
             )));
         }
-        // k-means on the rows as a checkpoint's f32 would hold them (a copy freed at once).
-        let (fitted, _) = Anchors::fit(x.mapv(|v| v as f32).view(), anchors, nearest, 100, seed)?;
+        // k-means on the rows rounded to f32 (a copy freed at once; the anchors are then
+        // rounded as a checkpoint stores them).
+        let (fitted, _) = Anchors::fit_f64(x.mapv(f32_round).view(), anchors, nearest, 100, seed)?;
         // Rounded as a checkpoint stores them, then the training rows' weights from those.
         let fitted = Anchors::from_parts(fitted.anchors().mapv(f32_round), nearest, f32_round(fitted.bandwidth()))?;
         let walk = AnchorWalk::new(&fitted, x);
