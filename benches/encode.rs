@@ -1,8 +1,10 @@
 //! Encoding: what a row costs at `hagcn encode` time. One block of
 //! [`Machine::HASH_CHUNK`] = 4,096 rows of 768 dimensions to 64-bit logits, through
 //! [`Machine::hash_logits`] (the reproducible arithmetic: every logit summed in `f64` in one
-//! fixed order), for the knn variant and for the neighbourhood variant (300 anchors, 3 nearest,
-//! 3 hops, ITQ read-out: the anchor distances, the propagation and the rotation on top); and
+//! fixed order), for the knn variant, for the neighbourhood variant (300 anchors, 3 nearest,
+//! 3 hops, ITQ read-out: the anchor distances, the propagation and the rotation on top), and for
+//! it with its logits propagated (`code_hops = 5`: a new point's logits are read off its anchors,
+//! so the network does not run at encoding time); and
 //! the first layer alone (`4096 × 768 → 768`) through the backend's GEMM `linear` and its
 //! `linear_reproducible`, which is what reproducible codes cost.
 //!
@@ -32,12 +34,15 @@ fn main() {
 
     let mut group = c.benchmark_group("encode_d768_b64");
     group.throughput(Throughput::Elements(rows as u64));
-    for (name, anchors) in [("gcn-knn", 0usize), ("gcn-knn-nbr-itq", 300)] {
+    for (name, anchors, code_hops) in
+        [("gcn-knn", 0usize, 0usize), ("gcn-knn-nbr-itq", 300, 0), ("gcn-knn-nbr-cp-itq", 300, 5)]
+    {
         let mut config = MachineConfig::new(d, bits, Filter::Gcn);
         config.hidden = h;
         config.objective = Objective::Knn;
         config.anchors = anchors.min(train_rows / 2);
         config.hops = 3;
+        config.code_hops = code_hops;
         if anchors > 0 {
             config.readout = Readout::Itq;
         }

@@ -21,13 +21,13 @@ common=(--objective knn --filter gcn --bits $bits --epochs $epochs --batch-size 
         --lr 1e-3 --gamma 1 --knn 5 --regularization 0.1 --seed 42)
 declare -A flags=(
   [gcn-knn]=""
-  [gcn-knn-nbr-itq]="--anchors 300 --nearest-anchors 3 --hops 3 --readout itq"
+  [gcn-knn-nbr-cp-itq]="--anchors 300 --nearest-anchors 3 --hops 3 --code-hops 5 --readout itq"
 )
 # /usr/bin/time -v: "Elapsed (wall clock) time (h:mm:ss or m:ss): 1:02.03", "Maximum resident set size (kbytes): 123"
 seconds() { awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,t,":"); s=0; for(i=1;i<=n;i++) s=s*60+t[i]; print s}' "$1"; }
 peak_mib() { awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2/1024}' "$1"; }
 echo "method,bits,k,fold,metric,at,value" > "$out/metrics.csv.tmp"
-for method in gcn-knn gcn-knn-nbr-itq; do
+for method in gcn-knn gcn-knn-nbr-cp-itq; do
   # shellcheck disable=SC2086
   /usr/bin/time -v "$bin" train --dataset "$data" --out "$out/$method.npz" "${common[@]}" ${flags[$method]} \
     2> "$out/$method.train.log"
