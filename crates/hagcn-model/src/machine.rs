@@ -130,8 +130,8 @@ impl<B: Backend> Machine<B> {
         if self.config.propagates_codes() {
             let centred = self.fitted.centre(&self.config, features.mapv(f64::from))?;
             let filter = self.fitted.neighbourhood.as_ref().ok_or(Error::InputsNotFitted)?;
-            let g = filter.walk_values(centred.view(), logits.view(), self.config.code_hops);
-            logits = filter.apply(centred.view(), &g);
+            let (g, walked) = filter.walk_values(centred.view(), logits.view(), self.config.code_hops);
+            logits = walked;
             self.set_param("readout.anchor_logits", g.clone())?;
             self.fitted.anchor_logits = Some(g);
         }

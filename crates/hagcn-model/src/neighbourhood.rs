@@ -119,19 +119,22 @@ impl Neighbourhood {
     }
 
     /// `q` steps of the anchor walk over values `v` of the training rows (`n × r`, e.g. the
-    /// network's logits), as the `m × r` matrix `G_q = M^{q-1} Λ^{-1} Zᵀ v` from which a point's
-    /// walked value is `z(x) G_q` ([`Neighbourhood::apply`]); for the training rows that is
-    /// `A^q v`. `x` are the centred training rows the filter was fitted on. Rounded to `f32`,
-    /// as a checkpoint stores it.
+    /// network's logits): the `m × r` matrix `G_q = M^{q-1} Λ^{-1} Zᵀ v` from which a point's
+    /// walked value is `z(x) G_q` ([`Neighbourhood::apply`]), rounded to `f32` as a checkpoint
+    /// stores it, and the training rows' own walked values `z(x_i) G_q` (`A^q v`; the same
+    /// numbers `apply` gives them, without computing their anchor weights again). `x` are the
+    /// centred training rows the filter was fitted on.
     ///
     /// # Panics
     ///
     /// When `x` and `v` have different numbers of rows or `steps = 0` (callers' invariants).
-    pub fn walk_values(&self, x: ArrayView2<f64>, v: ArrayView2<f64>, steps: usize) -> Array2<f64> {
+    pub fn walk_values(&self, x: ArrayView2<f64>, v: ArrayView2<f64>, steps: usize) -> (Array2<f64>, Array2<f64>) {
         assert_eq!(x.nrows(), v.nrows(), "one value row per training row");
         assert!(steps >= 1, "at least one step");
         let walk = AnchorWalk::new(&self.anchors, x);
-        walk.steps(walk.pull(v), steps).mapv(f32_round)
+        let g = walk.steps(walk.pull(v), steps).mapv(f32_round);
+        let walked = walk.z.times(&g);
+        (g, walked)
     }
 
     /// `z(x) G` for the centred rows `x` (`n × d`) and an `m × r` matrix `G` of anchor values
@@ -270,7 +273,9 @@ mod tests {
         let mut want = v.clone();
         for q in 1..=3 {
             want = a.dot(&want);
-            let got = f.apply(x.view(), &f.walk_values(x.view(), v.view(), q));
+            let (g, walked) = f.walk_values(x.view(), v.view(), q);
+            let got = f.apply(x.view(), &g);
+            assert_eq!(walked, got, "the training rows' walked values are apply's");
             for (g, w) in got.iter().zip(&want) {
                 assert!((g - w).abs() < 1e-5 * (1.0 + w.abs()), "q {q}: {g} vs {w}");
             }

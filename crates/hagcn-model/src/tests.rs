@@ -342,11 +342,9 @@ fn knn_model_centres_by_the_fitted_mean_and_trains() {
     assert_eq!(back.hash_logits(x.view()).unwrap(), logits);
 }
 
-/// The neighbourhood filter and the ITQ read-out: fitted on the training rows, the codes
-/// are the read-out of the network's logits on the propagated rows, and a checkpoint
-/// reproduces them bit for bit.
-#[test]
-fn a_model_with_the_neighbourhood_filter_and_itq_readout_trains_and_round_trips() {
+/// A small knn model with the neighbourhood filter (12 anchors, 2 hops), `code_hops` steps of
+/// the logits' propagation and the ITQ read-out.
+fn neighbourhood_config(code_hops: usize) -> MachineConfig {
     let mut config = MachineConfig::new(10, 8, Filter::Gcn);
     config.hidden = 16;
     config.objective = crate::Objective::Knn;
@@ -354,7 +352,38 @@ fn a_model_with_the_neighbourhood_filter_and_itq_readout_trains_and_round_trips(
     config.gamma = 1.0;
     config.anchors = 12;
     config.hops = 2;
+    config.code_hops = code_hops;
     config.readout = crate::Readout::Itq;
+    config
+}
+
+/// By hand from a model's parameters (`get` by name, in f64): its neighbourhood filter, the
+/// centred rows `x̄` and the network's logits `GELU(F(x̄) W1ᵀ + b1) W2ᵀ + b2`, before any read-out.
+fn network_logits_by_hand(
+    get: impl Fn(&str) -> Array2<f64>,
+    x: &Array2<f32>,
+) -> (crate::neighbourhood::Neighbourhood, Array2<f64>, Array2<f64>) {
+    let centred = x.mapv(f64::from) - get("input_mean");
+    let filter = crate::neighbourhood::Neighbourhood::from_parts(
+        get("neighbourhood.anchors"),
+        get("neighbourhood.features"),
+        3,
+        get("neighbourhood.bandwidth")[[0, 0]],
+        get("neighbourhood.scale")[[0, 0]],
+    )
+    .unwrap();
+    let gelu = |v: f64| 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2));
+    let hidden = (filter.propagate(centred.view()).dot(&get("w1.weight").t()) + get("w1.bias")).mapv(gelu);
+    let logits = hidden.dot(&get("w2.weight").t()) + get("w2.bias");
+    (filter, centred, logits)
+}
+
+/// The neighbourhood filter and the ITQ read-out: fitted on the training rows, the codes
+/// are the read-out of the network's logits on the propagated rows, and a checkpoint
+/// reproduces them bit for bit.
+#[test]
+fn a_model_with_the_neighbourhood_filter_and_itq_readout_trains_and_round_trips() {
+    let config = neighbourhood_config(0);
     let x = synthetic_batch(60, 10, 7);
     let adam = AdamConfig { lr: 1e-3, ..AdamConfig::default() };
     let mut m = Machine::new(CpuBackend::<f32>::new(), config.clone(), adam, 5).unwrap();
@@ -367,18 +396,7 @@ fn a_model_with_the_neighbourhood_filter_and_itq_readout_trains_and_round_trips(
     // by hand: centre, propagate, network, then (L − μ) R
     let state = m.state_dict().unwrap();
     let get = |name: &str| state.iter().find(|(n, _)| *n == name).unwrap().1.mapv(f64::from);
-    let filter = crate::neighbourhood::Neighbourhood::from_parts(
-        get("neighbourhood.anchors"),
-        get("neighbourhood.features"),
-        3,
-        get("neighbourhood.bandwidth")[[0, 0]],
-        get("neighbourhood.scale")[[0, 0]],
-    )
-    .unwrap();
-    let f = filter.propagate((x.mapv(f64::from) - get("input_mean")).view());
-    let gelu = |v: f64| 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2));
-    let z = (f.dot(&get("w1.weight").t()) + get("w1.bias")).mapv(gelu);
-    let l = z.dot(&get("w2.weight").t()) + get("w2.bias");
+    let (_, _, l) = network_logits_by_hand(get, &x);
     let expect = (l - get("readout.mean")).dot(&get("readout.rotation"));
     assert!(logits.iter().zip(&expect).all(|(a, b)| (*a as f64 - b).abs() < 1e-4));
     let r = get("readout.rotation");
@@ -403,15 +421,7 @@ fn a_model_with_the_neighbourhood_filter_and_itq_readout_trains_and_round_trips(
 /// ITQ read-out is fitted on those, and a checkpoint reproduces the codes bit for bit.
 #[test]
 fn a_model_that_propagates_its_logits_reads_them_off_its_anchors_and_round_trips() {
-    let mut config = MachineConfig::new(10, 8, Filter::Gcn);
-    config.hidden = 16;
-    config.objective = crate::Objective::Knn;
-    config.knn = 3;
-    config.gamma = 1.0;
-    config.anchors = 12;
-    config.hops = 2;
-    config.code_hops = 2;
-    config.readout = crate::Readout::Itq;
+    let config = neighbourhood_config(2);
     let x = synthetic_batch(60, 10, 8);
     let adam = AdamConfig { lr: 1e-3, ..AdamConfig::default() };
     let mut m = Machine::new(CpuBackend::<f32>::new(), config.clone(), adam, 5).unwrap();
@@ -423,18 +433,7 @@ fn a_model_that_propagates_its_logits_reads_them_off_its_anchors_and_round_trips
     // by hand: the network's logits L of the training rows, A² L with dense matrices, then ITQ
     let state = m.state_dict().unwrap();
     let get = |name: &str| state.iter().find(|(n, _)| *n == name).unwrap().1.mapv(f64::from);
-    let centred = x.mapv(f64::from) - get("input_mean");
-    let filter = crate::neighbourhood::Neighbourhood::from_parts(
-        get("neighbourhood.anchors"),
-        get("neighbourhood.features"),
-        3,
-        get("neighbourhood.bandwidth")[[0, 0]],
-        get("neighbourhood.scale")[[0, 0]],
-    )
-    .unwrap();
-    let gelu = |v: f64| 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2));
-    let hidden = (filter.propagate(centred.view()).dot(&get("w1.weight").t()) + get("w1.bias")).mapv(gelu);
-    let l = hidden.dot(&get("w2.weight").t()) + get("w2.bias");
+    let (filter, centred, l) = network_logits_by_hand(get, &x);
     let anchors = hagcn_eval::Anchors::from_parts(get("neighbourhood.anchors"), 3, filter.bandwidth()).unwrap();
     let z = anchors.weights(centred.view()).dense(12);
     let lambda: Vec<f64> = (0..12).map(|j| z.column(j).sum()).collect();
